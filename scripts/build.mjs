@@ -1,0 +1,72 @@
+// Builds every bundle with esbuild. `node scripts/build.mjs [--watch]`.
+import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const watch = process.argv.includes("--watch");
+mkdirSync(dist, { recursive: true });
+
+/** Each bundle is built only once its entry exists, so the layout can grow piece by piece. */
+const bundles = [
+  {
+    // The trainer and CLI: Node, holds TensorFlow.js. Never loaded by the extension host.
+    entryPoints: { cli: "src/cli/main.ts" },
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    banner: { js: "#!/usr/bin/env node" },
+    // Native and optional backends are loaded at run time when the user has them.
+    external: ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "webgpu"],
+  },
+  {
+    // The VS Code extension host bundle: small, no tfjs.
+    entryPoints: { extension: "src/extension/extension.ts" },
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external: ["vscode"],
+  },
+  {
+    // The panel app, run inside the webview.
+    entryPoints: { webview: "webview/main.ts" },
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+  },
+];
+
+const contexts = [];
+for (const options of bundles) {
+  const entries = Object.values(options.entryPoints);
+  if (!entries.every((entry) => existsSync(join(root, entry)))) continue;
+  const config = {
+    ...options,
+    absWorkingDir: root,
+    outdir: dist,
+    bundle: true,
+    sourcemap: true,
+    minify: !watch,
+    legalComments: "none",
+    logLevel: "warning",
+    loader: { ".css": "text" },
+  };
+  if (watch) {
+    const context = await esbuild.context(config);
+    await context.watch();
+    contexts.push(context);
+  } else {
+    await esbuild.build(config);
+  }
+}
+
+// The wasm backend loads its binaries from beside the bundle.
+const wasmDir = join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
+if (existsSync(wasmDir)) {
+  for (const file of readdirSync(wasmDir).filter((f) => f.endsWith(".wasm"))) {
+    cpSync(join(wasmDir, file), join(dist, file));
+  }
+}
+if (watch) console.log(`watching ${contexts.length} bundles`);

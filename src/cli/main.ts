@@ -1,0 +1,35 @@
+import { Command, CommanderError } from "commander";
+
+/**
+ * `gradcraft`: the command-line face of the trainer. Each subcommand lives in its own module
+ * and registers itself here; keep this file a list.
+ */
+export function buildProgram(): Command {
+  const program = new Command("gradcraft")
+    .description("GradCraft Studio: multi-task training with gradient balancing, headless.")
+    .version(process.env.GRADCRAFT_VERSION ?? "0.1.0")
+    .showHelpAfterError();
+  return program;
+}
+
+/** Usage errors exit with 2, as the CLI's contract says; anything else with 1. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`gradcraft: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
