@@ -1,0 +1,89 @@
+/** One split of a dataset, stored column-block by row: every array is row-major. */
+export interface Split {
+  size: number;
+  /** size×F categorical ids, each in [0, vocabularySizes[f]); 0 is the out-of-vocabulary bucket. */
+  categorical: Int32Array;
+  /** size×N numeric features, standardised on the training split. */
+  numeric: Float32Array;
+  /** size×K binary labels (0 or 1). */
+  labels: Float32Array;
+  /** A dense id per distinct user, shared by all splits (never the OOV bucket): groups rows for GAUC. */
+  users: Int32Array;
+  /** F, N and K: kept here so a split can be cut into batches on its own, even when empty. */
+  featureCount: number;
+  numericCount: number;
+  taskCount: number;
+}
+
+export interface DatasetStats {
+  rows: { train: number; validation: number; test: number };
+  /** Positive rate of each task (in taskNames order) per split; NaN for an empty split. */
+  positiveRate: { train: number[]; validation: number[]; test: number[] };
+  /** Bad rows skipped under onBadRow: "skip". */
+  skippedRows: number;
+  /** The first few skipped rows' error messages (file, line, column, reason). */
+  badRowExamples: string[];
+  /** Rows whose split-column value is in no list, dropped under split.other: "drop". */
+  droppedRows: number;
+  /** Per join (config order): log rows whose key was absent from the side table (features set to OOV / 0). */
+  joinMisses: number[];
+  /** Share of categorical values that fell in the OOV bucket, per feature, on the test split. */
+  testOovRate: number[];
+}
+
+export interface Dataset {
+  name: string;
+  taskNames: string[];
+  featureNames: string[];
+  /** Per categorical feature, the number of ids including the OOV bucket 0. */
+  vocabularySizes: number[];
+  numericNames: string[];
+  train: Split;
+  validation: Split;
+  test: Split;
+  stats: DatasetStats;
+}
+
+/**
+ * A batch: views into buffers the iterator reuses, valid until the iterator advances.
+ * Copy what must outlive the step.
+ */
+export interface Batch {
+  /** Batch number within the epoch (0-based): with the epoch, what a checkpoint records. */
+  index: number;
+  size: number;
+  categorical: Int32Array;
+  numeric: Float32Array;
+  labels: Float32Array;
+  users: Int32Array;
+}
+
+export interface LoadOptions {
+  /** Folder that relative paths in the config resolve from (the config file's folder). */
+  baseDir: string;
+  onProgress?: (phase: string, fraction: number) => void;
+  signal?: AbortSignal;
+  /** Bytes per read from disk (stream highWaterMark); default 1 MiB. */
+  readChunkBytes?: number;
+}
+
+export function emptySplit(featureCount: number, numericCount: number, taskCount: number): Split {
+  return {
+    size: 0,
+    categorical: new Int32Array(0),
+    numeric: new Float32Array(0),
+    labels: new Float32Array(0),
+    users: new Int32Array(0),
+    featureCount,
+    numericCount,
+    taskCount,
+  };
+}
+
+/** Positive rate per task of a split (NaN when the split is empty). */
+export function positiveRates(split: Split): number[] {
+  const k = split.taskCount;
+  const sums = new Float64Array(k);
+  for (let r = 0; r < split.size; r++) for (let t = 0; t < k; t++) sums[t] += split.labels[r * k + t];
+  return Array.from(sums, (s) => (split.size > 0 ? s / split.size : Number.NaN));
+}
