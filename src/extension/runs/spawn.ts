@@ -1,0 +1,105 @@
+/**
+ * How the extension starts a trainer: the command line, without a shell. The default is the
+ * trainer bundled with the extension (dist/cli.js) run by the editor's own executable with
+ * ELECTRON_RUN_AS_NODE=1 (in desktop VS Code process.execPath is Electron, in code-server it is
+ * Node: one code path serves both, DESIGN §4). A setting may name another Node, or a whole other
+ * trainer command (a PyTorch script speaking the protocol, say).
+ */
+export interface TrainerSettings {
+  /** Node executable to run the bundled trainer with; empty: the editor's own runtime. */
+  readonly nodePath: string;
+  /** Another trainer command, program then arguments; empty: the bundled trainer. */
+  readonly command: readonly string[];
+  /** Backend to force, or "config" to let the config (or the trainer) choose. */
+  readonly backend: string;
+  /** Serve the link on the run's socket too, so a terminal client can attach. */
+  readonly listen: boolean;
+  /** Extra arguments appended to the trainer's command line. */
+  readonly extraArgs: readonly string[];
+}
+
+export interface TrainRequest {
+  /** Absolute path of the config file; undefined: the embedded quick preset. */
+  readonly configPath?: string;
+  /** Folder under which the trainer creates the run's folder. */
+  readonly runsFolder: string;
+  /** A run folder to resume from its last checkpoint. */
+  readonly resume?: string;
+}
+
+export interface SpawnPlan {
+  readonly command: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  /** Always false: arguments reach the trainer verbatim, whatever characters paths hold. */
+  readonly shell: false;
+}
+
+export const BACKEND_CHOICES = [
+  "config",
+  "auto",
+  "tensorflow-gpu",
+  "tensorflow",
+  "webgpu",
+  "wasm",
+  "cpu",
+] as const;
+
+/**
+ * The trainer's arguments: `train [CONFIG] --protocol stdio --out RUNS [--backend B] [--resume R]`.
+ * In a custom command the placeholders ${config}, ${runsFolder}, ${backend} are substituted; when
+ * the command has none of them, the standard arguments are appended instead.
+ */
+export function planTrainerSpawn(
+  request: TrainRequest,
+  settings: TrainerSettings,
+  host: { execPath: string; cliPath: string; cwd: string; env: Record<string, string | undefined> },
+): SpawnPlan {
+  const standard = ["train"];
+  if (request.configPath) standard.push(request.configPath);
+  else standard.push("--preset", "quick");
+  standard.push("--protocol", "stdio", "--out", request.runsFolder);
+  const backend = settings.backend && settings.backend !== "config" ? settings.backend : undefined;
+  if (backend) standard.push("--backend", backend);
+  if (request.resume) standard.push("--resume", request.resume);
+  if (settings.listen) standard.push("--listen");
+
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(host.env)) if (value !== undefined) env[key] = value;
+  // The extension host's own variables must not leak into the trainer's runtime choice.
+  delete env.ELECTRON_RUN_AS_NODE;
+  delete env.NODE_OPTIONS;
+
+  if (settings.command.length > 0) {
+    const [program, ...rest] = settings.command;
+    const placeholders: Record<string, string> = {
+      config: request.configPath ?? "",
+      runsFolder: request.runsFolder,
+      backend: backend ?? "",
+    };
+    const usesPlaceholders = rest.some((arg) => /\$\{(config|runsFolder|backend)\}/.test(arg));
+    const substituted = rest.map((arg) =>
+      arg.replace(/\$\{(config|runsFolder|backend)\}/g, (_, name) => placeholders[name]),
+    );
+    return {
+      command: program,
+      args: usesPlaceholders
+        ? [...substituted, ...settings.extraArgs]
+        : [...substituted, ...standard, ...settings.extraArgs],
+      env,
+      cwd: host.cwd,
+      shell: false,
+    };
+  }
+
+  const node = settings.nodePath.trim();
+  if (!node) env.ELECTRON_RUN_AS_NODE = "1";
+  return {
+    command: node || host.execPath,
+    args: [host.cliPath, ...standard, ...settings.extraArgs],
+    env,
+    cwd: host.cwd,
+    shell: false,
+  };
+}

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { describe, it } from "node:test";
+import { planTrainerSpawn, type TrainerSettings } from "../../../src/extension/runs/spawn";
+import { stopProcess } from "../../../src/extension/runs/stopProcess";
+
+const defaults: TrainerSettings = {
+  nodePath: "",
+  command: [],
+  backend: "config",
+  listen: false,
+  extraArgs: [],
+};
+const host = {
+  execPath: "/opt/editor/code",
+  cliPath: "/ext/dist/cli.js",
+  cwd: "/ws",
+  env: { PATH: "/usr/bin", ELECTRON_RUN_AS_NODE: undefined, NODE_OPTIONS: "--inspect" },
+};
+
+describe("trainer spawn plan", () => {
+  it("runs the bundled trainer with the editor's runtime as Node, no shell", () => {
+    const plan = planTrainerSpawn(
+      { configPath: "/ws/a b.gradcraft.json", runsFolder: "/ws/.gradcraft/runs" },
+      defaults,
+      host,
+    );
+    assert.equal(plan.command, "/opt/editor/code");
+    assert.deepEqual(plan.args, [
+      "/ext/dist/cli.js",
+      "train",
+      "/ws/a b.gradcraft.json",
+      "--protocol",
+      "stdio",
+      "--out",
+      "/ws/.gradcraft/runs",
+    ]);
+    assert.equal(plan.env.ELECTRON_RUN_AS_NODE, "1");
+    assert.equal(plan.env.NODE_OPTIONS, undefined, "the host's debugger flags must not reach the trainer");
+    assert.equal(plan.shell, false);
+  });
+
+  it("without a config it trains the embedded quick preset; backend, resume and listen are passed on", () => {
+    const plan = planTrainerSpawn(
+      { runsFolder: "/r", resume: "/r/old" },
+      { ...defaults, backend: "wasm", listen: true, nodePath: "/usr/bin/node" },
+      host,
+    );
+    assert.equal(plan.command, "/usr/bin/node");
+    assert.deepEqual(plan.args.slice(1), [
+      "train",
+      "--preset",
+      "quick",
+      "--protocol",
+      "stdio",
+      "--out",
+      "/r",
+      "--backend",
+      "wasm",
+      "--resume",
+      "/r/old",
+      "--listen",
+    ]);
+    assert.equal(plan.env.ELECTRON_RUN_AS_NODE, undefined, "a real Node needs no Electron switch");
+  });
+
+  it("a custom trainer command gets its placeholders substituted, or the standard arguments appended", () => {
+    const withPlaceholders = planTrainerSpawn(
+      { configPath: "/ws/c.json", runsFolder: "/r" },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the setting's placeholders, not JS templates.
+      { ...defaults, command: ["python3", "train.py", "--cfg=${config}", "--out", "${runsFolder}"] },
+      host,
+    );
+    assert.equal(withPlaceholders.command, "python3");
+    assert.deepEqual(withPlaceholders.args, ["train.py", "--cfg=/ws/c.json", "--out", "/r"]);
+    const appended = planTrainerSpawn(
+      { configPath: "/ws/c.json", runsFolder: "/r" },
+      { ...defaults, command: ["mytrainer"] },
+      host,
+    );
+    assert.deepEqual(appended.args, ["train", "/ws/c.json", "--protocol", "stdio", "--out", "/r"]);
+  });
+});
+
+describe("stopping a spawned trainer", () => {
+  const node = process.execPath;
+
+  it("a trainer that obeys the stop command exits gracefully", async () => {
+    const child = spawn(
+      node,
+      ["-e", "process.stdin.on('data', () => process.exit(0)); setInterval(() => {}, 1000)"],
+      {
+        stdio: ["pipe", "ignore", "ignore"],
+      },
+    );
+    const outcome = await stopProcess(child, () => child.stdin!.write("stop\n"), {
+      graceMs: 5000,
+      termMs: 2000,
+    });
+    assert.equal(outcome, "graceful");
+  });
+
+  it("a trainer that ignores stop gets SIGTERM", async () => {
+    const child = spawn(node, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+    const outcome = await stopProcess(child, () => undefined, { graceMs: 200, termMs: 5000 });
+    assert.equal(outcome, "sigterm");
+    assert.equal(child.signalCode, "SIGTERM");
+  });
+
+  it("a trainer that ignores SIGTERM is killed, leaving no process behind", async () => {
+    const child = spawn(
+      node,
+      ["-e", "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    await new Promise((resolve) => child.stdout!.once("data", resolve)); // the SIGTERM handler is installed
+    const outcome = await stopProcess(child, undefined, { graceMs: 100, termMs: 300 });
+    assert.equal(outcome, "sigkill");
+    assert.equal(child.signalCode, "SIGKILL");
+    assert.throws(() => process.kill(child.pid!, 0), /ESRCH/);
+  });
+
+  it("an exited trainer is left alone", async () => {
+    const child = spawn(node, ["-e", ""], { stdio: "ignore" });
+    await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(
+      await stopProcess(child, () => assert.fail("no stop to an exited process"), {
+        graceMs: 10,
+        termMs: 10,
+      }),
+      "already-exited",
+    );
+  });
+});
