@@ -57,7 +57,8 @@ describe("NDJSON codec", () => {
         const { messages, stats } = readAll(cut(stream, points));
         assert.equal(messages.length, examples.length + 1);
         assert.deepEqual(messages.slice(0, -1), examples);
-        assert.equal(messages.at(-1)?.type === "log" && messages.at(-1)?.message, "ε→τ ✓");
+        const last = messages.at(-1);
+        assert.equal(last?.type === "log" && last.message, "ε→τ ✓");
         assert.equal(stats.malformed + stats.invalid + stats.truncated, 0);
       }),
       { numRuns: 200 },
