@@ -83,7 +83,7 @@ export const gradnorm = defineStrategy({
       gradient[t] = Math.sign(weightedNorms[t] - target) * norms[t];
     }
     const next = optimizerStep(params.optimizer, params.lr, state.weights, gradient, state.moments);
-    const floored = next.x.map((w) => (w > MIN_WEIGHT ? w : MIN_WEIGHT));
+    const floored = next.x.map((w) => Math.max(w, MIN_WEIGHT));
     const total = floored.reduce((sum, w) => sum + w, 0);
     const renormalised = floored.map((w) => (k * w) / total);
 

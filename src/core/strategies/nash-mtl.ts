@@ -125,12 +125,29 @@ function solveBargaining(
     x[a] = previous > 0 && Number.isFinite(previous) ? previous : 1 / Math.sqrt(h[a * n + a]);
   }
 
+  if (!minimiseBarrier(n, h, x, params.maxIterations)) flags.add("iteration-cap");
+  // The ridge biases the answer by about RIDGE relative: polish on the exact equation. Where no
+  // exact solution exists (a vanishing non-negative combination) Newton runs off towards
+  // infinity instead of converging, and the ridge's finite answer stays, flagged.
+  for (let a = 0; a < n; a++) h[a * n + a] -= RIDGE;
+  const polished = Float64Array.from(x);
+  if (minimiseBarrier(n, h, polished, 8) && polished.every((v) => Number.isFinite(v) && v > 0))
+    x.set(polished);
+  else flags.add("singular-gram");
+  for (let a = 0; a < n; a++) alpha[members[a]] = x[a] / rootC;
+  return alpha;
+}
+
+/**
+ * Damped Newton on ½ xᵀHx − Σ log x from x > 0, in place (H is made positive definite by the
+ * log barrier's Hessian diag(1/x²)). Returns true when the Newton decrement reached rounding level.
+ */
+function minimiseBarrier(n: number, h: Float64Array, x: Float64Array, maxIterations: number): boolean {
   const residual = new Float64Array(n);
   const direction = new Float64Array(n);
   const hessian = new Float64Array(n * n);
   const trial = new Float64Array(n);
-  let converged = false;
-  for (let iteration = 0; iteration < params.maxIterations; iteration++) {
+  for (let iteration = 0; iteration < maxIterations; iteration++) {
     for (let a = 0; a < n; a++) {
       let sum = 0;
       for (let b = 0; b < n; b++) sum += h[a * n + b] * x[b];
@@ -145,11 +162,8 @@ function solveBargaining(
     let decrement = 0;
     for (let a = 0; a < n; a++) decrement -= residual[a] * direction[a];
     // λ²/2 bounds f − f* near the optimum: stop when it is at rounding level.
-    if (!(decrement > 1e-20 * n)) {
-      converged = true;
-      break;
-    }
-    // Stay inside α > 0, then backtrack until f decreases enough (Armijo).
+    if (!(decrement > 1e-20 * n)) return true;
+    // Stay inside x > 0, then backtrack until f decreases enough (Armijo).
     let stepSize = 1;
     for (let a = 0; a < n; a++)
       if (direction[a] < 0) stepSize = Math.min(stepSize, (-0.99 * x[a]) / direction[a]);
@@ -161,19 +175,7 @@ function solveBargaining(
     }
     x.set(trial);
   }
-  if (!converged) flags.add("iteration-cap");
-
-  // Did the ridge decide the answer? Then the unregularised equation has no solution.
-  let worst = 0;
-  for (let a = 0; a < n; a++) {
-    let sum = 0;
-    for (let b = 0; b < n; b++) sum += h[a * n + b] * x[b];
-    sum -= RIDGE * x[a];
-    worst = Math.max(worst, Math.abs(sum * x[a] - 1));
-  }
-  if (worst > 1e-6) flags.add("singular-gram");
-  for (let a = 0; a < n; a++) alpha[members[a]] = x[a] / rootC;
-  return alpha;
+  return false;
 }
 
 /** ½ xᵀHx − Σ log x: strictly convex on x > 0, its stationary point solves Hx = 1/x. */
