@@ -1,0 +1,283 @@
+import { z } from "zod";
+import {
+  type HostCommand,
+  type ParseResult,
+  PROTOCOL_VERSION,
+  parseHostCommand,
+  type TrainerMessage,
+} from "../../protocol/messages";
+import type { PanelSettings, RunModel, RunSnapshot } from "./model";
+
+/**
+ * The messages between the extension host and the dashboard webview (both surfaces: the conflicts
+ * side view and the dashboard editor panel). Pure: no vscode import, so the host wiring, the
+ * webview and the tests share one definition.
+ *
+ * Flow: the webview posts `ready`; the host answers `snapshot` (decimated history of the run), then
+ * `delta`s (the trainer messages since the previous delta, batched), `ack`s for commands the panel
+ * sent, `settings` when the user's settings or theme change, and `compare` for several runs.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Host → webview
+
+const runSnapshot = z.custom<RunSnapshot>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { runId?: unknown }).runId === "string" &&
+    typeof (value as { series?: unknown }).series === "object",
+  { message: "expected a run snapshot (runId, series...)" },
+);
+
+export const ThemeKind = z.enum(["light", "dark", "high-contrast", "high-contrast-light"]);
+export type ThemeKind = z.infer<typeof ThemeKind>;
+
+export const ViewSettings = z.object({
+  maxPoints: z.number().int().min(8).max(100_000).optional(),
+  heatmapWindowMax: z.number().int().min(1).max(10_000).optional(),
+  /** The VS Code colour theme kind; the panel restyles itself from the --vscode-* variables anyway. */
+  theme: ThemeKind.optional(),
+});
+export type ViewSettings = z.infer<typeof ViewSettings>;
+
+export const Surface = z.enum(["dashboard", "conflicts"]);
+export type Surface = z.infer<typeof Surface>;
+
+export const SnapshotMessage = z.object({
+  type: z.literal("snapshot"),
+  run: runSnapshot,
+  /** Which surface the webview shows (the host knows whether it is a view or an editor panel). */
+  surface: Surface.optional(),
+  settings: ViewSettings.optional(),
+});
+
+export const DeltaMessage = z.object({
+  type: z.literal("delta"),
+  runId: z.string(),
+  /** Trainer messages, already validated by the host, in arrival order. */
+  messages: z.array(z.custom<TrainerMessage>((m) => typeof m === "object" && m !== null && "type" in m)),
+});
+
+export const PanelAckMessage = z.object({
+  type: z.literal("ack"),
+  id: z.string(),
+  ok: z.boolean(),
+  step: z.number().optional(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+});
+
+export const SettingsMessage = z.object({ type: z.literal("settings"), settings: ViewSettings });
+
+export const CompareMessage = z.object({
+  type: z.literal("compare"),
+  runs: z.array(runSnapshot).min(1),
+  settings: ViewSettings.optional(),
+});
+
+/** The host's answer to an export request (where the file went, or why it did not). */
+export const NoticeMessage = z.object({
+  type: z.literal("notice"),
+  level: z.enum(["info", "error"]),
+  text: z.string(),
+});
+
+export const HostToWebview = z.discriminatedUnion("type", [
+  SnapshotMessage,
+  DeltaMessage,
+  PanelAckMessage,
+  SettingsMessage,
+  CompareMessage,
+  NoticeMessage,
+]);
+export type HostToWebview = z.infer<typeof HostToWebview>;
+
+// ---------------------------------------------------------------------------------------------
+// Webview → host
+
+/** A command body as the panel sends it: a host → trainer command without `v` and `id`. */
+const commandBody = z
+  .object({
+    type: z.enum([
+      "set-strategy",
+      "set-hyperparameters",
+      "pause",
+      "resume",
+      "stop",
+      "checkpoint",
+      "evaluate",
+    ]),
+  })
+  .catchall(z.unknown());
+
+export const ReadyMessage = z.object({ type: z.literal("ready"), surface: Surface.optional() });
+
+export const CommandMessage = z.object({
+  type: z.literal("command"),
+  /** Chosen by the panel; the host uses it as the trainer command's id and answers with `ack`. */
+  id: z.string().min(1).max(200),
+  runId: z.string().optional(),
+  command: commandBody,
+});
+
+export const ExportCsvMessage = z.object({
+  type: z.literal("export-csv"),
+  runId: z.string().optional(),
+  /** Series names (model.ts `seriesName`); absent: every series. */
+  series: z.array(z.string()).optional(),
+  /** The CSV text, when the panel built it (compare mode, smoothed view); absent: the host builds it. */
+  csv: z.string().max(50_000_000).optional(),
+  suggestedName: z.string().max(200).optional(),
+});
+
+export const ExportPngMessage = z.object({
+  type: z.literal("export-png"),
+  chart: z.string().max(200),
+  dataUrl: z
+    .string()
+    .max(50_000_000)
+    .regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/, "expected a base64 PNG data URL"),
+});
+
+export const OpenDashboardMessage = z.object({
+  type: z.literal("open-dashboard"),
+  runId: z.string().optional(),
+});
+
+export const WebviewToHost = z.discriminatedUnion("type", [
+  ReadyMessage,
+  CommandMessage,
+  ExportCsvMessage,
+  ExportPngMessage,
+  OpenDashboardMessage,
+]);
+export type WebviewToHost = z.infer<typeof WebviewToHost>;
+export type CommandMessage = z.infer<typeof CommandMessage>;
+
+/** Validates anything the webview posted; never throws. The host acts only on `ok` results. */
+export function parseWebviewMessage(
+  value: unknown,
+): { ok: true; message: WebviewToHost } | { ok: false; reason: string } {
+  const parsed = WebviewToHost.safeParse(value);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+  return { ok: false, reason: `invalid message from the panel: ${where}${issue?.message ?? "unknown"}` };
+}
+
+/**
+ * The trainer command a panel `command` message asks for, validated against the protocol's own
+ * schema (ranges, required fields): the host sends the result's `message` to the trainer.
+ */
+export function toHostCommand(message: CommandMessage): ParseResult<HostCommand> {
+  return parseHostCommand({ ...message.command, v: PROTOCOL_VERSION, id: message.id });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feeding a panel
+
+export interface PanelFeedOptions {
+  /** How often pending trainer messages are sent, in ms (one delta per flush). */
+  flushMs?: number;
+  /** Pending step messages beyond which a fresh snapshot replaces the backlog (bounded messages). */
+  maxPendingSteps?: number;
+  /** Timer functions (tests pass fakes). */
+  setTimer?: (callback: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+/**
+ * Feeds one panel from one run model: `push` each validated trainer message (the feed ingests it
+ * into the model, so keep one feed per model or call `model.ingest` yourself and pass
+ * `ingest: false`), and the panel receives them batched as deltas. Hidden panels send nothing; on
+ * `ready` (first open, reload, shown again) the panel gets a fresh snapshot. A backlog larger than
+ * `maxPendingSteps` is dropped for a snapshot, so neither side ever queues without bound.
+ */
+export class PanelFeed {
+  private pending: TrainerMessage[] = [];
+  private pendingSteps = 0;
+  private timer: unknown = null;
+  private needsSnapshot = true;
+  visible = true;
+  private readonly flushMs: number;
+  private readonly maxPendingSteps: number;
+  private readonly setTimer: (callback: () => void, ms: number) => unknown;
+  private readonly clearTimer: (handle: unknown) => void;
+
+  constructor(
+    readonly model: RunModel,
+    private readonly post: (message: HostToWebview) => void,
+    options: PanelFeedOptions = {},
+    private readonly surface?: Surface,
+  ) {
+    this.flushMs = options.flushMs ?? 50;
+    this.maxPendingSteps = options.maxPendingSteps ?? 2000;
+    this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
+    this.clearTimer =
+      options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
+  }
+
+  push(message: TrainerMessage, ingest = true): void {
+    if (ingest) this.model.ingest(message);
+    if (this.needsSnapshot) return; // the next snapshot will contain it
+    this.pending.push(message);
+    if (message.type === "step") this.pendingSteps++;
+    if (this.pendingSteps > this.maxPendingSteps) {
+      this.pending = [];
+      this.pendingSteps = 0;
+      this.needsSnapshot = true;
+    }
+    this.schedule();
+  }
+
+  /** The panel posted `ready` (or became visible again): send the whole (decimated) state. */
+  ready(settings?: ViewSettings): void {
+    this.needsSnapshot = true;
+    this.visible = true;
+    this.flush(settings);
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (visible) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || !this.visible) return;
+    this.timer = this.setTimer(() => {
+      this.timer = null;
+      this.flush();
+    }, this.flushMs);
+  }
+
+  flush(settings?: ViewSettings): void {
+    if (!this.visible) return;
+    if (this.needsSnapshot) {
+      this.needsSnapshot = false;
+      this.pending = [];
+      this.pendingSteps = 0;
+      this.post({ type: "snapshot", run: this.model.toSnapshot(), surface: this.surface, settings });
+      return;
+    }
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    this.pendingSteps = 0;
+    this.post({ type: "delta", runId: this.model.runId, messages });
+  }
+
+  dispose(): void {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.pending = [];
+  }
+}
+
+/** Settings keys the host reads from the user's configuration, mapped to the model's. */
+export function panelSettingsFrom(settings: ViewSettings): Partial<PanelSettings> {
+  const out: Partial<PanelSettings> = {};
+  if (settings.maxPoints !== undefined) out.maxPoints = settings.maxPoints;
+  if (settings.heatmapWindowMax !== undefined) out.heatmapWindowMax = settings.heatmapWindowMax;
+  return out;
+}
