@@ -13,7 +13,7 @@ function run(norms: number[], lossesPerStep: number[][], params: Record<string, 
   const p = gradnorm.params.parse(params);
   const k = norms.length;
   let state = gradnorm.init(k, p);
-  let weights = new Float64Array(k);
+  let weights: Float64Array = new Float64Array(k);
   for (let s = 0; s < lossesPerStep.length; s++) {
     const result = gradnorm.step(
       { k, gram: diagonalGram(norms), losses: Float64Array.from(lossesPerStep[s]), step: s + 1 },
