@@ -1,0 +1,433 @@
+import * as fs from "node:fs";
+import { createReadStream, promises as fsp } from "node:fs";
+import { basename, join } from "node:path";
+import { encodeLine, MessageReader, type StreamProblem, type StreamStats } from "./codec";
+import {
+  type DoneMessage,
+  type HelloMessage,
+  parseTrainerMessage,
+  RunSummary,
+  type TrainerMessage,
+} from "./messages";
+
+/**
+ * The run folder (issue 3/4): the resolved config, the event log (the live stream, every step
+ * kept), the summary, checkpoints, and while a trainer listens, the link's token and address.
+ *
+ *   <runs>/<yyyymmdd-hhmmss>-<name>/
+ *     config.json      resolved TrainingConfig
+ *     events.ndjson    every TrainerMessage the run produced, one per line
+ *     summary.json     RunSummary, written at the end
+ *     checkpoints/     one folder per checkpoint
+ *     link.token       random token, mode 0600 (only while listening)
+ *     link.json        { socket | host+port, pid } (only while listening)
+ *     link.sock        the Unix socket (only while listening)
+ */
+export const RUN_FILES = {
+  config: "config.json",
+  events: "events.ndjson",
+  summary: "summary.json",
+  checkpoints: "checkpoints",
+  token: "link.token",
+  linkInfo: "link.json",
+  socket: "link.sock",
+} as const;
+
+export type RunPaths = { [K in keyof typeof RUN_FILES]: string } & { dir: string };
+
+export function runPaths(runDir: string): RunPaths {
+  const paths = { dir: runDir } as RunPaths;
+  for (const [key, file] of Object.entries(RUN_FILES))
+    paths[key as keyof typeof RUN_FILES] = join(runDir, file);
+  return paths;
+}
+
+/** "20260101-120000-my_run": sortable by time, readable, safe on every file system. */
+export function runDirName(name: string, at: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const stamp =
+    `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}-` +
+    `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60) || "run";
+  return `${stamp}-${safe}`;
+}
+
+/** Creates a fresh run folder (with checkpoints/) under `runsRoot`; never reuses an existing one. */
+export function createRunDir(runsRoot: string, name: string, at: Date = new Date()): string {
+  fs.mkdirSync(runsRoot, { recursive: true });
+  const base = runDirName(name, at);
+  for (let attempt = 0; ; attempt++) {
+    const dir = join(runsRoot, attempt === 0 ? base : `${base}-${attempt + 1}`);
+    try {
+      fs.mkdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && attempt < 1000) continue;
+      throw error;
+    }
+    fs.mkdirSync(join(dir, RUN_FILES.checkpoints));
+    return dir;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appending
+
+export interface EventLogOptions {
+  /**
+   * fsync after every message that is not a step (config, evals, checkpoints, switches, done):
+   * those are the ones a crash must not lose; steps are many and cheap to lose. Default true.
+   */
+  syncImportant?: boolean;
+}
+
+/**
+ * Appends whole lines to events.ndjson. Each message is one write() of one complete line on an
+ * O_APPEND descriptor, so readers only ever see whole lines, or a torn last line if the process
+ * died inside that write, which readers skip and report. Opening a log that ends in a torn line
+ * (a resumed run after a crash) cuts that line off first, so the next line does not glue onto it.
+ */
+export class EventLogWriter {
+  private fd: number | null;
+  /** Bytes of a torn tail cut off when the file was opened. */
+  readonly repairedBytes: number;
+  private readonly syncImportant: boolean;
+
+  constructor(
+    readonly path: string,
+    options: EventLogOptions = {},
+  ) {
+    this.syncImportant = options.syncImportant ?? true;
+    this.repairedBytes = cutTornTail(path);
+    this.fd = fs.openSync(path, "a", 0o644);
+  }
+
+  append(message: TrainerMessage): void {
+    this.appendLine(encodeLine(message), message.type !== "step");
+  }
+
+  /** Appends an already-encoded line (must end with "\n"); the link encodes once for all outputs. */
+  appendLine(line: string, important = false): void {
+    if (this.fd === null) throw new Error(`event log ${this.path} is closed`);
+    const bytes = Buffer.from(line, "utf8");
+    let offset = 0;
+    while (offset < bytes.length) offset += fs.writeSync(this.fd, bytes, offset, bytes.length - offset);
+    if (important && this.syncImportant) fs.fsyncSync(this.fd);
+  }
+
+  sync(): void {
+    if (this.fd !== null) fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      fs.fsyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}
+
+function cutTornTail(path: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r+");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return 0;
+    // Walk back in blocks to the last newline.
+    const block = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - block.length);
+      const n = fs.readSync(fd, block, 0, end - start, start);
+      const at = block.subarray(0, n).lastIndexOf(10);
+      if (at >= 0) {
+        const keep = start + at + 1;
+        if (keep < size) fs.ftruncateSync(fd, keep);
+        return size - keep;
+      }
+      end = start;
+    }
+    fs.ftruncateSync(fd, 0);
+    return size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and replay
+
+export class ReplayError extends Error {
+  constructor(
+    message: string,
+    readonly runDir: string,
+  ) {
+    super(message);
+    this.name = "ReplayError";
+  }
+}
+
+export interface ReplayOptions {
+  /** Every kind of problem, once (malformed lines, unknown types, a torn tail...). */
+  onProblem?: (problem: StreamProblem) => void;
+  /** Filled in as the log is read; final once the iteration ends. */
+  stats?: StreamStats;
+}
+
+/** Accepts a run folder or the path of its events.ndjson. */
+export function eventsPath(run: string): string {
+  return run.endsWith(".ndjson") ? run : join(run, RUN_FILES.events);
+}
+
+/**
+ * The messages the run produced, in order, from its event log: the same stream the live link
+ * carried (minus coalescing: the log keeps every step). Stops at the last full line. Lines it
+ * cannot read are skipped and reported; a log written by a protocol major this reader cannot
+ * read throws a ReplayError that says so.
+ */
+export async function* replay(run: string, options: ReplayOptions = {}): AsyncGenerator<TrainerMessage> {
+  const path = eventsPath(run);
+  try {
+    await fsp.access(path);
+  } catch {
+    throw new ReplayError(`no event log in ${run} (expected ${RUN_FILES.events})`, run);
+  }
+  let queue: TrainerMessage[] = [];
+  let refusal: string | null = null;
+  const reader = new MessageReader(parseTrainerMessage, {
+    onMessage: (message) => queue.push(message),
+    onProblem: (problem) => {
+      if (problem.kind === "version") refusal ??= problem.reason;
+      options.onProblem?.(problem);
+    },
+  });
+  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+  try {
+    for await (const chunk of stream) {
+      reader.push(chunk as Buffer);
+      if (refusal) break;
+      const ready = queue;
+      queue = [];
+      yield* ready;
+    }
+    if (!refusal) reader.end();
+  } finally {
+    stream.destroy();
+    if (options.stats) Object.assign(options.stats, reader.stats);
+  }
+  if (refusal) throw new ReplayError(`cannot replay ${run}: ${refusal}`, run);
+  yield* queue;
+}
+
+/** Reads a whole event log into memory (small logs, tests, summaries). */
+export async function readEventLog(
+  run: string,
+): Promise<{ messages: TrainerMessage[]; stats: StreamStats; problems: StreamProblem[] }> {
+  const messages: TrainerMessage[] = [];
+  const problems: StreamProblem[] = [];
+  const stats = {} as StreamStats;
+  for await (const message of replay(run, { onProblem: (p) => problems.push(p), stats }))
+    messages.push(message);
+  return { messages, stats, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning a runs folder
+
+export type RunStatus = "running" | DoneMessage["reason"] | "interrupted" | "unknown";
+
+export interface RunInfo {
+  dir: string;
+  /** Run name (from the config, else the folder name). */
+  name: string;
+  /** ISO time from hello, else the folder's time. */
+  startedAt: string | null;
+  /** Strategy in force at the last recorded switch (else the config's). */
+  strategy: string | null;
+  /** Last step recorded. */
+  steps: number;
+  status: RunStatus;
+  tasks: string[];
+  summary: RunSummary | null;
+  /** What could not be read, if anything (the run is still listed). */
+  problems: string[];
+}
+
+const HEAD_BYTES = 256 * 1024;
+const TAIL_BYTES = 256 * 1024;
+
+/**
+ * Lists the run folders under `runsRoot` (newest first), from their files only: hello and the
+ * first strategy from the head of the event log, the last step, switch and done from its tail,
+ * summary.json and config.json when present. Broken folders are listed with their problems.
+ */
+export async function scanRuns(runsRoot: string): Promise<RunInfo[]> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fsp.readdir(runsRoot, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const runs = await Promise.all(
+    entries.filter((e) => e.isDirectory()).map((e) => readRunInfo(join(runsRoot, e.name))),
+  );
+  return runs
+    .filter((r): r is RunInfo => r !== null)
+    .sort((a, b) => (b.startedAt ?? "").localeCompare(a.startedAt ?? "") || b.dir.localeCompare(a.dir));
+}
+
+/** One run folder's info; null when the folder holds none of a run's files. */
+export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
+  const paths = runPaths(runDir);
+  const info: RunInfo = {
+    dir: runDir,
+    name: basename(runDir),
+    startedAt: timeFromDirName(basename(runDir)),
+    strategy: null,
+    steps: 0,
+    status: "unknown",
+    tasks: [],
+    summary: null,
+    problems: [],
+  };
+  const [config, summary, events] = await Promise.all([
+    readJson(paths.config, info.problems),
+    readJson(paths.summary, info.problems),
+    readHeadAndTail(paths.events, info.problems),
+  ]);
+  if (config === undefined && summary === undefined && events === null) return null;
+
+  if (config && typeof config === "object") {
+    const c = config as { name?: unknown; strategy?: { name?: unknown } };
+    if (typeof c.name === "string") info.name = c.name;
+    if (typeof c.strategy?.name === "string") info.strategy = c.strategy.name;
+  }
+  if (summary !== undefined) {
+    const parsed = RunSummary.safeParse(summary);
+    if (parsed.success) info.summary = parsed.data;
+    else info.problems.push(`${RUN_FILES.summary} is not a valid summary`);
+  }
+
+  let hello: HelloMessage | null = null;
+  let done: DoneMessage | null = null;
+  for (const message of events ?? []) {
+    switch (message.type) {
+      case "hello":
+        hello = message;
+        break;
+      case "config":
+        info.name = message.config.name;
+        info.strategy ??= message.config.strategy.name;
+        break;
+      case "strategy-changed":
+        info.strategy = message.name;
+        break;
+      case "step":
+        info.steps = Math.max(info.steps, message.step);
+        info.strategy = message.strategy;
+        break;
+      case "done":
+        done = message;
+        break;
+    }
+  }
+  if (hello) {
+    info.startedAt = hello.startedAt;
+    info.tasks = hello.tasks;
+  }
+  if (done) {
+    info.status = done.reason;
+    info.summary ??= done.summary;
+    info.steps = Math.max(info.steps, done.summary.steps);
+  } else if (events !== null) {
+    info.status = hello?.pid !== undefined && processAlive(hello.pid) ? "running" : "interrupted";
+  } else if (info.summary) {
+    info.status = "completed";
+  }
+  if (info.summary) info.steps = Math.max(info.steps, info.summary.steps);
+  return info;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function timeFromDirName(name: string): string | null {
+  const match = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(name);
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s] = match;
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}.000Z`;
+}
+
+async function readJson(path: string, problems: string[]): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      problems.push(`${basename(path)}: ${String(error)}`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    problems.push(`${basename(path)} is not valid JSON`);
+    return null;
+  }
+}
+
+/** The messages in the first and last few hundred kB of an event log (all of it when small). */
+async function readHeadAndTail(path: string, problems: string[]): Promise<TrainerMessage[] | null> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      problems.push(`${RUN_FILES.events}: ${String(error)}`);
+    return null;
+  }
+  try {
+    const { size } = await handle.stat();
+    const messages: TrainerMessage[] = [];
+    const reader = (onMessage: (m: TrainerMessage) => void) =>
+      new MessageReader(parseTrainerMessage, {
+        onMessage,
+        onProblem: (p) => {
+          if (p.kind !== "newer-minor") problems.push(`${RUN_FILES.events}: ${p.reason}`);
+        },
+      });
+    if (size <= HEAD_BYTES + TAIL_BYTES) {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(size), 0, size, 0);
+      const r = reader((m) => messages.push(m));
+      r.push(buffer.subarray(0, bytesRead));
+      r.end();
+      return messages;
+    }
+    const head = await handle.read(Buffer.alloc(HEAD_BYTES), 0, HEAD_BYTES, 0);
+    const headText = head.buffer.subarray(0, head.bytesRead);
+    const headReader = reader((m) => messages.push(m));
+    // Only whole lines of the head: the cut inside the last one is ours, not the writer's.
+    headReader.push(headText.subarray(0, headText.lastIndexOf(10) + 1));
+    const tail = await handle.read(Buffer.alloc(TAIL_BYTES), 0, TAIL_BYTES, size - TAIL_BYTES);
+    const tailText = tail.buffer.subarray(0, tail.bytesRead);
+    const tailReader = reader((m) => messages.push(m));
+    tailReader.push(tailText.subarray(tailText.indexOf(10) + 1));
+    tailReader.end();
+    return messages;
+  } finally {
+    await handle.close();
+  }
+}
