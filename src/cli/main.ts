@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerCombine } from "./combine";
 
 /**
  * `gradcraft`: the command-line face of the trainer. Each subcommand lives in its own module
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .description("GradCraft Studio: multi-task training with gradient balancing, headless.")
     .version(process.env.GRADCRAFT_VERSION ?? "0.1.0")
     .showHelpAfterError();
+  registerCombine(program);
   return program;
 }
 
