@@ -33,13 +33,11 @@ export const RUN_FILES = {
   socket: "link.sock",
 } as const;
 
-export type RunPaths = { [K in keyof typeof RUN_FILES]: string } & { dir: string };
+export type RunPaths = Record<keyof typeof RUN_FILES, string> & { dir: string };
 
 export function runPaths(runDir: string): RunPaths {
-  const paths = { dir: runDir } as RunPaths;
-  for (const [key, file] of Object.entries(RUN_FILES))
-    paths[key as keyof typeof RUN_FILES] = join(runDir, file);
-  return paths;
+  const entries = Object.entries(RUN_FILES).map(([key, file]) => [key, join(runDir, file)]);
+  return { dir: runDir, ...Object.fromEntries(entries) } as RunPaths;
 }
 
 /** "20260101-120000-my_run": sortable by time, readable, safe on every file system. */
