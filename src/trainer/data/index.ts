@@ -3,6 +3,7 @@
  * embedded synthetic generator or from the user's log files; batches() cuts a split for training.
  */
 import type { DataConfig } from "../../protocol/config";
+import { loadFileDataset } from "./files";
 import { generateSynthetic } from "./synthetic";
 import type { Dataset, LoadOptions } from "./types";
 
@@ -18,6 +19,5 @@ export async function loadDataset(config: DataConfig, options: LoadOptions): Pro
     options.onProgress?.("generate", 1);
     return dataset;
   }
-  const { loadFileDataset } = await import("./files");
   return loadFileDataset(config, options);
 }

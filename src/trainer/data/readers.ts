@@ -1,0 +1,227 @@
+/**
+ * Streaming table readers: CSV, TSV and JSON lines, optionally gzip-compressed. A file is read in
+ * chunks of `chunkBytes` and parsed as it arrives; it is never held in memory whole.
+ */
+import fs from "node:fs";
+import { basename } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { parse } from "csv-parse";
+
+export type TableFormat = "csv" | "tsv" | "jsonl";
+
+/** A data row: values of the requested columns, in request order (undefined: absent from the row). */
+export interface TableRow {
+  line: number;
+  values: (string | undefined)[];
+  error?: undefined;
+}
+/** A row that could not be read at all (wrong column count, broken JSON or quoting). */
+export interface BadTableRow {
+  line: number;
+  error: string;
+  values?: undefined;
+}
+
+export interface ReadOptions {
+  chunkBytes?: number;
+  signal?: AbortSignal;
+  /** Called with the fraction of the file's bytes read so far (compressed bytes for .gz). */
+  onFraction?: (fraction: number) => void;
+}
+
+/** Names a problem in a data file the way an editor can jump to it: `file:line: column "c": why`. */
+export class DataFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly column: string | undefined,
+    readonly reason: string,
+  ) {
+    super(
+      `${file}${line !== undefined ? `:${line}` : ""}: ${column !== undefined ? `column "${column}": ` : ""}${reason}`,
+    );
+    this.name = "DataFileError";
+  }
+}
+
+export function detectFormat(path: string, format: "auto" | TableFormat): TableFormat {
+  if (format !== "auto") return format;
+  const name = basename(path).toLowerCase().replace(/\.gz$/, "");
+  if (name.endsWith(".tsv") || name.endsWith(".tab")) return "tsv";
+  if (name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".json")) return "jsonl";
+  if (name.endsWith(".csv") || name.endsWith(".txt")) return "csv";
+  throw new DataFileError(
+    path,
+    undefined,
+    undefined,
+    'cannot tell the format from the file name (expected .csv, .tsv, .jsonl, optionally .gz): set "format"',
+  );
+}
+
+/** Opens the raw byte stream and the decoded text stream (gunzipped when the name ends in .gz). */
+function openText(path: string, options: ReadOptions): { raw: fs.ReadStream; text: Readable } {
+  let size = 0;
+  try {
+    size = fs.statSync(path).size;
+  } catch (e) {
+    throw new DataFileError(path, undefined, undefined, `cannot open: ${(e as Error).message}`);
+  }
+  const raw = fs.createReadStream(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
+  let done = 0;
+  if (options.onFraction) {
+    const report = options.onFraction;
+    raw.on("data", (chunk) => {
+      done += chunk.length;
+      report(size > 0 ? done / size : 1);
+    });
+  }
+  if (!path.toLowerCase().endsWith(".gz")) return { raw, text: raw };
+  const gunzip = createGunzip();
+  raw.on("error", (e) => gunzip.destroy(e));
+  return { raw, text: raw.pipe(gunzip) };
+}
+
+function wrapStreamError(path: string, e: unknown): Error {
+  if (e instanceof DataFileError || (e instanceof Error && e.name === "AbortError")) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new DataFileError(path, undefined, undefined, `cannot read: ${message}`);
+}
+
+/**
+ * Reads the rows of a table, yielding the requested columns of each. Columns missing from a CSV
+ * header (or from the first JSON record) are an error before any row, listing what is available.
+ */
+export async function* readTable(
+  path: string,
+  format: TableFormat,
+  columns: readonly string[],
+  options: ReadOptions = {},
+): AsyncGenerator<TableRow | BadTableRow> {
+  options.signal?.throwIfAborted();
+  const { raw, text } = openText(path, options);
+  try {
+    if (format === "jsonl") yield* readJsonLines(path, text, columns, options);
+    else yield* readDelimited(path, text, format === "tsv" ? "\t" : ",", columns, options);
+  } catch (e) {
+    throw wrapStreamError(path, e);
+  } finally {
+    raw.destroy();
+    text.destroy();
+  }
+}
+
+function missingColumnsError(
+  path: string,
+  line: number,
+  missing: string[],
+  available: string[],
+): DataFileError {
+  return new DataFileError(
+    path,
+    line,
+    undefined,
+    `missing column${missing.length > 1 ? "s" : ""} ${missing.map((c) => `"${c}"`).join(", ")}; available: ${available.join(", ")}`,
+  );
+}
+
+async function* readDelimited(
+  path: string,
+  text: Readable,
+  delimiter: string,
+  columns: readonly string[],
+  options: ReadOptions,
+): AsyncGenerator<TableRow | BadTableRow> {
+  const pendingBad: BadTableRow[] = [];
+  const parser = text.pipe(
+    parse({
+      delimiter,
+      // TSV has no quoting convention: a quote character is data there.
+      quote: delimiter === "\t" ? false : '"',
+      relax_column_count: true, // counted here, so the error names file and line
+      info: true,
+      skip_empty_lines: true,
+      bom: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        if (err)
+          pendingBad.push({
+            line: Number((err as { lines?: unknown }).lines),
+            error: err.message.replace(/ at line \d+/, ""),
+          });
+        return undefined;
+      },
+    }),
+  );
+  text.on("error", (e) => parser.destroy(e));
+  let indices: number[] | undefined;
+  let width = 0;
+  let rows = 0;
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: string[];
+    info: { lines: number };
+  }>) {
+    while (pendingBad.length) yield pendingBad.shift()!;
+    if (!indices) {
+      const header = record.map((c) => c.trim());
+      const missing = columns.filter((c) => !header.includes(c));
+      if (missing.length) throw missingColumnsError(path, info.lines, missing, header);
+      indices = columns.map((c) => header.indexOf(c));
+      width = header.length;
+      continue;
+    }
+    if ((++rows & 1023) === 0) options.signal?.throwIfAborted();
+    if (record.length !== width) {
+      yield { line: info.lines, error: `expected ${width} columns as in the header, found ${record.length}` };
+      continue;
+    }
+    yield { line: info.lines, values: indices.map((i) => record[i]) };
+  }
+  while (pendingBad.length) yield pendingBad.shift()!;
+  if (!indices) throw new DataFileError(path, undefined, undefined, "the file is empty (no header line)");
+}
+
+function jsonValue(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}
+
+async function* readJsonLines(
+  path: string,
+  text: Readable,
+  columns: readonly string[],
+  options: ReadOptions,
+): AsyncGenerator<TableRow | BadTableRow> {
+  const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
+  text.on("error", (e) => lines.emit("error", e));
+  let line = 0;
+  let first = true;
+  for await (const content of lines) {
+    line++;
+    if ((line & 1023) === 0) options.signal?.throwIfAborted();
+    if (content.trim() === "") continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(content);
+    } catch (e) {
+      yield { line, error: `not valid JSON (${(e as Error).message})` };
+      continue;
+    }
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      yield { line, error: "expected a JSON object" };
+      continue;
+    }
+    const object = record as Record<string, unknown>;
+    if (first) {
+      // The first record stands for the header: a column it lacks is almost surely a typo.
+      first = false;
+      const missing = columns.filter((c) => !(c in object));
+      if (missing.length) throw missingColumnsError(path, line, missing, Object.keys(object));
+    }
+    yield { line, values: columns.map((c) => jsonValue(object[c])) };
+  }
+  if (first) throw new DataFileError(path, undefined, undefined, "the file has no JSON records");
+}
