@@ -1,0 +1,160 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import type { Backend } from "../protocol/config";
+import { installFastMatMulGradient } from "./matmulGradient";
+
+/**
+ * Backend choice (issue 3): the fastest that works, in the order CUDA, native TensorFlow,
+ * WebGPU on a hardware adapter, wasm with SIMD, pure JS. The native packages are never
+ * dependencies (they cannot install everywhere, DESIGN §4): they are required at run time when
+ * the user has installed them. All of them register on the one tfjs-core engine, which tfjs
+ * keeps in a global, so a second copy of tfjs-core loaded by a native package still shares it.
+ */
+
+export type ConcreteBackend = Exclude<Backend, "auto">;
+export const BACKEND_ORDER: readonly ConcreteBackend[] = [
+  "tensorflow-gpu",
+  "tensorflow",
+  "webgpu",
+  "wasm",
+  "cpu",
+];
+
+export interface BackendChoice {
+  /** Our name for it ("wasm", ...). */
+  readonly name: ConcreteBackend;
+  /** tfjs's name for it ("wasm", "tensorflow", ...). */
+  readonly tfName: string;
+  /** Why each faster backend was not taken, in order. */
+  readonly skipped: ReadonlyArray<{ name: ConcreteBackend; reason: string }>;
+  /** One line for the user: which backend runs and why the faster ones did not. */
+  readonly summary: string;
+}
+
+const dynamicRequire = createRequire(__filename);
+
+/** Loads a module only if installed; distinguishes "not installed" from "failed". */
+function tryRequire(name: string): { ok: true; module: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, module: dynamicRequire(name) };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "MODULE_NOT_FOUND" && String((error as Error).message).includes(`'${name}'`))
+      return { ok: false, reason: "not installed" };
+    return { ok: false, reason: `failed: ${firstLine(error)}` };
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split("\n")[0];
+}
+
+/** Where the wasm binaries are: beside the bundle (dist/), else in node_modules. */
+export function wasmDirectory(): string | undefined {
+  const candidates = [__dirname, join(__dirname, "../../node_modules/@tensorflow/tfjs-backend-wasm/dist")];
+  try {
+    candidates.push(join(dynamicRequire.resolve("@tensorflow/tfjs-backend-wasm"), ".."));
+  } catch {
+    // Bundled: the files were copied beside the bundle.
+  }
+  return candidates.find((dir) => existsSync(join(dir, "tfjs-backend-wasm-simd.wasm")));
+}
+
+type Attempt = { ok: true; tfName: string } | { ok: false; reason: string };
+
+async function activate(tfName: string): Promise<Attempt> {
+  try {
+    const ok = await tf.setBackend(tfName);
+    if (!ok) return { ok: false, reason: `failed: tfjs could not initialise "${tfName}"` };
+    await tf.ready();
+    return { ok: true, tfName };
+  } catch (error) {
+    return { ok: false, reason: `failed: ${firstLine(error)}` };
+  }
+}
+
+async function attempt(name: ConcreteBackend): Promise<Attempt> {
+  switch (name) {
+    case "tensorflow-gpu":
+    case "tensorflow": {
+      const pkg = name === "tensorflow-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+      const loaded = tryRequire(pkg);
+      if (!loaded.ok) return loaded;
+      return activate("tensorflow");
+    }
+    case "webgpu": {
+      let create: (options: string[]) => unknown;
+      try {
+        const specifier = "webgpu"; // a variable keeps esbuild from bundling this ESM-only package
+        ({ create } = (await import(specifier)) as { create: typeof create });
+      } catch (error) {
+        const message = firstLine(error);
+        return {
+          ok: false,
+          reason: /Cannot find (package|module)/.test(message) ? "not installed" : `failed: ${message}`,
+        };
+      }
+      try {
+        const gpu = create([]) as { requestAdapter(): Promise<unknown> };
+        const adapter = (await gpu.requestAdapter()) as {
+          isFallbackAdapter?: boolean;
+          info?: {
+            isFallbackAdapter?: boolean;
+            description?: string;
+            device?: string;
+            architecture?: string;
+          };
+        } | null;
+        if (!adapter) return { ok: false, reason: "no hardware adapter" };
+        const text = `${adapter.info?.description ?? ""} ${adapter.info?.device ?? ""} ${adapter.info?.architecture ?? ""}`;
+        if (
+          adapter.isFallbackAdapter ||
+          adapter.info?.isFallbackAdapter ||
+          /swiftshader|llvmpipe|software/i.test(text)
+        )
+          return { ok: false, reason: "no hardware adapter (only a software one)" };
+        (globalThis as { navigator?: unknown }).navigator = { gpu };
+        dynamicRequire("@tensorflow/tfjs-backend-webgpu");
+      } catch (error) {
+        return { ok: false, reason: `failed: ${firstLine(error)}` };
+      }
+      return activate("webgpu");
+    }
+    case "wasm": {
+      const dir = wasmDirectory();
+      if (!dir)
+        return { ok: false, reason: "failed: tfjs-backend-wasm-simd.wasm not found beside the bundle" };
+      setWasmPaths(`${dir}/`);
+      const result = await activate("wasm");
+      // The stock BatchMatMul gradient is 20–40× slower on wasm (DESIGN §4).
+      if (result.ok) installFastMatMulGradient();
+      return result;
+    }
+    case "cpu":
+      return activate("cpu");
+  }
+}
+
+/**
+ * Activates the requested backend, or the fastest available one for "auto". An explicit
+ * request that fails is an error (the user asked for it); "auto" falls through.
+ */
+export async function selectBackend(requested: Backend = "auto"): Promise<BackendChoice> {
+  const order = requested === "auto" ? BACKEND_ORDER : [requested];
+  const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
+  for (const name of order) {
+    const result = await attempt(name);
+    if (result.ok) {
+      const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+      const summary = `backend: ${name}${why ? ` (not taken: ${why})` : ""}`;
+      return { name, tfName: result.tfName, skipped, summary };
+    }
+    skipped.push({ name, reason: result.reason });
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+  throw new Error(`backend "${requested}" is not available (${why})`);
+}

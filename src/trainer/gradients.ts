@@ -1,0 +1,265 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { type CombineStats, combineGram } from "../core/combine";
+import type { StrategyDefinition, StrategyResult } from "../core/strategy";
+import {
+  COMBINED,
+  combineTaskGrad,
+  mergeTaskGrads,
+  type ParamGrad,
+  sameTasks,
+  type TaskGrad,
+} from "./model/layers";
+import type { ForwardState, ModelBatch, MultiTaskModel } from "./model/model";
+import type { Adam } from "./optimizer";
+import { mixSeed } from "./rng";
+
+/**
+ * The gradient engine: one forward pass, K per-task gradients on the shared parameters, their
+ * Gram matrix, the strategy's weights (float64, on the host), the combined update Σ α_t g_t, and
+ * each tower's own gradient.
+ *
+ * How the K gradients stay cheap: the backward pass is written by hand (model/layers.ts) and
+ * carries a STACK of per-task gradients [S, B, n] through each layer, so the K backward passes
+ * through a shared layer become one batched product; a layer only one task reaches (a tower, a
+ * PLE task expert, a gate) carries just that task. Embedding gradients exist only for the
+ * batch's unique rows. The host reads the device twice per step: the K losses with the K×K Gram
+ * matrix, then the embedding-row update.
+ *
+ * Scopes:
+ * - `params`: exact per-task gradients of every shared parameter (experts, gates, embedding rows).
+ * - `representation`: per-task gradients w.r.t. the shared representation (the last level's
+ *   expert outputs, the bottom's output for Shared-Bottom); the Gram matrix comes from those and
+ *   Σ α_t ∂L_t/∂z is back-propagated once. An approximation (MGDA-UB style), far cheaper.
+ */
+
+export type GradientScope = "params" | "representation";
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds strategies of every parameter and state type.
+export type AnyStrategy = StrategyDefinition<any, any>;
+
+export interface ActiveStrategy {
+  readonly definition: AnyStrategy;
+  readonly params: Record<string, unknown>;
+  state: unknown;
+}
+
+export interface TrainBatch extends ModelBatch {
+  /** Row-major [size × K] labels in {0, 1}. */
+  readonly labels: Float32Array;
+}
+
+export interface AppliedStep {
+  readonly status: "applied";
+  readonly losses: number[];
+  readonly gram: Float64Array;
+  readonly result: StrategyResult<unknown>;
+  readonly stats: CombineStats;
+  /** Global norm of the combined update before clipping, and the clipping factor used. */
+  readonly updateNorm: number;
+  readonly clipScale: number;
+  readonly ms: number;
+}
+
+export interface SkippedStep {
+  readonly status: "skipped";
+  /** Tasks whose loss or gradient was not finite. */
+  readonly tasks: number[];
+  readonly losses: number[];
+  readonly reason: string;
+  readonly ms: number;
+}
+
+export type StepReport = AppliedStep | SkippedStep;
+
+/** Mean binary cross-entropy per task from logits, [K], in the numerically stable form. */
+export function taskLosses(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1D {
+  return tf.mean(
+    tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
+    0,
+  ) as tf.Tensor1D;
+}
+
+/** The K×K Gram matrix of gradient blocks (each a stack over some tasks), on the device. */
+export function gramOf(blocks: readonly TaskGrad[], k: number): tf.Tensor2D {
+  const allTasks = Array.from({ length: k }, (_, t) => t);
+  const full: tf.Tensor[] = [];
+  const diagonal: tf.Tensor[][] = allTasks.map(() => []);
+  for (const block of blocks) {
+    const s = block.tasks.length;
+    const flat = tf.reshape(block.grad, [s, -1]);
+    if (sameTasks(block.tasks, allTasks)) full.push(flat);
+    else if (s === 1) diagonal[block.tasks[0]].push(tf.sum(tf.square(flat)));
+    else {
+      // Rare: a stack over some tasks only; pad it to all K.
+      const zeros = { tasks: allTasks, grad: tf.zeros([k, flat.shape[1] ?? 0]) };
+      const padded = mergeTaskGrads([{ tasks: block.tasks, grad: flat }, zeros]);
+      if (padded) full.push(padded.grad);
+    }
+  }
+  let gram: tf.Tensor2D = tf.zeros([k, k]);
+  if (full.length > 0) {
+    const stacked = full.length === 1 ? full[0] : tf.concat(full, 1);
+    gram = tf.matMul(stacked, tf.transpose(stacked)) as tf.Tensor2D;
+  }
+  if (diagonal.some((d) => d.length > 0)) {
+    const squares = tf.stack(
+      diagonal.map((d) => (d.length === 0 ? tf.scalar(0) : d.length === 1 ? d[0] : tf.addN(d))),
+    );
+    gram = tf.add(gram, tf.mul(tf.eye(k), squares)) as tf.Tensor2D;
+  }
+  return gram;
+}
+
+export class GradientEngine {
+  constructor(
+    readonly model: MultiTaskModel,
+    readonly optimizer: Adam,
+    public scope: GradientScope,
+    readonly seed: number,
+  ) {}
+
+  /** One training step (1-based `step`); the strategy's state is advanced in place. */
+  async step(batch: TrainBatch, strategy: ActiveStrategy, step: number): Promise<StepReport> {
+    const started = performance.now();
+    const k = this.model.shape.tasks;
+    tf.engine().startScope();
+    try {
+      const forward = this.model.forward(batch, {
+        training: true,
+        seed: mixSeed(this.seed, step),
+        keep: true,
+      });
+      const labels = tf.tensor2d(batch.labels, [batch.size, k]);
+      const losses = taskLosses(forward.logits, labels);
+      let dLogits = tf.div(tf.sub(tf.sigmoid(forward.logits), labels), batch.size) as tf.Tensor2D;
+      // DB-MTL balances the gradients of log L_t: ∂log(L+ε)/∂θ = ∂L/∂θ / (L+ε).
+      if (strategy.definition.lossTransform === "log") dLogits = tf.div(dLogits, tf.add(losses, 1e-8));
+
+      const shared: ParamGrad[] = [];
+      const towers: ParamGrad[] = [];
+      const stop = this.scope === "params" ? 0 : this.model.representationStart;
+      const pending = this.model.backwardTop(forward, dLogits, stop, shared, towers);
+      let rows: TaskGrad | undefined;
+      let blocks: TaskGrad[];
+      if (this.scope === "params") {
+        rows = this.embeddingRows(forward, pending.get("x"));
+        blocks = [...shared, ...(rows ? [rows] : [])];
+      } else {
+        blocks = [...pending.entries()]
+          .filter(([key]) => key.startsWith("e"))
+          .map(([, parts]) => mergeTaskGrads(parts))
+          .filter((b): b is TaskGrad => b !== undefined);
+      }
+
+      // Read 1: losses and Gram together.
+      const gramTensor = gramOf(blocks, k);
+      const values = await tf.concat([losses, tf.reshape(gramTensor, [-1])]).data();
+      const lossValues = Array.from(values.subarray(0, k));
+      const gram = Float64Array.from(values.subarray(k));
+      const bad = nonFiniteTasks(k, lossValues, gram);
+      if (bad.length > 0)
+        return {
+          status: "skipped",
+          tasks: bad,
+          losses: lossValues,
+          reason: "non-finite loss or gradient",
+          ms: performance.now() - started,
+        };
+
+      const { result, stats } = combineGram(strategy.definition, k, gram, strategy.params, {
+        losses: lossValues,
+        state: strategy.state,
+        step,
+      });
+      const alpha = result.weights;
+
+      const dense: Array<{ variable: tf.Variable; update: tf.Tensor }> = [];
+      const addDense = (parts: readonly ParamGrad[]) => {
+        for (const p of parts) {
+          const combined = combineTaskGrad(p, alpha);
+          dense.push({ variable: p.variable, update: tf.reshape(combined.grad, p.variable.shape) });
+        }
+      };
+      addDense(shared);
+      if (this.scope === "representation") {
+        for (const [key, parts] of pending)
+          pending.set(
+            key,
+            parts.map((part) => combineTaskGrad(part, alpha)),
+          );
+        const below: ParamGrad[] = [];
+        const dInput = this.model.backwardRest(forward, pending, stop - 1, below);
+        addDense(below);
+        rows = dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
+      } else if (rows) {
+        rows = combineTaskGrad(rows, alpha);
+      }
+      for (const p of towers) {
+        const weight = result.towerWeights?.[p.tasks[0]] ?? 1;
+        const grad = tf.reshape(p.grad, p.variable.shape);
+        dense.push({ variable: p.variable, update: weight === 1 ? grad : tf.mul(grad, weight) });
+      }
+
+      // Read 2: the embedding-row update (and the global norm, for clipping and the report).
+      const rowUpdate = rows ? tf.reshape(rows.grad, [-1]) : tf.zeros([0]);
+      const squares = tf.addN([
+        tf.sum(tf.square(rowUpdate)),
+        ...dense.map((d) => tf.sum(tf.square(d.update))),
+      ]);
+      const read = await tf.concat([tf.reshape(squares, [1]), rowUpdate]).data();
+      const updateNorm = Math.sqrt(read[0]);
+      if (!Number.isFinite(updateNorm))
+        return {
+          status: "skipped",
+          tasks: [],
+          losses: lossValues,
+          reason: "non-finite update",
+          ms: performance.now() - started,
+        };
+      const clip = this.optimizer.settings.clipNorm;
+      const clipScale = clip > 0 && updateNorm > clip ? clip / updateNorm : 1;
+      const batchRows = forward.batch;
+      this.optimizer.apply(
+        dense,
+        this.model.embeddings,
+        {
+          ownerFeature: batchRows.ownerFeature,
+          ownerRow: batchRows.ownerRow,
+          update: read.subarray(1) as Float32Array,
+        },
+        clipScale,
+      );
+      strategy.state = result.state;
+      return {
+        status: "applied",
+        losses: lossValues,
+        gram,
+        result,
+        stats,
+        updateNorm,
+        clipScale,
+        ms: performance.now() - started,
+      };
+    } finally {
+      tf.engine().endScope();
+    }
+  }
+
+  private embeddingRows(forward: ForwardState, parts: TaskGrad[] | undefined): TaskGrad | undefined {
+    const dInput = mergeTaskGrads(parts ?? []);
+    return dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
+  }
+}
+
+/** Tasks whose loss or own Gram entry is NaN or infinite (a bad gradient poisons its row). */
+export function nonFiniteTasks(k: number, losses: readonly number[], gram: Float64Array): number[] {
+  const bad: number[] = [];
+  for (let t = 0; t < k; t++) {
+    let finite = Number.isFinite(losses[t]) && Number.isFinite(gram[t * k + t]);
+    for (let j = 0; j < k && finite; j++) finite = Number.isFinite(gram[t * k + j]);
+    if (!finite) bad.push(t);
+  }
+  return bad;
+}
+
+export { COMBINED };

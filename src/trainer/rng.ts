@@ -1,0 +1,55 @@
+/**
+ * A small seeded generator (SplitMix32-style) whose whole state is one integer, so a checkpoint
+ * can store it and a resumed run draws the same numbers.
+ */
+export class Rng {
+  constructor(private state: number) {
+    this.state = state >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x9e3779b9) >>> 0;
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    const u = Math.max(this.next(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  getState(): number {
+    return this.state;
+  }
+}
+
+/** Mixes integers into one 31-bit seed (for per-step, per-layer dropout seeds). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    h = Math.imul(h ^ (part >>> 0), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+  }
+  return h & 0x7fffffff;
+}
+
+/** A permutation of 0..n-1 drawn from `rng` (Fisher–Yates). */
+export function permutation(n: number, rng: Rng): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const tmp = order[i];
+    order[i] = order[j];
+    order[j] = tmp;
+  }
+  return order;
+}
