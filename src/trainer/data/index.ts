@@ -21,3 +21,5 @@ export async function loadDataset(config: DataConfig, options: LoadOptions): Pro
   }
   return loadFileDataset(config, options);
 }
+export { KUAIRAND_EXCLUDED, KUAIRAND_FILES, KUAIRAND_LABELS, kuairandDataConfig } from "./kuairand";
+export { DataFileError } from "./readers";
