@@ -41,10 +41,10 @@ export function solvePsd(
     const pivot = Math.sqrt(l[k * n + k]);
     l[k * n + k] = pivot;
     for (let i = k + 1; i < n; i++) l[i * n + k] /= pivot;
-    // Trailing update of the lower triangle (the upper one is not read again).
+    // Trailing update of the whole symmetric block: later pivots swap rows AND columns of it.
     for (let i = k + 1; i < n; i++) {
       const lik = l[i * n + k];
-      for (let j = k + 1; j <= i; j++) l[i * n + j] -= lik * l[j * n + k];
+      for (let j = k + 1; j < n; j++) l[i * n + j] -= lik * l[j * n + k];
     }
     rank = k + 1;
   }

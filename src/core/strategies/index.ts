@@ -1,8 +1,18 @@
 import type { StrategyDefinition } from "../strategy";
+import { alignedMtl } from "./aligned-mtl";
+import { cagrad } from "./cagrad";
+import { dbMtl } from "./db-mtl";
 import { dwa } from "./dwa";
 import { ew } from "./ew";
+import { gradcraft } from "./gradcraft";
 import { gradnorm } from "./gradnorm";
+import { gradvac } from "./gradvac";
+import { imtlG } from "./imtl-g";
+import { mgda } from "./mgda";
 import { nashMtl } from "./nash-mtl";
+import { pcgrad } from "./pcgrad";
+import { pcgradPlus } from "./pcgrad-plus";
+import { single } from "./single";
 import { upgrad } from "./upgrad";
 import { uw } from "./uw";
 
@@ -10,6 +20,16 @@ import { uw } from "./uw";
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds strategies of every parameter and state type.
 export const strategies: ReadonlyArray<StrategyDefinition<any, any>> = [
   ew,
+  gradcraft,
+  single,
+  pcgrad,
+  pcgradPlus,
+  mgda,
+  cagrad,
+  imtlG,
+  alignedMtl,
+  gradvac,
+  dbMtl,
   uw,
   dwa,
   gradnorm,

@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { assertFiniteGram } from "../linalg/gram";
+import { defineStrategy } from "../strategy";
+import { checkOrders, ordersParam, shuffleInPlace } from "./pcgrad";
+
+/**
+ * Gradient Vaccine (Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task
+ * Optimization in Massively Multilingual Models", ICLR 2021), as LibMTL computes it for the whole
+ * shared model (group_type 0): for task i and every other task j in a seeded random order,
+ * ρ = pc_i·g_j/(‖pc_i‖‖g_j‖ + 1e-8); when ρ < ρ̂_ij, pc_i += g_j·‖pc_i‖(ρ̂√(1−ρ²) − ρ√(1−ρ̂²))
+ * /(‖g_j‖√(1−ρ̂²) + 1e-8); then ρ̂_ij ← (1−β)ρ̂_ij + βρ. The update is the SUM of the pc_i
+ * (LibMTL's convention). The targets ρ̂ (K×K, start at 0) are the state.
+ */
+export const gradvacParams = z.object({
+  beta: z.number().min(0).max(1).default(0.5).describe("EMA rate β of the cosine targets ρ̂, in [0, 1]."),
+  seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
+  orders: ordersParam,
+});
+export type GradvacParams = z.infer<typeof gradvacParams>;
+
+export interface GradvacState {
+  /** Row-major K×K cosine targets ρ̂_ij (diagonal unused). */
+  readonly targets: number[];
+  readonly rng: number;
+}
+
+export const gradvac = defineStrategy({
+  name: "gradvac",
+  title: "GradVac",
+  summary: "Raise each pair's gradient cosine towards its running target.",
+  citation:
+    "Wang et al., Gradient Vaccine: Investigating and Improving Multi-task Optimization in Massively Multilingual Models, ICLR 2021",
+  params: gradvacParams,
+  usesLosses: false,
+  init: (k: number, params: GradvacParams): GradvacState => ({
+    targets: new Array<number>(k * k).fill(0),
+    rng: params.seed >>> 0,
+  }),
+  step: ({ k, gram }, params, state: GradvacState) => {
+    assertFiniteGram(k, gram, "gradvac");
+    if (state.targets.length !== k * k)
+      throw new Error(`gradvac: state holds ${state.targets.length} targets, expected ${k}×${k}`);
+    if (params.orders) checkOrders("gradvac", k, params.orders, true);
+    const targets = state.targets.slice();
+    let rng = state.rng >>> 0;
+    const norms = new Float64Array(k);
+    let zeroTasks = 0;
+    for (let t = 0; t < k; t++) {
+      norms[t] = Math.sqrt(Math.max(0, gram[t * k + t]));
+      if (!(norms[t] > 0)) zeroTasks++;
+    }
+    const weights = new Float64Array(k);
+    const c = new Float64Array(k);
+    const h = new Float64Array(k);
+    const order: number[] = [];
+    const conflictSetSize = new Array<number>(k).fill(0);
+    const correctionNorm = new Array<number>(k).fill(0);
+    for (let i = 0; i < k; i++) {
+      order.length = 0;
+      if (params.orders) order.push(...params.orders[i]);
+      else {
+        for (let j = 0; j < k; j++) if (j !== i) order.push(j);
+        rng = shuffleInPlace(order, rng);
+      }
+      c.fill(0);
+      c[i] = 1;
+      for (let t = 0; t < k; t++) h[t] = gram[i * k + t];
+      for (const j of order) {
+        let pcSquared = 0;
+        for (let t = 0; t < k; t++) pcSquared += c[t] * h[t];
+        const pcNorm = Math.sqrt(Math.max(0, pcSquared));
+        const rho = h[j] / (pcNorm * norms[j] + 1e-8);
+        const target = targets[i * k + j];
+        if (rho < target) {
+          const w =
+            (pcNorm *
+              (target * Math.sqrt(Math.max(0, 1 - rho * rho)) -
+                rho * Math.sqrt(Math.max(0, 1 - target * target)))) /
+            (norms[j] * Math.sqrt(Math.max(0, 1 - target * target)) + 1e-8);
+          c[j] += w;
+          for (let t = 0; t < k; t++) h[t] += w * gram[j * k + t];
+          conflictSetSize[i]++;
+        }
+        targets[i * k + j] = (1 - params.beta) * target + params.beta * rho;
+      }
+      let squared = 0;
+      for (let x = 0; x < k; x++) {
+        if (x === i || c[x] === 0) continue;
+        for (let y = 0; y < k; y++) if (y !== i) squared += c[x] * gram[x * k + y] * c[y];
+      }
+      correctionNorm[i] = Math.sqrt(Math.max(0, squared));
+      for (let j = 0; j < k; j++) weights[j] += c[j];
+    }
+    return {
+      weights,
+      state: { targets, rng },
+      projection: { conflictSetSize, correctionNorm, magnitudeScale: new Array<number>(k).fill(1) },
+      flags: zeroTasks > 0 ? ["zero-gradient"] : [],
+    };
+  },
+});

@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { assertFiniteGram } from "../linalg/gram";
+import { defineStrategy } from "../strategy";
+import { magnitudeScales, scaledGram } from "./gradcraft";
+import { checkOrders, ordersParam, type PcgradState, quadratic, shuffleInPlace } from "./pcgrad";
+
+/**
+ * PCGrad+ (the GradCraft paper's baseline, official solvers/pc_grad_magnitude_positive.py): the
+ * magnitude step of GradCraft (ĝ_t = s_t g_t), then PCGrad's sequential one-vs-one projection on
+ * the rescaled gradients in a seeded random order, with a positive target: whenever
+ * pc_i·ĝ_j < 0, pc_i moves along ĝ_j until pc_i·ĝ_j = ε‖pc_i‖‖ĝ_j‖. Mean reduction.
+ * Deviation: the official code subtracts the scalar ε‖g_j‖‖g_i‖ from every coordinate of g_i
+ * (a constant vector, not a direction in the span of the gradients); we apply the ε target along
+ * ĝ_j, which is what the paper describes and what Gram space can express.
+ */
+export const pcgradPlusParams = z.object({
+  tau: z.number().min(0).max(1).default(1).describe("Magnitude alignment τ in [0, 1], as GradCraft's."),
+  eps: z.number().min(0).max(1).default(0).describe("Positive target ε ≥ 0 of each one-vs-one projection."),
+  seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
+  orders: ordersParam,
+});
+export type PcgradPlusParams = z.infer<typeof pcgradPlusParams>;
+
+export const pcgradPlus = defineStrategy({
+  name: "pcgrad-plus",
+  title: "PCGrad+",
+  summary: "GradCraft's magnitude step, then PCGrad's one-vs-one projection with a positive target ε.",
+  citation: "Baseline PCGrad+ in Bai et al., GradCraft, KDD 2024 (after Yu et al., NeurIPS 2020)",
+  params: pcgradPlusParams,
+  usesLosses: false,
+  init: (_k: number, params: PcgradPlusParams): PcgradState => ({ rng: params.seed >>> 0 }),
+  step: ({ k, gram }, params, state: PcgradState) => {
+    assertFiniteGram(k, gram, "pcgrad-plus");
+    if (params.orders) checkOrders("pcgrad-plus", k, params.orders, false);
+    let rng = state.rng >>> 0;
+    const scales = new Float64Array(k);
+    const zeroTasks = magnitudeScales(k, gram, params.tau, scales);
+    const g = scaledGram(k, gram, scales);
+    const coefficients = new Float64Array(k);
+    const c = new Float64Array(k);
+    const h = new Float64Array(k);
+    const order: number[] = [];
+    const conflictSetSize = new Array<number>(k).fill(0);
+    const correctionNorm = new Array<number>(k).fill(0);
+    for (let i = 0; i < k; i++) {
+      order.length = 0;
+      if (params.orders) order.push(...params.orders[i]);
+      else {
+        for (let j = 0; j < k; j++) order.push(j);
+        rng = shuffleInPlace(order, rng);
+      }
+      c.fill(0);
+      c[i] = 1;
+      for (let t = 0; t < k; t++) h[t] = g[i * k + t];
+      for (const j of order) {
+        const dot = h[j];
+        const squared = g[j * k + j];
+        if (!(dot < 0) || !(squared > 0)) continue;
+        // ‖pc_i‖ = √(cᵀĜc) = √(c·h).
+        let pcSquared = 0;
+        for (let t = 0; t < k; t++) pcSquared += c[t] * h[t];
+        const target = params.eps * Math.sqrt(Math.max(0, pcSquared)) * Math.sqrt(squared);
+        const w = (target - dot) / squared;
+        c[j] += w;
+        for (let t = 0; t < k; t++) h[t] += w * g[j * k + t];
+        conflictSetSize[i]++;
+      }
+      c[i] -= 1;
+      correctionNorm[i] = Math.sqrt(Math.max(0, quadratic(k, g, c)));
+      c[i] += 1;
+      for (let j = 0; j < k; j++) coefficients[j] += c[j];
+    }
+    const weights = new Float64Array(k);
+    for (let j = 0; j < k; j++) weights[j] = (scales[j] * coefficients[j]) / k;
+    return {
+      weights,
+      state: { rng },
+      projection: { conflictSetSize, correctionNorm, magnitudeScale: Array.from(scales) },
+      flags: zeroTasks > 0 ? ["zero-gradient"] : [],
+    };
+  },
+});
