@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerCombine } from "./combine";
+import { registerConformance } from "./conformance";
 
 /**
  * `gradcraft`: the command-line face of the trainer. Each subcommand lives in its own module
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version(process.env.GRADCRAFT_VERSION ?? "0.1.0")
     .showHelpAfterError();
   registerCombine(program);
+  registerConformance(program);
   return program;
 }
 
