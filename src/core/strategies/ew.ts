@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -13,5 +14,8 @@ export const ew = defineStrategy({
   params: z.object({}),
   usesLosses: false,
   init: () => null,
-  step: ({ k }, _params, state) => ({ weights: new Float64Array(k).fill(1 / k), state }),
+  step: ({ k, gram }, _params, state) => {
+    assertFiniteGram(k, gram, "ew");
+    return { weights: new Float64Array(k).fill(1 / k), state };
+  },
 });

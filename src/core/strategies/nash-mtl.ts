@@ -11,7 +11,7 @@ export interface NashMtlState {
 }
 
 /**
- * Ridge added to the trace-normalised Gram matrix. It only matters when a non-negative
+ * Ridge added to the cosine matrix (unit diagonal). It only matters when a non-negative
  * combination of the gradients vanishes (e.g. g_2 = −g_1), where the bargaining equation has no
  * solution: the weights then grow to about 1/√ridge along that combination and stay finite.
  */
@@ -106,23 +106,22 @@ function solveBargaining(
   const n = members.length;
   if (n === 0) return alpha;
 
-  // Solve on G/c (scale-free), then α = a/√c solves the raw equation.
-  let trace = 0;
-  for (const t of members) trace += gram[t * k + t];
-  const c = trace;
+  // The equation is invariant under diagonal scaling: with n_t = ‖g_t‖ and the cosine matrix
+  // C = D^-½ G D^-½, y = n∘α solves C y = 1/y. Solving on C keeps tasks of very different
+  // norms equally well conditioned; then α_t = y_t / n_t.
+  const norms = members.map((t) => Math.sqrt(gram[t * k + t]));
   const h = new Float64Array(n * n);
   for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) h[a * n + b] = gram[members[a] * k + members[b]] / c;
-    h[a * n + a] += RIDGE;
+    for (let b = 0; b < n; b++) h[a * n + b] = gram[members[a] * k + members[b]] / (norms[a] * norms[b]);
+    h[a * n + a] = 1 + RIDGE;
   }
 
   const x = new Float64Array(n);
   const warm = state.alpha !== null && state.alpha.length === k ? state.alpha : null;
-  const rootC = Math.sqrt(c);
   for (let a = 0; a < n; a++) {
-    const previous = warm ? warm[members[a]] * rootC : 0;
+    const previous = warm ? warm[members[a]] * norms[a] : 0;
     // Without a usable warm start: the solution for mutually orthogonal gradients.
-    x[a] = previous > 0 && Number.isFinite(previous) ? previous : 1 / Math.sqrt(h[a * n + a]);
+    x[a] = previous > 0 && Number.isFinite(previous) ? previous : 1;
   }
 
   if (!minimiseBarrier(n, h, x, params.maxIterations)) flags.add("iteration-cap");
@@ -134,7 +133,7 @@ function solveBargaining(
   if (minimiseBarrier(n, h, polished, 8) && polished.every((v) => Number.isFinite(v) && v > 0))
     x.set(polished);
   else flags.add("singular-gram");
-  for (let a = 0; a < n; a++) alpha[members[a]] = x[a] / rootC;
+  for (let a = 0; a < n; a++) alpha[members[a]] = x[a] / norms[a];
   return alpha;
 }
 
@@ -163,13 +162,16 @@ function minimiseBarrier(n: number, h: Float64Array, x: Float64Array, maxIterati
     for (let a = 0; a < n; a++) decrement -= residual[a] * direction[a];
     // λ²/2 bounds f − f* near the optimum: stop when it is at rounding level.
     if (!(decrement > 1e-20 * n)) return true;
-    // Stay inside x > 0, then backtrack until f decreases enough (Armijo).
+    // Stay inside x > 0. Near the optimum (λ² small: the quadratic-convergence region of this
+    // self-concordant function) take the full step, as f's decrease there is below rounding;
+    // elsewhere backtrack until f decreases enough (Armijo).
     let stepSize = 1;
     for (let a = 0; a < n; a++)
       if (direction[a] < 0) stepSize = Math.min(stepSize, (-0.99 * x[a]) / direction[a]);
-    const current = barrierObjective(n, h, x);
+    const current = decrement < 0.01 ? Number.NaN : barrierObjective(n, h, x);
     for (let halvings = 0; halvings < 60; halvings++) {
       for (let a = 0; a < n; a++) trial[a] = x[a] + stepSize * direction[a];
+      if (Number.isNaN(current)) break;
       if (barrierObjective(n, h, trial) <= current - 0.25 * stepSize * decrement) break;
       stepSize *= 0.5;
     }
