@@ -69,9 +69,8 @@ function runOrThrow(what, cmd, args, options) {
 
 let aptUpdated = false;
 const dpkgInstalled = (pkg) =>
-  spawnSync("dpkg-query", ["-W", `-f=${"$"}{Status}`, pkg], { encoding: "utf8" }).stdout?.includes(
-    "install ok installed",
-  ) ?? false;
+  spawnSync("dpkg", ["-s", pkg], { encoding: "utf8" }).stdout?.includes("Status: install ok installed") ??
+  false;
 
 /** Installs Debian packages as root (apt-get update once per process first). */
 function aptInstall(packages, what) {
@@ -168,16 +167,30 @@ export function node24Env(extra = {}) {
   };
 }
 
-/** Native modules without which the workbench or the extension host does not start. */
-function missingNativeModules() {
-  const vscodeModules = join(codeServerPackage, "lib", "vscode", "node_modules");
-  const required = [
-    "@vscode/spdlog/build/Release/spdlog.node",
-    "node-pty/build/Release/pty.node",
-    "@parcel/watcher/build/Release/watcher.node",
-    "kerberos/build/Release/kerberos.node",
-  ];
-  return required.filter((rel) => !existsSync(join(vscodeModules, rel)));
+/** Native modules without which the server, the workbench or the extension host does not start. */
+const NATIVE_MODULES = [
+  "@vscode/spdlog",
+  "node-pty",
+  "@parcel/watcher",
+  "@vscode/sqlite3",
+  "@vscode/native-watchdog",
+  "kerberos",
+];
+
+/** The native modules that Node 24 cannot load from code-server's VS Code (loading is the test). */
+function brokenNativeModules() {
+  const probe = `const broken = [];
+for (const m of ${JSON.stringify(NATIVE_MODULES)}) { try { require(m); } catch { broken.push(m); } }
+process.stdout.write(JSON.stringify(broken));`;
+  const result = spawnSync(node24Bin, ["-e", probe], {
+    cwd: join(codeServerPackage, "lib", "vscode"),
+    encoding: "utf8",
+  });
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    return [...NATIVE_MODULES];
+  }
 }
 
 function codeServerReady() {
@@ -239,18 +252,19 @@ export async function ensureCodeServer() {
     cwd: codeServerPackage,
     env,
   });
-  let missing = missingNativeModules();
-  if (missing.length > 0) {
-    log(`native modules missing after postinstall (${missing.join(", ")}): npm rebuild`);
-    runOrThrow("rebuilding VS Code's native modules", "npm", ["rebuild"], {
+  let broken = brokenNativeModules();
+  if (broken.length > 0) {
+    // An install-script policy that skipped their builds, most likely: build just those.
+    log(`native modules that do not load after postinstall: ${broken.join(", ")}; npm rebuild`);
+    runOrThrow("rebuilding VS Code's native modules", "npm", ["rebuild", ...broken], {
       cwd: join(codeServerPackage, "lib", "vscode"),
       env,
     });
-    missing = missingNativeModules();
+    broken = brokenNativeModules();
   }
-  if (missing.length > 0) {
+  if (broken.length > 0) {
     throw new ProvisionError(
-      `code-server installed but its native modules did not build: ${missing.join(", ")}`,
+      `code-server installed but these native modules do not load: ${broken.join(", ")}`,
     );
   }
   writeFileSync(codeServerMarker, `${CODE_SERVER_VERSION}\n`);

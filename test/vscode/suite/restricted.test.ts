@@ -1,0 +1,54 @@
+// Restricted mode: an untrusted folder (code-server started with workspace trust on, by
+// test/vscode/run.mjs --only restricted). Nothing may be spawned there. The window opens a folder
+// without any *.gradcraft.json, so the extension is not activated at startup either: that is where
+// "activates on its commands" is observable.
+import * as assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as vscode from "vscode";
+import { extension, trainerProcesses, UNTRUSTED_WINDOW, workspaceFolder } from "./util";
+
+describe(`${UNTRUSTED_WINDOW} activation`, () => {
+  it("is not active at startup in a folder without configs, and one of its commands activates it", async () => {
+    const ext = extension();
+    assert.equal(ext.isActive, false, "activated before any of its commands, views or configs was used");
+    await vscode.commands.executeCommand("gradcraft.refreshRuns");
+    assert.equal(ext.isActive, true, "running gradcraft.refreshRuns did not activate the extension");
+  });
+});
+
+describe(`${UNTRUSTED_WINDOW} restricted mode`, () => {
+  it("runs in an untrusted workspace", () => {
+    assert.equal(
+      vscode.workspace.isTrusted,
+      false,
+      "the test window's folder is trusted: restricted mode is not tested",
+    );
+  });
+
+  it("Start Training on a config spawns no trainer and creates no run folder", async () => {
+    const folder = workspaceFolder().uri.fsPath;
+    const config = join(folder, "restricted.gradcraft.json");
+    writeFileSync(config, JSON.stringify({ name: "restricted", training: { maxSteps: 5 } }));
+    const before = trainerProcesses();
+    // Not awaited: the command may wait on the notification that explains restricted mode.
+    const command = vscode.commands.executeCommand("gradcraft.startTraining", vscode.Uri.file(config));
+    let failure: unknown;
+    command.then(undefined, (error) => {
+      failure = error;
+    });
+    // Absence cannot be waited for: look for a while, in small steps, for any trainer appearing.
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      const spawned = trainerProcesses().filter((p) => !before.some((b) => b.pid === p.pid));
+      assert.deepEqual(spawned, [], `restricted mode spawned: ${spawned.map((p) => p.cmdline).join("; ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(
+      existsSync(join(folder, ".gradcraft")),
+      false,
+      "a run folder was created in restricted mode",
+    );
+    assert.equal(failure, undefined, `Start Training threw in restricted mode: ${failure}`);
+  });
+});
