@@ -1,4 +1,4 @@
-import { solvePsd } from "./solve";
+import { symmetricEigen } from "./eigen";
 
 /**
  * min over the simplex (w ≥ 0, Σ w = 1) of  f(w) = aᵀw + c·√(wᵀGw + δ),  G positive semi-definite.
@@ -56,6 +56,10 @@ export function minimizeLinearPlusNormOnSimplex(
   };
   let value = objective(w);
   let converged = false;
+  let stalled = false;
+  // Face optima reached without any decrease of f since the previous one (cycling guard).
+  let stalls = 0;
+  let lastFaceValue = Number.POSITIVE_INFINITY;
   let iterations = 0;
   for (; iterations < maxIterations; iterations++) {
     // Gradient a + c·Gw/s and Hessian c·(G/s − (Gw)(Gw)ᵀ/s³).
@@ -92,7 +96,20 @@ export function minimizeLinearPlusNormOnSimplex(
           reduced[x * m + y] = hess(i, j) - hia - hess(anchor, j) + haa;
         }
       }
-      const { x: step } = solvePsd(m, reduced, rhs, 1e-13);
+      // Newton on the curved directions; along (numerically) flat ones f is linear, so head for
+      // the boundary with a steepest-descent step of length 2 (the line search clips it).
+      const { values, vectors } = symmetricEigen(m, reduced);
+      const curvatureFloor = 1e-12 * Math.max(values[0], 0);
+      const step = new Float64Array(m);
+      for (let e = 0; e < m; e++) {
+        let projection = 0;
+        for (let x = 0; x < m; x++) projection += vectors[x * m + e] * rhs[x];
+        let length: number;
+        if (values[e] > curvatureFloor && values[e] > 0) length = projection / values[e];
+        else if (Math.abs(projection) > 1e-14 * scale) length = 2 * Math.sign(projection);
+        else continue;
+        for (let x = 0; x < m; x++) step[x] += length * vectors[x * m + e];
+      }
       let sum = 0;
       for (let x = 0; x < m; x++) {
         direction[others[x]] = step[x];
@@ -102,11 +119,21 @@ export function minimizeLinearPlusNormOnSimplex(
       direction[anchor] = -sum;
     }
     const stepSize = maxAbs(direction);
-    if (stepSize <= 1e-15 || decrement <= 1e-30 * scale) {
+    // Face optimum when the Newton decrement is below what f can resolve, or the last step stalled.
+    if (stalled || stepSize <= 1e-15 || decrement <= 1e-14 * Math.abs(value) || decrement <= 1e-30 * scale) {
+      stalled = false;
       // Face optimum: test the multipliers of the coordinates at zero.
       const mu = grad[anchor];
       let entering = -1;
-      let most = -1e-13 * scale;
+      // The gradient's own rounding level: c·Gw/s amplifies rounding when s is small.
+      let most = -1e-12 * (scale + (c * scale) / s);
+      if (value >= lastFaceValue) stalls++;
+      else stalls = 0;
+      lastFaceValue = value;
+      if (stalls >= 3) {
+        converged = true;
+        break;
+      }
       for (let i = 0; i < k; i++) {
         if (free[i]) continue;
         const reducedGradient = grad[i] - mu;
@@ -145,6 +172,7 @@ export function minimizeLinearPlusNormOnSimplex(
       const next = objective(trial);
       if (next <= value + 1e-4 * alpha * slope || next <= value) {
         accepted = true;
+        stalled = !(next < value);
         value = next;
         break;
       }
