@@ -62,21 +62,21 @@ class Categories {
   constructor() {
     this.trainCounts.push(0); // provisional id 0: a missing join value, always OOV
   }
-  provisional(value: string, train: boolean): number {
+  provisional(value: string): number {
     let id = this.ids.get(value);
     if (id === undefined) {
       id = this.trainCounts.length;
       this.ids.set(value, id);
       this.trainCounts.push(0);
     }
-    if (train) this.trainCounts.data[id]++;
     return id;
   }
 }
 
+/** A side table by key: provisional ids of its categorical features (one lookup per row, not per feature) and numerics. */
 interface SideTable {
   file: string;
-  categorical: Map<string, string[]>;
+  categorical: Map<string, Int32Array>;
   numeric: Map<string, Float64Array>;
 }
 
@@ -93,6 +93,8 @@ function parseNumber(raw: string | undefined): number | string {
 }
 
 function parseLabel(raw: string | undefined): 0 | 1 | string {
+  if (raw === "0") return 0;
+  if (raw === "1") return 1;
   if (raw === undefined) return "missing value";
   const text = raw.trim().toLowerCase();
   if (text === "1" || text === "1.0" || text === "true") return 1;
@@ -147,8 +149,12 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     onFraction: options.onProgress && ((f: number) => options.onProgress?.(phase, f)),
   });
 
+  const featureNames = [...config.features, ...config.joins.flatMap((j) => j.features)];
+  const categories = featureNames.map(() => new Categories());
+
   // Side tables first: they are small (one row per user or item) and kept as key -> values.
   const tables: SideTable[] = [];
+  let firstJoinFeature = config.features.length;
   for (const join of config.joins) {
     const file = at(join.path);
     const columns = [join.key, ...join.features, ...join.numericFeatures];
@@ -168,14 +174,14 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
         bad.report(new DataFileError(file, row.line, join.key, `duplicate key "${key}"`));
         continue;
       }
-      const categorical: string[] = [];
+      const values: string[] = [];
       let ok = true;
       for (let j = 0; j < join.features.length && ok; j++) {
         const v = row.values[1 + j];
         if (v === undefined) {
           bad.report(new DataFileError(file, row.line, join.features[j], "missing value"));
           ok = false;
-        } else categorical.push(v);
+        } else values.push(v);
       }
       const numeric = new Float64Array(join.numericFeatures.length);
       for (let j = 0; j < numeric.length && ok; j++) {
@@ -187,19 +193,21 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
         } else numeric[j] = config.logNumeric.includes(column) ? signedLog1p(v) : v;
       }
       if (!ok) continue;
-      table.categorical.set(key, categorical);
+      table.categorical.set(
+        key,
+        Int32Array.from(values, (v, j) => categories[firstJoinFeature + j].provisional(v)),
+      );
       table.numeric.set(key, numeric);
     }
     tables.push(table);
+    firstJoinFeature += join.features.length;
   }
 
-  const featureNames = [...config.features, ...config.joins.flatMap((j) => j.features)];
   const numericNames = [...config.numericFeatures, ...config.joins.flatMap((j) => j.numericFeatures)];
   const taskNames = config.taskNames ?? [...config.labels];
   const f = featureNames.length;
   const n = numericNames.length;
   const k = config.labels.length;
-  const categories = featureNames.map(() => new Categories());
   const userIds = new Map<string, number>();
   const builders: Record<SplitName, SplitBuilder> = {
     train: new SplitBuilder(),
@@ -239,10 +247,9 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
   const logLog = config.numericFeatures.map((c) => config.logNumeric.includes(c));
 
   // Scratch for one row, committed only when the whole row is valid.
-  const rowCategories: string[] = new Array(f);
+  const rowIds = new Int32Array(f);
   const rowNumeric = new Float64Array(n);
   const rowLabels = new Int32Array(k);
-  const rowMissing = new Uint8Array(f);
   const rowJoinMissed = new Uint8Array(config.joins.length);
 
   const encodeRow = (file: string, row: TableRow, target: SplitName | "by-column"): void => {
@@ -268,7 +275,7 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     for (let j = 0; j < config.features.length; j++) {
       const value = v[featureIdx[j]];
       if (value === undefined) throw new DataFileError(file, row.line, config.features[j], "missing value");
-      rowCategories[j] = value;
+      rowIds[j] = categories[j].provisional(value);
     }
     for (let j = 0; j < config.numericFeatures.length; j++) {
       const parsed = parseNumber(v[numericIdx[j]]);
@@ -292,18 +299,17 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
       const nums = tables[t].numeric.get(key);
       rowJoinMissed[t] = cats === undefined ? 1 : 0;
       // An absent key is a fact about the side table, not a category: its features go to OOV.
-      for (let j = 0; j < config.joins[t].features.length; j++, fj++) {
-        rowMissing[fj] = cats === undefined ? 1 : 0;
-        rowCategories[fj] = cats ? cats[j] : "";
-      }
+      for (let j = 0; j < config.joins[t].features.length; j++) rowIds[fj++] = cats ? cats[j] : 0;
       for (let j = 0; j < config.joins[t].numericFeatures.length; j++)
         rowNumeric[nj++] = nums ? nums[j] : Number.NaN;
     }
 
     const b = builders[splitName];
     const train = splitName === "train";
-    for (let j = 0; j < f; j++)
-      b.categorical.push(rowMissing[j] ? 0 : categories[j].provisional(rowCategories[j], train));
+    for (let j = 0; j < f; j++) {
+      b.categorical.push(rowIds[j]);
+      if (train) categories[j].trainCounts.data[rowIds[j]]++;
+    }
     for (let t = 0; t < tables.length; t++) joinMisses[t] += rowJoinMissed[t];
     for (let j = 0; j < n; j++) b.numeric.push(rowNumeric[j]);
     for (let t = 0; t < k; t++) b.labels.push(rowLabels[t]);
@@ -316,13 +322,15 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     b.rows++;
   };
 
-  const readLog = async (path: string, assign: (line: number) => SplitName | "by-column") => {
+  const readLog = async (path: string, assign: (ordinal: number) => SplitName | "by-column") => {
     const file = at(path);
     const format: TableFormat = detectFormat(file, config.format);
+    let ordinal = 0;
     for await (const row of readTable(file, format, unique, readOptions(`read ${path}`))) {
+      ordinal++;
       try {
         if (row.error !== undefined) throw new DataFileError(file, row.line, undefined, row.error);
-        encodeRow(file, row as TableRow, assign(row.line));
+        encodeRow(file, row as TableRow, assign(ordinal));
       } catch (e) {
         if (!(e instanceof DataFileError)) throw e;
         bad.report(e);
@@ -330,15 +338,16 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     }
   };
 
-  // Split assignment hashes (seed, line): stable whatever rows are skipped or files are re-read.
+  // Split assignment hashes (seed, row ordinal): stable whatever rows are skipped, and the same
+  // for a CSV and its JSON-lines twin (their line numbers differ by the header).
   if (split.by === "ratio")
-    await readLog(config.path, (line) => {
-      const u = hashUniform(split.seed, line);
+    await readLog(config.path, (ordinal) => {
+      const u = hashUniform(split.seed, ordinal);
       return u < split.test ? "test" : u < split.test + split.validation ? "validation" : "train";
     });
   else if (split.by === "files") {
-    await readLog(config.path, (line) =>
-      hashUniform(split.seed, line) < split.validation ? "validation" : "train",
+    await readLog(config.path, (ordinal) =>
+      hashUniform(split.seed, ordinal) < split.validation ? "validation" : "train",
     );
     await readLog(split.testPath, () => "test");
   } else await readLog(config.path, () => "by-column");
