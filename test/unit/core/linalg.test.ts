@@ -66,7 +66,9 @@ describe("solvePsd (pivoted Cholesky)", () => {
     const b = [1, -2, 3, 0.5, 4];
     const { x, rank } = solvePsd(5, a, b);
     assert.equal(rank, 5);
-    matVec(5, a, x).forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-10, `row ${i}: ${v} vs ${b[i]}`));
+    matVec(5, a, x).forEach((v, i) => {
+      assert.ok(Math.abs(v - b[i]) < 1e-10, `row ${i}: ${v} vs ${b[i]}`);
+    });
   });
 
   it("detects the rank of duplicate rows and still solves a consistent system", () => {
@@ -80,7 +82,9 @@ describe("solvePsd (pivoted Cholesky)", () => {
     const b = matVec(3, a, [1, 0, 1]);
     const { x, rank } = solvePsd(3, a, b);
     assert.equal(rank, 2);
-    matVec(3, a, x).forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-12));
+    matVec(3, a, x).forEach((v, i) => {
+      assert.ok(Math.abs(v - b[i]) < 1e-12);
+    });
   });
 
   it("returns zeros, not NaN, for the zero matrix", () => {
@@ -96,7 +100,9 @@ describe("solveGeneral (LU with partial pivoting)", () => {
     const b = [3, 2, 4];
     const { x, rank } = solveGeneral(3, a, b);
     assert.equal(rank, 3);
-    matVec(3, a, x).forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-14));
+    matVec(3, a, x).forEach((v, i) => {
+      assert.ok(Math.abs(v - b[i]) < 1e-14);
+    });
   });
 
   it("reports a singular matrix through its rank", () => {
@@ -121,7 +127,9 @@ describe("symmetricEigen (Jacobi)", () => {
     for (let j = 0; j < n; j++) {
       const v = Array.from({ length: n }, (_, i) => vectors[i * n + j]);
       const av = matVec(n, a, v);
-      av.forEach((x, i) => assert.ok(Math.abs(x - values[j] * v[i]) < 1e-12 * values[0]));
+      av.forEach((x, i) => {
+        assert.ok(Math.abs(x - values[j] * v[i]) < 1e-12 * values[0]);
+      });
       for (let l = 0; l < n; l++) {
         let dot = 0;
         for (let i = 0; i < n; i++) dot += v[i] * vectors[i * n + l];
