@@ -8,7 +8,12 @@ import { generateSynthetic } from "./synthetic";
 import type { Dataset, LoadOptions } from "./types";
 
 export { type BatchOptions, batchCount, batches, epochOrder } from "./batches";
-export { generateSynthetic, SYNTHETIC_NUMERIC } from "./synthetic";
+export {
+  generateSynthetic,
+  SYNTHETIC_NUMERIC,
+  WECHAT_LIKE_VOCABULARIES,
+  wechatLikeDataConfig,
+} from "./synthetic";
 export type { Batch, Dataset, DatasetStats, LoadOptions, Split } from "./types";
 
 export async function loadDataset(config: DataConfig, options: LoadOptions): Promise<Dataset> {

@@ -117,6 +117,27 @@ export function calibrateIntercept(
   return (lo + hi) / 2;
 }
 
+/** DESIGN §6: embedding-table sizes of the wechat-like reference configuration, OOV row included. */
+export const WECHAT_LIKE_VOCABULARIES = [20_000, 100_000, 2_000, 50, 50, 10, 10, 100, 100, 1_000] as const;
+
+/**
+ * The generator set up for the wechat-like preset: vocabularySizes come out exactly as
+ * WECHAT_LIKE_VOCABULARIES (each count is one less, for the OOV id 0), paper-like positive rates.
+ */
+export function wechatLikeDataConfig(overrides: Partial<SyntheticConfig> = {}): SyntheticConfig {
+  const [users, items, authors, ...context] = WECHAT_LIKE_VOCABULARIES.map((v) => v - 1);
+  return SyntheticDataConfig.parse({
+    rows: 500_000,
+    users,
+    items,
+    authors,
+    contextVocabularies: context,
+    positiveRates: [0.3, 0.2, 0.1, 0.03, 0.01, 0.01],
+    ...overrides,
+    source: "synthetic",
+  });
+}
+
 function userColumn(categorical: Int32Array, f: number, begin: number, end: number): Int32Array {
   const out = new Int32Array(end - begin);
   for (let r = begin; r < end; r++) out[r - begin] = categorical[r * f];

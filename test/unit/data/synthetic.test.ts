@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { auc } from "../../../src/core/metrics";
 import { SYNTHETIC_TASKS, SyntheticDataConfig } from "../../../src/protocol/config";
-import { generateSynthetic } from "../../../src/trainer/data/synthetic";
+import {
+  generateSynthetic,
+  WECHAT_LIKE_VOCABULARIES,
+  wechatLikeDataConfig,
+} from "../../../src/trainer/data/synthetic";
 import type { Split } from "../../../src/trainer/data/types";
 
 function labelColumn(split: Split, task: number): Float32Array {
@@ -74,6 +78,12 @@ describe("synthetic generator", () => {
         }
     assert.equal(d.stats.rows.train + d.stats.rows.validation + d.stats.rows.test, 30_000);
     assert.equal(d.stats.rows.validation, 3_000);
+  });
+
+  it("wechatLikeDataConfig gives exactly the DESIGN §6 embedding-table sizes", () => {
+    const d = generateSynthetic(wechatLikeDataConfig({ rows: 2_000 }));
+    assert.deepEqual(d.vocabularySizes, [...WECHAT_LIKE_VOCABULARIES]);
+    assert.deepEqual(d.vocabularySizes, [20_000, 100_000, 2_000, 50, 50, 10, 10, 100, 100, 1000]);
   });
 
   it("nests the view tasks: a complete view is mostly a long view, a long view mostly an effective one", () => {
