@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { assertFiniteGram } from "../linalg/gram";
-import { solveNonNegativeQp } from "../linalg/nnls";
+import { choleskyFactorInPlace, choleskySolveFactored, solveNonNegativeQp } from "../linalg/nnls";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -50,6 +50,11 @@ export const upgrad = defineStrategy({
 
     const weights = new Float64Array(k);
     const linear = new Float64Array(k);
+    // Support guesses: with every other constraint active, the projection weights of g_i are
+    // H⁻¹e_i / (H⁻¹)_ii, so the positive entries of column i of H⁻¹ are a good first support
+    // (exact when the gradients all conflict). The solver verifies or corrects the guess.
+    const inverse = inverseColumns(k, hessian);
+    const guess: number[] = [];
     const conflictSetSize = new Array<number>(k).fill(0);
     const correctionNorm = new Array<number>(k).fill(0);
     const flags = new Set<string>();
@@ -64,7 +69,9 @@ export const upgrad = defineStrategy({
         if (linear[j] < 0) conflicts = true;
       }
       if (!conflicts) continue;
-      const solution = solveNonNegativeQp(k, hessian, linear);
+      guess.length = 0;
+      for (let j = 0; j < k; j++) if (j !== i && inverse[j * k + i] > 0) guess.push(j);
+      const solution = solveNonNegativeQp(k, hessian, linear, 1e-12, 3 * k + 10, guess);
       if (solution.capped) flags.add("iteration-cap");
       if (solution.raisedPivots > 0) flags.add("singular-conflict-system");
       conflictSetSize[i] = solution.active.length;
@@ -84,3 +91,18 @@ export const upgrad = defineStrategy({
     };
   },
 });
+
+/** H⁻¹ (row-major) of a symmetric positive definite matrix, column by column. */
+function inverseColumns(k: number, hessian: Float64Array): Float64Array {
+  const inverse = new Float64Array(k * k);
+  const factor = Float64Array.from(hessian);
+  choleskyFactorInPlace(k, factor);
+  const column = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    column.fill(0);
+    column[i] = 1;
+    choleskySolveFactored(k, factor, column);
+    for (let j = 0; j < k; j++) inverse[j * k + i] = column[j];
+  }
+  return inverse;
+}
