@@ -4,8 +4,8 @@
  */
 import fs from "node:fs";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { parse } from "csv-parse";
 
@@ -86,6 +86,9 @@ function openText(path: string, options: ReadOptions): { raw: fs.ReadStream; tex
 function wrapStreamError(path: string, e: unknown): Error {
   if (e instanceof DataFileError || (e instanceof Error && e.name === "AbortError")) return e;
   const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("Z_"))
+    return new DataFileError(path, undefined, undefined, `corrupt or truncated gzip data (${message})`);
   return new DataFileError(path, undefined, undefined, `cannot read: ${message}`);
 }
 
@@ -182,6 +185,29 @@ async function* readDelimited(
   if (!indices) throw new DataFileError(path, undefined, undefined, "the file is empty (no header line)");
 }
 
+/**
+ * Splits a byte stream into lines (LF or CRLF, UTF-8, a leading BOM dropped). Stream errors (a
+ * corrupt .gz) surface as rejections of the iteration.
+ */
+async function* linesOf(input: Readable): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  let start = true;
+  const clean = (l: string) => (l.endsWith("\r") ? l.slice(0, -1) : l);
+  for await (const chunk of input) {
+    let text = rest + decoder.write(chunk as Buffer);
+    if (start && text.length > 0) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      start = false;
+    }
+    const lines = text.split("\n");
+    rest = lines.pop() ?? "";
+    for (const l of lines) yield clean(l);
+  }
+  rest += decoder.end();
+  if (rest !== "") yield clean(rest);
+}
+
 function jsonValue(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === "string") return v;
@@ -195,11 +221,9 @@ async function* readJsonLines(
   columns: readonly string[],
   options: ReadOptions,
 ): AsyncGenerator<TableRow | BadTableRow> {
-  const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
-  text.on("error", (e) => lines.emit("error", e));
   let line = 0;
   let first = true;
-  for await (const content of lines) {
+  for await (const content of linesOf(text)) {
     line++;
     if ((line & 1023) === 0) options.signal?.throwIfAborted();
     if (content.trim() === "") continue;

@@ -89,6 +89,22 @@ describe("file loader: formats", () => {
     }
   });
 
+  it("reads CRLF line ends and a byte-order mark in CSV and JSON lines", async () => {
+    const text = "\ufeff" + toDelimited(rows.slice(0, 20), ",").replaceAll("\n", "\r\n");
+    const jsonText =
+      "\ufeff" +
+      rows
+        .slice(0, 20)
+        .map((r) => JSON.stringify(r))
+        .join("\r\n");
+    const all = { split: { by: "ratio", validation: 0, test: 0 } };
+    const a = await load(config(write("crlf.csv", text), all));
+    const b = await load(config(write("crlf.jsonl", jsonText), all));
+    const plain = await load(config(write("lf.csv", toDelimited(rows.slice(0, 20), ",")), all));
+    assert.deepEqual(a.train, plain.train);
+    assert.deepEqual(b.train, plain.train);
+  });
+
   it("accepts JSON numbers and booleans for labels and ids", async () => {
     const path = write(
       "typed.jsonl",
@@ -270,6 +286,14 @@ describe("file loader: bad input", () => {
     const d = await load(config(path, { onBadRow: "skip", split: { by: "ratio", validation: 0, test: 0 } }));
     assert.equal(d.stats.skippedRows, 2);
     assert.match(d.stats.badRowExamples[1], /:3: not valid JSON/);
+  });
+
+  it("names a truncated or fake gzip file", async () => {
+    const whole = gzipSync(toDelimited(rows, ","));
+    const truncated = write("cut.csv.gz", whole.subarray(0, whole.length >> 1));
+    await assert.rejects(load(config(truncated)), /cut\.csv\.gz: corrupt or truncated gzip data/);
+    const fake = write("fake.jsonl.gz", "plain text");
+    await assert.rejects(load(config(fake)), /fake\.jsonl\.gz: corrupt or truncated gzip data/);
   });
 
   it("names a file that does not exist and a file whose format cannot be told", async () => {
