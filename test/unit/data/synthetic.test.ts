@@ -117,6 +117,44 @@ describe("synthetic generator", () => {
     assert.ok(opposed < -0.03, `conflict 1: ${opposed}`);
   });
 
+  it("the conflict knob makes view and engagement gradients on a shared linear layer point apart", () => {
+    // The gradient of each task's standardised log loss w.r.t. per-value weights at the base-rate
+    // model: the direction a shared embedding is first pushed by that task.
+    const gradientCosine = (conflict: number, a: number, b: number) => {
+      const d = generateSynthetic({ ...small, conflict });
+      const s = d.train;
+      const f = s.featureCount;
+      const k = s.taskCount;
+      const offsets = d.vocabularySizes.map((_, j) =>
+        d.vocabularySizes.slice(0, j).reduce((x, y) => x + y, 0),
+      );
+      const total = d.vocabularySizes.reduce((x, y) => x + y, 0);
+      const rates = d.stats.positiveRate.train;
+      const grads = [a, b].map((t) => {
+        const g = new Float64Array(total);
+        const scale = Math.sqrt(rates[t] * (1 - rates[t]));
+        for (let r = 0; r < s.size; r++) {
+          const e = (rates[t] - s.labels[r * k + t]) / scale;
+          for (let j = 0; j < f; j++) g[offsets[j] + s.categorical[r * f + j]] += e;
+        }
+        return g;
+      });
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let i = 0; i < total; i++) {
+        ab += grads[0][i] * grads[1][i];
+        aa += grads[0][i] ** 2;
+        bb += grads[1][i] ** 2;
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    const shared = gradientCosine(0, 1, 3); // long_view vs like
+    const opposed = gradientCosine(1, 1, 3);
+    assert.ok(shared > 0.2, `conflict 0: cosine ${shared}`);
+    assert.ok(opposed < -0.2, `conflict 1: cosine ${opposed}`);
+  });
+
   it("carries learnable signal: a one-epoch logistic model on the ids reaches mean test AUC >= 0.65", () => {
     // A per-value weight per task (a "wide" model) trained by Adagrad: far weaker than the trainer's
     // networks, so the data's signal is within reach of any of them.
