@@ -342,7 +342,9 @@ describe("guarantees of the gradient-manipulation methods", () => {
         const update = weighted(rows, result.weights);
         const mean = weighted(projected, new Array<number>(k).fill(1 / k));
         const scale = Math.max(...mean.map(Math.abs), 1e-300);
-        update.forEach((x, d) => assert.ok(Math.abs(x - mean[d]) <= 1e-7 * scale, `coordinate ${d}`));
+        update.forEach((x, d) => {
+          assert.ok(Math.abs(x - mean[d]) <= 1e-7 * scale, `coordinate ${d}`);
+        });
         assert.deepEqual(result.projection?.conflictSetSize, conflictSizes);
         projected.forEach((p, i) => {
           const correction = Math.sqrt(
