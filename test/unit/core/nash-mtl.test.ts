@@ -171,6 +171,22 @@ describe("nash-mtl", () => {
     assert.ok(many.every(Number.isFinite));
   });
 
+  it("norms four orders of magnitude apart still solve exactly, from a warm start too", () => {
+    const grads = [
+      [-9.5633, 0, 0, 0, 0, 0, -9.8434, 0],
+      [0, -2.865e-6, 0, 0, -0.0621, -0.062, 0, 0],
+      [0, 0, 0, -0.46646, 0, 0, -4.97e-7, 0],
+      [-0.00195, 0, 0.99999, 0, 0, 0, 0.15658, 0],
+    ];
+    const first = solve(grads, { maxNorm: 0 });
+    const second = solve(grads, { maxNorm: 0 }, first.state);
+    for (const result of [first, second]) {
+      assert.equal(result.flags, undefined);
+      const product = gAlpha(4, result.gram, result.weights);
+      for (let t = 0; t < 4; t++) assert.ok(Math.abs(result.weights[t] * product[t] - 1) < 1e-9);
+    }
+  });
+
   it("rejects a non-finite gradient naming the task", () => {
     const gram = new Float64Array([1, 0, 0, Number.NaN]);
     const p = nashMtl.params.parse({});
