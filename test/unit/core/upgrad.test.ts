@@ -123,9 +123,14 @@ describe("upgrad", () => {
       for (let t = 0; t < k; t++) gram[t * k + t] += 1e-3;
       for (let i = 0; i < k; i++) {
         const q = Float64Array.from({ length: k }, (_, j) => gram[j * k + i]);
-        const got = solveNonNegativeQp(k, gram, q).x;
         const want = bruteForceQp(k, gram, q);
+        const got = solveNonNegativeQp(k, gram, q).x;
         for (let j = 0; j < k; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-9, `seed ${seed} row ${i}`);
+        // Any starting support, good or bad, ends at the same optimum.
+        const guess = [...Array(k).keys()].filter((j) => (seed + i + j) % 2 === 0);
+        const warm = solveNonNegativeQp(k, gram, q, 1e-12, 100, guess).x;
+        for (let j = 0; j < k; j++)
+          assert.ok(Math.abs(warm[j] - want[j]) < 1e-9, `seed ${seed} row ${i} (guess)`);
       }
     }
   });
