@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it, mock } from "node:test";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { FileDataConfig } from "../../../src/protocol/config";
 import { loadDataset } from "../../../src/trainer/data";
 import type { Dataset, Split } from "../../../src/trainer/data/types";
@@ -117,6 +118,61 @@ describe("file loader: formats", () => {
     );
     const d = await load(config(path, { split: { by: "ratio", validation: 0, test: 0 } }));
     assert.deepEqual(Array.from(d.train.labels), [1, 0, 0, 1]);
+  });
+});
+
+describe("file loader: round trip", () => {
+  it("keeps every row: equal strings get equal ids, distinct strings distinct ids, labels intact (CSV with quoting)", async () => {
+    const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            user: fc.constantFrom("a", "b", "c,d", 'say "hi"', "line\nbreak", ""),
+            item: fc.string({ maxLength: 4 }),
+            click: fc.constantFrom(0, 1),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        async (table) => {
+          const text =
+            "user,item,click\n" +
+            table.map((r) => [quote(r.user), quote(r.item), r.click].join(",")).join("\n");
+          const path = write("roundtrip.csv", text);
+          const d = await load(
+            FileDataConfig.parse({
+              source: "file",
+              path,
+              features: ["user", "item"],
+              labels: ["click"],
+              userColumn: "user",
+              split: { by: "ratio", validation: 0, test: 0 },
+            }),
+          );
+          assert.equal(d.train.size, table.length);
+          for (const [j, key] of (["user", "item"] as const).entries()) {
+            const ids = column(d.train, j);
+            const idOf = new Map<string, number>();
+            table.forEach((r, i) => {
+              const seen = idOf.get(r[key]);
+              if (seen === undefined) {
+                assert.ok(
+                  ![...idOf.values()].includes(ids[i]) && ids[i] > 0,
+                  `${key} ${JSON.stringify(r[key])}`,
+                );
+                idOf.set(r[key], ids[i]);
+              } else assert.equal(ids[i], seen);
+            });
+            assert.equal(d.vocabularySizes[j], idOf.size + 1);
+          }
+          assert.deepEqual(
+            Array.from(d.train.labels),
+            table.map((r) => r.click),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 
