@@ -1,5 +1,5 @@
 // Builds every bundle with esbuild. `node scripts/build.mjs [--watch]`.
-import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -8,6 +8,23 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const watch = process.argv.includes("--watch");
 mkdirSync(dist, { recursive: true });
+
+// The extension host bundle keeps zod's English messages only: its 40-odd other locales would
+// double the bundle the editor loads at activation.
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${"node_modules"}/zod/`)
+        ? { path: "zod-locales", namespace: "zod-en" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-en" }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(join(root, "node_modules/zod/v4/locales/en.js"))};`,
+      resolveDir: root,
+    }));
+  },
+};
 
 /** Each bundle is built only once its entry exists, so the layout can grow piece by piece. */
 const bundles = [
@@ -28,6 +45,7 @@ const bundles = [
     format: "cjs",
     target: "node20",
     external: ["vscode"],
+    plugins: [zodEnglishOnly],
   },
   {
     // The panel app, run inside the webview.
@@ -37,6 +55,14 @@ const bundles = [
     target: "es2022",
   },
 ];
+
+// The JSON Schema of *.gradcraft.json (schemas/, generated, not committed).
+const { generateSchema } = await import("./gen-schema.mjs");
+mkdirSync(join(root, "schemas"), { recursive: true });
+writeFileSync(
+  join(root, "schemas/gradcraft.schema.json"),
+  `${JSON.stringify(await generateSchema(), null, 2)}\n`,
+);
 
 const contexts = [];
 for (const options of bundles) {

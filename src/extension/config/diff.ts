@@ -114,3 +114,47 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   return false;
 }
+
+/** The trainer commands (without v and id) that apply a diff to a live run, in order. */
+export type LiveCommand =
+  | { type: "set-strategy"; name: string; params: Record<string, unknown>; carryState: boolean }
+  | ({ type: "set-hyperparameters" } & LiveHyperparameters);
+
+export function commandsFor(diff: ConfigDiff): LiveCommand[] {
+  const commands: LiveCommand[] = [];
+  if (diff.strategy) commands.push({ type: "set-strategy", ...diff.strategy });
+  if (diff.hyperparameters) commands.push({ type: "set-hyperparameters", ...diff.hyperparameters });
+  return commands;
+}
+
+/**
+ * What the user is told after an apply: what took effect (and at which step), what the trainer
+ * refused, and exactly which edits need a new run.
+ */
+export function applyReport(
+  diff: ConfigDiff,
+  outcomes: ReadonlyArray<{ command: LiveCommand; ok: boolean; step?: number; error?: string }>,
+): { level: "info" | "warning" | "error"; text: string } {
+  const parts: string[] = [];
+  let level: "info" | "warning" | "error" = "info";
+  for (const outcome of outcomes) {
+    const what =
+      outcome.command.type === "set-strategy"
+        ? `strategy ${outcome.command.name}${Object.keys(outcome.command.params).length ? ` ${JSON.stringify(outcome.command.params)}` : ""}`
+        : Object.entries(outcome.command)
+            .filter(([key]) => key !== "type")
+            .map(([key, value]) => `${key}=${value}`)
+            .join(", ");
+    if (outcome.ok) parts.push(`applied ${what} at step ${outcome.step ?? "?"}`);
+    else {
+      level = "error";
+      parts.push(`refused ${what}: ${outcome.error ?? "no reason given"}`);
+    }
+  }
+  if (diff.needsRestart.length > 0) {
+    if (level === "info") level = "warning";
+    parts.push(`needs a restart to take effect: ${describeChanges(diff.needsRestart)}`);
+  }
+  if (parts.length === 0) parts.push("nothing to apply: the running run already uses this config");
+  return { level, text: parts.join(". ") };
+}

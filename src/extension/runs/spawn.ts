@@ -58,7 +58,7 @@ export function planTrainerSpawn(
 ): SpawnPlan {
   const standard = ["train"];
   if (request.configPath) standard.push(request.configPath);
-  else standard.push("--preset", "quick");
+  else if (!request.resume) standard.push("--preset", "quick"); // a resumed run brings its own config
   standard.push("--protocol", "stdio", "--out", request.runsFolder);
   const backend = settings.backend && settings.backend !== "config" ? settings.backend : undefined;
   if (backend) standard.push("--backend", backend);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { describeChanges, diffConfigs, isLiveNoop } from "../../../src/extension/config/diff";
+import {
+  applyReport,
+  commandsFor,
+  describeChanges,
+  diffConfigs,
+  isLiveNoop,
+} from "../../../src/extension/config/diff";
 import { TrainingConfig } from "../../../src/protocol/config";
 
 const parse = (input: unknown) => TrainingConfig.parse(input);
@@ -68,5 +74,42 @@ describe("config diff for a running run", () => {
     );
     assert.deepEqual(diff.needsRestart, []);
     assert.ok(isLiveNoop(diff));
+  });
+});
+
+describe("applying a diff to a live run", () => {
+  it("a strategy switch goes before the hyperparameters, each as one command", () => {
+    const diff = diffConfigs(
+      parse({ training: { learningRate: 1e-3 } }),
+      parse({ strategy: { name: "pcgrad" }, training: { learningRate: 2e-3, clipNorm: 1 } }),
+    );
+    assert.deepEqual(commandsFor(diff), [
+      { type: "set-strategy", name: "pcgrad", params: {}, carryState: false },
+      { type: "set-hyperparameters", learningRate: 2e-3, clipNorm: 1 },
+    ]);
+  });
+
+  it("the report says what took effect at which step, what was refused, and what needs a restart", () => {
+    const diff = diffConfigs(
+      parse({ training: { learningRate: 1e-3, batchSize: 256 } }),
+      parse({ strategy: { name: "nope" }, training: { learningRate: 2e-3, batchSize: 512 } }),
+    );
+    const [setStrategy, setHyper] = commandsFor(diff);
+    const report = applyReport(diff, [
+      { command: setStrategy, ok: false, error: 'unknown strategy "nope"' },
+      { command: setHyper, ok: true, step: 41 },
+    ]);
+    assert.equal(report.level, "error");
+    assert.match(report.text, /refused strategy nope: unknown strategy "nope"/);
+    assert.match(report.text, /applied learningRate=0\.002 at step 41/);
+    assert.match(report.text, /needs a restart to take effect: training\.batchSize: 256 → 512/);
+  });
+
+  it("restart-only edits are a warning, not a silent no-op", () => {
+    const diff = diffConfigs(parse({ model: { dropout: 0.2 } }), parse({ model: { dropout: 0.1 } }));
+    assert.deepEqual(commandsFor(diff), []);
+    const report = applyReport(diff, []);
+    assert.equal(report.level, "warning");
+    assert.match(report.text, /model\.dropout: 0\.2 → 0\.1/);
   });
 });

@@ -40,7 +40,20 @@ describe("trainer spawn plan", () => {
     assert.equal(plan.shell, false);
   });
 
-  it("without a config it trains the embedded quick preset; backend, resume and listen are passed on", () => {
+  it("without a config it trains the embedded quick preset", () => {
+    const plan = planTrainerSpawn({ runsFolder: "/r" }, defaults, host);
+    assert.deepEqual(plan.args.slice(1), [
+      "train",
+      "--preset",
+      "quick",
+      "--protocol",
+      "stdio",
+      "--out",
+      "/r",
+    ]);
+  });
+
+  it("a resumed run brings its own config; backend and listen are passed on", () => {
     const plan = planTrainerSpawn(
       { runsFolder: "/r", resume: "/r/old" },
       { ...defaults, backend: "wasm", listen: true, nodePath: "/usr/bin/node" },
@@ -49,8 +62,6 @@ describe("trainer spawn plan", () => {
     assert.equal(plan.command, "/usr/bin/node");
     assert.deepEqual(plan.args.slice(1), [
       "train",
-      "--preset",
-      "quick",
       "--protocol",
       "stdio",
       "--out",

@@ -1,0 +1,218 @@
+import * as vscode from "vscode";
+import { registerConfigCommands } from "./commands/configs";
+import { registerRunCommands } from "./commands/runs";
+import { registerTrainingCommands } from "./commands/training";
+import { ConfigCodeLens } from "./config/codelens";
+import { ConfigDiagnostics } from "./config/diagnostics";
+import type { ApplyResult } from "./config/liveApply";
+import { CONFLICTS_VIEW_ID, ConflictsView } from "./panel/conflictsView";
+import { DASHBOARD_VIEW_TYPE, Dashboards } from "./panel/dashboard";
+import type { ViewSettings } from "./panel/messages";
+import type { PanelRun, SessionHost } from "./panel/session";
+import { loadReplayedRun } from "./runs/library";
+import { type LiveRun, RunRegistry } from "./runs/liveRun";
+import { RunManager } from "./runs/runManager";
+import { RunsView } from "./runs/runsView";
+import type { Services } from "./services";
+import { readSettings, runsFolder } from "./settings";
+import { RunStatusBar } from "./status/statusBar";
+import { type GradCraftTestApi, type PanelRecord, summarize, waitFor } from "./testApi";
+
+/**
+ * GradCraft Studio's extension host side. activate only registers things (every one a
+ * disposable on context.subscriptions) and returns: no trainer, no scan that blocks, no tfjs.
+ * State lives in one RunRegistry; the status bar, the Runs view, the CodeLens, the context keys
+ * and the panels observe it.
+ */
+let manager: RunManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): GradCraftTestApi | undefined {
+  const log = vscode.window.createOutputChannel("GradCraft", { log: true });
+  const registry = new RunRegistry();
+  const traffic: PanelRecord[] = [];
+  let lastApply: { runId: string; result: ApplyResult } | undefined;
+  const testing = process.env.GRADCRAFT_TEST === "1";
+  const resolveRunsFolder = () => runsFolder(context);
+
+  const sessionHost: SessionHost = {
+    extensionUri: context.extensionUri,
+    log,
+    viewSettings: (): ViewSettings => ({ maxPoints: readSettings().maxPointsPerSeries, theme: themeKind() }),
+    commandTimeoutMs: () => readSettings().commandTimeoutMs,
+    exportRun: async (runId) => {
+      await vscode.commands.executeCommand("gradcraft.exportRun", registry.get(runId)?.runDir ?? runId);
+    },
+    openDashboard: async (runId) => {
+      await vscode.commands.executeCommand("gradcraft.openDashboard", runId);
+    },
+    record: testing
+      ? (direction, surface, message) => {
+          const type = (message as { type?: unknown })?.type;
+          traffic.push({ direction, surface, type: typeof type === "string" ? type : "?", at: Date.now() });
+          if (traffic.length > 500) traffic.shift();
+        }
+      : undefined,
+  };
+
+  const resolvePanelRun = async (runDir: string): Promise<PanelRun | undefined> =>
+    registry.forRunDir(runDir) ?? loadReplayedRun(runDir, readSettings().maxPointsPerSeries);
+
+  const dashboards = new Dashboards(context, sessionHost, resolvePanelRun);
+  const conflicts = new ConflictsView(context.extensionUri, sessionHost);
+  const runsView = new RunsView(registry, resolveRunsFolder);
+  const statusBar = new RunStatusBar(registry);
+  const diagnostics = new ConfigDiagnostics();
+
+  const showRun = async (target: LiveRun | string, options: { preserveFocus?: boolean } = {}) => {
+    try {
+      const run = typeof target === "string" ? await resolvePanelRun(target) : target;
+      if (!run) return;
+      dashboards.show(run, options.preserveFocus);
+      conflicts.follow(run);
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        `GradCraft: cannot open ${typeof target === "string" ? target : target.label}: ${(error as Error).message}`,
+      );
+    }
+  };
+
+  manager = new RunManager(context, registry, log, (run) => {
+    conflicts.follow(run);
+    // The serializer remembers run folders: tell it once the trainer has named its folder.
+    const subscription = run.onDidMessage((message) => {
+      if (message.type === "hello") {
+        dashboards.runDirKnown();
+        subscription.dispose();
+      }
+    });
+  });
+
+  const services: Services = {
+    context,
+    log,
+    registry,
+    manager,
+    dashboards,
+    conflicts,
+    runsView,
+    statusBar,
+    diagnostics,
+    runsFolder: resolveRunsFolder,
+    showRun,
+    onApplied: (run, result) => {
+      lastApply = { runId: run.id, result };
+    },
+  };
+
+  context.subscriptions.push(
+    log,
+    { dispose: () => registry.dispose() },
+    manager,
+    dashboards,
+    conflicts,
+    runsView,
+    statusBar,
+    diagnostics,
+    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, dashboards),
+    vscode.window.registerWebviewViewProvider(CONFLICTS_VIEW_ID, conflicts),
+    vscode.window.createTreeView("gradcraft.runs", {
+      treeDataProvider: runsView,
+      canSelectMany: true,
+      showCollapseAll: false,
+    }),
+    vscode.languages.registerCodeLensProvider(
+      { pattern: "**/*.gradcraft.json" },
+      new ConfigCodeLens(registry),
+    ),
+    ...registerTrainingCommands(services),
+    ...registerRunCommands(services),
+    ...registerConfigCommands(),
+    contextKeys(registry),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("gradcraft.runsFolder")) void runsView.rescan();
+      if (event.affectsConfiguration("gradcraft.dashboard")) dashboards.refreshAll();
+    }),
+    vscode.window.onDidChangeActiveColorTheme(() => dashboards.refreshAll()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => log.info("workspace trusted: training is enabled")),
+  );
+  // A run folder written by a terminal run appears in the view without a manual refresh.
+  const watcher = vscode.workspace.createFileSystemWatcher("**/.gradcraft/runs/*/summary.json");
+  context.subscriptions.push(
+    watcher,
+    watcher.onDidCreate(() => void runsView.rescan()),
+    watcher.onDidDelete(() => void runsView.rescan()),
+  );
+
+  if (!vscode.workspace.isTrusted)
+    log.info("Restricted Mode: GradCraft shows configs and runs but starts no trainer.");
+
+  if (!testing) return undefined;
+  return {
+    registry,
+    runs: () => registry.all().map(summarize),
+    run: (id) => {
+      const run = registry.get(id);
+      return run ? summarize(run) : undefined;
+    },
+    waitFor,
+    dashboards: () => dashboards.openRunIds(),
+    conflictsView: () => ({ runId: conflicts.current?.id, visible: conflicts.visible }),
+    statusBarText: () => (registry.live().length > 0 ? statusBar.text : ""),
+    panelTraffic: () => [...traffic],
+    lastApply: () => lastApply,
+    runsFolder: resolveRunsFolder,
+    finishedRuns: () => runsView.finishedRuns(),
+    trainerPids: () =>
+      registry
+        .all()
+        .filter((r) => r.kind === "spawned" && r.exit === undefined && r.connection.pid !== undefined)
+        .map((r) => r.connection.pid!),
+  };
+}
+
+/** Stops the trainers this window spawned (graceful, then forced) and detaches attached runs. */
+export async function deactivate(): Promise<void> {
+  await manager?.stopAll();
+  manager = undefined;
+}
+
+/** Keeps the when-clause keys in step with the registry (set only when a value changes). */
+function contextKeys(registry: RunRegistry): vscode.Disposable {
+  const current = new Map<string, boolean>();
+  const set = (key: string, value: boolean) => {
+    if (current.get(key) === value) return;
+    current.set(key, value);
+    void vscode.commands.executeCommand("setContext", key, value);
+  };
+  const update = () => {
+    const live = registry.live();
+    set("gradcraft.hasLiveRun", live.length > 0);
+    set(
+      "gradcraft.hasRunningRun",
+      live.some((r) => r.state === "running" && r.connection.canWrite),
+    );
+    set(
+      "gradcraft.runPaused",
+      live.some((r) => r.state === "paused" && r.connection.canWrite),
+    );
+    set(
+      "gradcraft.hasAttachedRun",
+      live.some((r) => r.kind === "attached"),
+    );
+  };
+  update();
+  return registry.onDidChange(update);
+}
+
+function themeKind(): ViewSettings["theme"] {
+  switch (vscode.window.activeColorTheme.kind) {
+    case vscode.ColorThemeKind.Light:
+      return "light";
+    case vscode.ColorThemeKind.HighContrast:
+      return "high-contrast";
+    case vscode.ColorThemeKind.HighContrastLight:
+      return "high-contrast-light";
+    default:
+      return "dark";
+  }
+}

@@ -1,0 +1,38 @@
+import { basename } from "node:path";
+import { type RunInfo, readRunInfo, replay, scanRuns } from "../../protocol/runlog";
+import { RunModel } from "../panel/model";
+import type { PanelRun } from "../panel/session";
+
+/**
+ * Finished runs, read from their folders: the Runs view's list (protocol's scanRuns) and the
+ * panel model of one run, rebuilt by replaying its event log through the same code path as a
+ * live run's messages.
+ */
+export class ReplayedRun implements PanelRun {
+  readonly canCommand = false;
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    readonly model: RunModel,
+    readonly runDir: string,
+    readonly problems: string[],
+  ) {}
+}
+
+export async function loadReplayedRun(runDir: string, maxPoints: number): Promise<ReplayedRun> {
+  const info = await readRunInfo(runDir);
+  const label = info?.name ?? basename(runDir);
+  const model = new RunModel(runDir, label, { maxPoints });
+  const problems: string[] = [];
+  for await (const message of replay(runDir, { onProblem: (p) => problems.push(p.reason) }))
+    model.ingest(message);
+  // A log without `done` is a run that was killed or is still being written by another process.
+  if (model.state === "running" || model.state === "starting") model.state = "stopped";
+  return new ReplayedRun(runDir, label, model, runDir, problems);
+}
+
+export async function listRuns(runsRoot: string): Promise<RunInfo[]> {
+  return scanRuns(runsRoot);
+}
+
+export type { RunInfo };

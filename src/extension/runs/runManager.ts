@@ -1,0 +1,258 @@
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import * as vscode from "vscode";
+import type { TrainingConfig } from "../../protocol/config";
+import { runPaths } from "../../protocol/runlog";
+import { parseConfigFile } from "../config/parse";
+import { readSettings, runsFolder } from "../settings";
+import { ensureTrusted } from "../trust";
+import { AttachedConnection, SpawnedConnection } from "./connection";
+import { LiveRun, type RunRegistry } from "./liveRun";
+import { planTrainerSpawn } from "./spawn";
+
+/**
+ * Starts, attaches to and ends trainers. Spawned trainers run without a shell (runs/spawn.ts);
+ * their stderr goes to the log channel; a trainer that fails raises one notification. Every
+ * spawned trainer is stopped on deactivation (graceful, then forced); attached ones are detached.
+ */
+export class RunManager implements vscode.Disposable {
+  private counter = 0;
+  private readonly spawned = new Set<SpawnedConnection>();
+  private readonly killOnExit = () => {
+    // Last resort when the extension host goes down without deactivate: no orphan trainers.
+    for (const connection of this.spawned) connection.process.kill("SIGKILL");
+  };
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly registry: RunRegistry,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly onStarted: (run: LiveRun) => void,
+  ) {
+    process.once("exit", this.killOnExit);
+  }
+
+  /** Starts a run on a config file (or, without one, the embedded quick preset). */
+  async start(configUri?: vscode.Uri, options: { resume?: string } = {}): Promise<LiveRun | undefined> {
+    if (!ensureTrusted("start a trainer")) return undefined;
+    const settings = readSettings(configUri);
+    let configSnapshot: TrainingConfig | undefined;
+    let label = "quick";
+    if (configUri) {
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === configUri.toString());
+      if (document?.isDirty) await document.save();
+      const parsed = parseConfigFile(configUri.fsPath);
+      if (!parsed.ok) {
+        const open = "Open Config";
+        void vscode.window
+          .showErrorMessage(`GradCraft: ${basename(configUri.fsPath)}: ${parsed.reason}`, open)
+          .then((c) => {
+            if (c === open) void vscode.window.showTextDocument(configUri);
+          });
+        return undefined;
+      }
+      configSnapshot = parsed.config;
+      label =
+        parsed.config.name !== "run"
+          ? parsed.config.name
+          : basename(configUri.fsPath).replace(/\.gradcraft\.json$/, "");
+    }
+    const cliPath = this.context.asAbsolutePath(join("dist", "cli.js"));
+    if (settings.trainer.command.length === 0 && !existsSync(cliPath)) {
+      void vscode.window.showErrorMessage(
+        `GradCraft: the bundled trainer is missing (${cliPath}); run "npm run build".`,
+      );
+      return undefined;
+    }
+    const root = runsFolder(this.context, settings);
+    mkdirSync(root, { recursive: true });
+    const plan = planTrainerSpawn(
+      { configPath: configUri?.fsPath, runsFolder: root, resume: options.resume },
+      settings.trainer,
+      {
+        execPath: process.execPath,
+        cliPath,
+        cwd: configUri
+          ? dirname(configUri.fsPath)
+          : (vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? root),
+        env: process.env,
+      },
+    );
+    this.log.info(`starting trainer: ${[plan.command, ...plan.args].map(quoteForLog).join(" ")}`);
+    const connection = new SpawnedConnection(plan);
+    this.spawned.add(connection);
+    const run = new LiveRun({
+      id: `live-${++this.counter}`,
+      label: options.resume ? `${label} (resumed)` : label,
+      connection,
+      configPath: configUri?.fsPath,
+      configSnapshot,
+      maxPoints: settings.maxPointsPerSeries,
+    });
+    this.wire(run);
+    connection.onStderr = (line) => this.log.info(`[${run.label}] ${line}`);
+    run.onDidExit((info) => {
+      this.spawned.delete(connection);
+      const how = info.spawnError
+        ? `could not start: ${info.spawnError}`
+        : `exited (code ${info.code}, signal ${info.signal ?? "none"})`;
+      this.log.info(`[${run.label}] trainer ${how}`);
+      if (run.state === "failed") this.reportFailure(run);
+    });
+    this.registry.add(run);
+    this.showPreparation(run);
+    this.onStarted(run);
+    return run;
+  }
+
+  /** Attaches to a trainer serving its link in `runDir` (started with --listen). */
+  async attach(runDir: string): Promise<LiveRun | undefined> {
+    const existing = this.registry.forRunDir(runDir);
+    if (existing) return existing;
+    const paths = runPaths(runDir);
+    if (!existsSync(paths.token)) {
+      void vscode.window.showErrorMessage(
+        `GradCraft: ${basename(runDir)} serves no link (no ${basename(paths.token)}): start it with "gradcraft train --listen".`,
+      );
+      return undefined;
+    }
+    const token = readFileSync(paths.token, "utf8").trim();
+    let target: { path: string } | { host: string; port: number } = { path: paths.socket };
+    if (existsSync(paths.linkInfo)) {
+      const info = JSON.parse(readFileSync(paths.linkInfo, "utf8")) as {
+        socket?: string;
+        host?: string;
+        port?: number;
+      };
+      if (info.socket) target = { path: info.socket };
+      else if (info.host && info.port) target = { host: info.host, port: info.port };
+    }
+    const settings = readSettings();
+    let connection: AttachedConnection;
+    try {
+      connection = await AttachedConnection.connect(target, token, true);
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        `GradCraft: cannot attach to ${basename(runDir)}: ${(error as Error).message}`,
+      );
+      return undefined;
+    }
+    const run = new LiveRun({
+      id: `attached-${++this.counter}`,
+      label: basename(runDir),
+      connection,
+      maxPoints: settings.maxPointsPerSeries,
+    });
+    this.wire(run);
+    if (!connection.canWrite)
+      void vscode.window.showInformationMessage(
+        `GradCraft: attached to ${run.label} read-only: another client holds the commands.`,
+      );
+    this.registry.add(run);
+    this.onStarted(run);
+    return run;
+  }
+
+  /** Stops a spawned run (graceful first), detaches an attached one. */
+  async stop(run: LiveRun): Promise<string> {
+    const settings = readSettings();
+    const outcome = await run.close({ graceMs: settings.stopTimeoutMs, termMs: 3000 });
+    this.log.info(`[${run.label}] ${outcome}`);
+    return outcome;
+  }
+
+  /** Deactivation: the host gives us a few seconds, so the graceful phase is short. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      this.registry.live().map((run) => run.close({ graceMs: 2500, termMs: 1500 }).catch(() => undefined)),
+    );
+  }
+
+  private wire(run: LiveRun): void {
+    run.connection.onProblem = (reason) => this.log.warn(`[${run.label}] link: ${reason}`);
+    run.onDidMessage((message) => {
+      if (message.type === "log") {
+        const line = `[${run.label}] ${message.message}`;
+        if (message.level === "error") this.log.error(line);
+        else if (message.level === "warn") this.log.warn(line);
+        else if (message.level === "debug") this.log.debug(line);
+        else this.log.info(line);
+      } else if (message.type === "error") {
+        this.log.error(`[${run.label}] ${message.message}${message.detail ? `\n${message.detail}` : ""}`);
+      } else if (message.type === "hello") {
+        this.log.info(
+          `[${run.label}] ${message.trainer.name} ${message.trainer.version} on ${message.backend.name} (${message.backend.reason}); run folder ${message.runDir ?? "none"}`,
+        );
+      }
+    });
+  }
+
+  /** Long preparations (vocabularies, first compile) show as a notification until the first step. */
+  private showPreparation(run: LiveRun): void {
+    void vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `GradCraft: preparing ${run.label}`,
+        cancellable: true,
+      },
+      (progress, token) =>
+        new Promise<void>((resolve) => {
+          let reported = 0;
+          const subscriptions: Array<{ dispose(): void }> = [];
+          const finish = () => {
+            for (const s of subscriptions) s.dispose();
+            resolve();
+          };
+          token.onCancellationRequested(() => {
+            void this.stop(run);
+            finish();
+          });
+          subscriptions.push(
+            run.onDidMessage((message) => {
+              if (message.type === "progress") {
+                const fraction = message.fraction ?? undefined;
+                const increment = fraction !== undefined ? Math.max(0, fraction * 100 - reported) : undefined;
+                if (fraction !== undefined) reported = fraction * 100;
+                progress.report({
+                  message: `${message.phase}${message.detail ? `: ${message.detail}` : ""}`,
+                  increment,
+                });
+              } else if (message.type === "hello") {
+                progress.report({ message: `on ${message.backend.name}` });
+              } else if (message.type === "step" || message.type === "done") {
+                finish();
+              }
+            }),
+            run.onDidExit(() => finish()),
+          );
+        }),
+    );
+  }
+
+  private reportFailure(run: LiveRun): void {
+    const reason =
+      run.exit?.spawnError ??
+      run.fatalError ??
+      run.exit?.stderrTail.filter((l) => l.trim()).slice(-1)[0] ??
+      `exit code ${run.exit?.code}`;
+    const showLog = "Show Log";
+    const openRun = "Open Run";
+    const actions = run.runDir ? [showLog, openRun] : [showLog];
+    void vscode.window
+      .showErrorMessage(`GradCraft: training "${run.label}" failed: ${reason}`, ...actions)
+      .then((choice) => {
+        if (choice === showLog) this.log.show(true);
+        else if (choice === openRun && run.runDir)
+          void vscode.commands.executeCommand("gradcraft.openDashboard", run.runDir);
+      });
+  }
+
+  dispose(): void {
+    process.removeListener("exit", this.killOnExit);
+    this.killOnExit();
+  }
+}
+
+function quoteForLog(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}

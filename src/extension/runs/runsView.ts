@@ -1,0 +1,157 @@
+import { basename } from "node:path";
+import * as vscode from "vscode";
+import type { RunInfo } from "../../protocol/runlog";
+import { listRuns } from "./library";
+import type { LiveRun, RunRegistry } from "./liveRun";
+
+/**
+ * The Runs view: live runs first (strategy, step, steps/s), then the finished runs of the runs
+ * folder. Items carry a contextValue the menus key on: run.live.running / run.live.paused (plus
+ * ".attached"), run.finished.
+ */
+export type RunsNode =
+  | { kind: "group"; group: "live" | "finished" }
+  | { kind: "live"; run: LiveRun }
+  | { kind: "finished"; info: RunInfo };
+
+export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private finished: RunInfo[] = [];
+  private scanning?: Promise<void>;
+  private refreshTimer?: NodeJS.Timeout;
+  private readonly subscription: { dispose(): void };
+
+  constructor(
+    private readonly registry: RunRegistry,
+    private readonly runsRoot: () => string,
+  ) {
+    // Steps arrive many times a second: redraw the tree at most twice a second.
+    this.subscription = registry.onDidChange((run) => {
+      if (run && !run.isLive) void this.rescan();
+      this.scheduleRedraw();
+    });
+    void this.rescan();
+  }
+
+  finishedRuns(): RunInfo[] {
+    return this.finished;
+  }
+
+  /** Re-reads the runs folder. */
+  rescan(): Promise<void> {
+    this.scanning ??= listRuns(this.runsRoot())
+      .then((runs) => {
+        this.finished = runs;
+      })
+      .catch(() => {
+        this.finished = [];
+      })
+      .finally(() => {
+        this.scanning = undefined;
+        this.changed.fire(undefined);
+      });
+    return this.scanning;
+  }
+
+  private scheduleRedraw(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.changed.fire(undefined);
+    }, 500);
+  }
+
+  getChildren(node?: RunsNode): RunsNode[] {
+    const live = this.registry.live();
+    const liveDirs = new Set(live.map((r) => r.runDir).filter(Boolean));
+    const finished = this.finished.filter((info) => !liveDirs.has(info.dir) && info.status !== "running");
+    if (!node) {
+      if (live.length === 0 && finished.length === 0) return []; // the welcome view shows
+      const groups: RunsNode[] = [];
+      if (live.length > 0) groups.push({ kind: "group", group: "live" });
+      if (finished.length > 0) groups.push({ kind: "group", group: "finished" });
+      return groups;
+    }
+    if (node.kind !== "group") return [];
+    if (node.group === "live") return live.map((run) => ({ kind: "live", run }));
+    return finished.map((info) => ({ kind: "finished", info }));
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    if (node.kind === "group") {
+      const item = new vscode.TreeItem(
+        node.group === "live" ? "Live" : "Finished",
+        vscode.TreeItemCollapsibleState.Expanded,
+      );
+      item.id = `group:${node.group}`;
+      return item;
+    }
+    if (node.kind === "live") return liveItem(node.run);
+    return finishedItem(node.info);
+  }
+
+  dispose(): void {
+    clearTimeout(this.refreshTimer);
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
+
+function liveItem(run: LiveRun): vscode.TreeItem {
+  const item = new vscode.TreeItem(run.label, vscode.TreeItemCollapsibleState.None);
+  item.id = `live:${run.id}`;
+  const rate = run.stepsPerSecond;
+  const parts = [run.strategy || "…", `step ${run.step}`];
+  if (rate > 0) parts.push(`${rate < 10 ? rate.toFixed(2) : rate.toFixed(1)} steps/s`);
+  if (run.state === "paused") parts.push("paused");
+  if (run.state === "starting") parts.push(run.progress?.phase ?? "starting");
+  if (run.kind === "attached") parts.push("attached");
+  item.description = parts.join(" · ");
+  item.contextValue = `run.live.${run.state === "paused" ? "paused" : "running"}${run.kind === "attached" ? ".attached" : ""}`;
+  item.iconPath = new vscode.ThemeIcon(
+    run.state === "paused" ? "debug-pause" : "sync~spin",
+    new vscode.ThemeColor(run.state === "paused" ? "charts.yellow" : "charts.green"),
+  );
+  item.tooltip = new vscode.MarkdownString(
+    [
+      `**${run.label}** (${run.kind})`,
+      `strategy: ${run.strategy || "?"}`,
+      `step ${run.step}, ${rate.toFixed(2)} steps/s`,
+      run.hello ? `backend: ${run.hello.backend.name}` : "",
+      run.runDir ? `folder: ${run.runDir}` : "",
+    ]
+      .filter(Boolean)
+      .join("  \n"),
+  );
+  item.command = { command: "gradcraft.openDashboard", title: "Open Dashboard", arguments: [run.id] };
+  return item;
+}
+
+function finishedItem(info: RunInfo): vscode.TreeItem {
+  const item = new vscode.TreeItem(info.name || basename(info.dir), vscode.TreeItemCollapsibleState.None);
+  item.id = `run:${info.dir}`;
+  const auc = info.summary?.splits.test?.mean.auc ?? info.summary?.splits.validation?.mean.auc;
+  const parts = [info.strategy ?? "?", `${info.steps} steps`, info.status];
+  if (typeof auc === "number") parts.push(`AUC ${auc.toFixed(4)}`);
+  item.description = parts.join(" · ");
+  item.contextValue = "run.finished";
+  const failed = info.status === "failed" || info.status === "interrupted" || info.problems.length > 0;
+  item.iconPath = new vscode.ThemeIcon(
+    failed ? "warning" : "pass",
+    failed ? new vscode.ThemeColor("charts.orange") : undefined,
+  );
+  item.tooltip = new vscode.MarkdownString(
+    [
+      `**${info.name}**`,
+      info.startedAt ? `started ${info.startedAt}` : "",
+      `folder: ${info.dir}`,
+      ...info.problems.map((p) => `⚠ ${p}`),
+    ]
+      .filter(Boolean)
+      .join("  \n"),
+  );
+  item.resourceUri = vscode.Uri.file(info.dir);
+  item.command = { command: "gradcraft.openDashboard", title: "Open Run", arguments: [info.dir] };
+  return item;
+}

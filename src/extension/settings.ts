@@ -1,0 +1,62 @@
+import { isAbsolute, join, resolve } from "node:path";
+import * as vscode from "vscode";
+import type { TrainerSettings } from "./runs/spawn";
+
+/** Every `gradcraft.*` setting, read fresh each time (the user may change them at any moment). */
+export interface Settings {
+  readonly trainer: TrainerSettings;
+  readonly runsFolderSetting: string;
+  readonly maxPointsPerSeries: number;
+  readonly openDashboardOnStart: boolean;
+  readonly applyOnSave: boolean;
+  readonly stopTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const config = vscode.workspace.getConfiguration("gradcraft", scope);
+  return {
+    trainer: {
+      nodePath: config.get<string>("trainer.nodePath", ""),
+      command: config.get<string[]>("trainer.command", []),
+      backend: config.get<string>("trainer.backend", "config"),
+      listen: config.get<boolean>("trainer.listen", false),
+      extraArgs: config.get<string[]>("trainer.extraArgs", []),
+    },
+    runsFolderSetting: config.get<string>("runsFolder", ""),
+    maxPointsPerSeries: clamp(config.get<number>("dashboard.maxPointsPerSeries", 2000), 100, 100_000),
+    openDashboardOnStart: config.get<boolean>("dashboard.openOnStart", true),
+    applyOnSave: config.get<boolean>("applyOnSave", true),
+    stopTimeoutMs: clamp(config.get<number>("stopTimeoutSeconds", 20), 1, 600) * 1000,
+    commandTimeoutMs: clamp(config.get<number>("commandTimeoutSeconds", 60), 1, 3600) * 1000,
+  };
+}
+
+/**
+ * Where run folders live: the setting (relative to the first workspace folder), else
+ * `.gradcraft/runs` in the first workspace folder, else the extension's global storage.
+ */
+export function runsFolder(context: vscode.ExtensionContext, settings: Settings = readSettings()): string {
+  return resolveRunsFolder(
+    settings.runsFolderSetting,
+    vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    context.globalStorageUri.fsPath,
+  );
+}
+
+export function resolveRunsFolder(
+  setting: string,
+  workspaceFolder: string | undefined,
+  storage: string,
+): string {
+  const trimmed = setting.trim();
+  if (trimmed) {
+    if (isAbsolute(trimmed)) return trimmed;
+    return resolve(workspaceFolder ?? storage, trimmed);
+  }
+  return workspaceFolder ? join(workspaceFolder, ".gradcraft", "runs") : join(storage, "runs");
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : min;
+}
