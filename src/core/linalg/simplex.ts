@@ -1,4 +1,5 @@
 import { symmetricEigen } from "./eigen";
+import { solvePsd } from "./solve";
 
 /**
  * min over the simplex (w ≥ 0, Σ w = 1) of  f(w) = aᵀw + c·√(wᵀGw + δ),  G positive semi-definite.
@@ -96,20 +97,12 @@ export function minimizeLinearPlusNormOnSimplex(
           reduced[x * m + y] = hess(i, j) - hia - hess(anchor, j) + haa;
         }
       }
-      // Newton on the curved directions; along (numerically) flat ones f is linear, so head for
-      // the boundary with a steepest-descent step of length 2 (the line search clips it).
-      const { values, vectors } = symmetricEigen(m, reduced);
-      const curvatureFloor = 1e-12 * Math.max(values[0], 0);
-      const step = new Float64Array(m);
-      for (let e = 0; e < m; e++) {
-        let projection = 0;
-        for (let x = 0; x < m; x++) projection += vectors[x * m + e] * rhs[x];
-        let length: number;
-        if (values[e] > curvatureFloor && values[e] > 0) length = projection / values[e];
-        else if (Math.abs(projection) > 1e-14 * scale) length = 2 * Math.sign(projection);
-        else continue;
-        for (let x = 0; x < m; x++) step[x] += length * vectors[x * m + e];
-      }
+      // Newton step. The pivoted Cholesky solve is fast; when it reveals a (numerically)
+      // singular reduced Hessian, the eigendecomposition takes over: Newton on the curved
+      // directions, and along flat ones (where f is linear) a steepest-descent step of length 2
+      // towards the boundary (the line search clips it).
+      const cholesky = solvePsd(m, reduced, rhs, 1e-10);
+      const step = cholesky.rank === m ? cholesky.x : flatAwareStep(m, reduced, rhs, 1e-14 * scale);
       let sum = 0;
       for (let x = 0; x < m; x++) {
         direction[others[x]] = step[x];
@@ -120,7 +113,7 @@ export function minimizeLinearPlusNormOnSimplex(
     }
     const stepSize = maxAbs(direction);
     // Face optimum when the Newton decrement is below what f can resolve, or the last step stalled.
-    if (stalled || stepSize <= 1e-15 || decrement <= 1e-14 * Math.abs(value) || decrement <= 1e-30 * scale) {
+    if (stalled || stepSize <= 1e-15 || decrement <= 1e-30 * scale) {
       stalled = false;
       // Face optimum: test the multipliers of the coordinates at zero.
       const mu = grad[anchor];
@@ -198,4 +191,26 @@ function maxAbs(x: Float64Array): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
   return m;
+}
+
+/** Pseudo-Newton step of a singular PSD system, with steepest descent along its null space. */
+function flatAwareStep(
+  m: number,
+  hessian: Float64Array,
+  rhs: Float64Array,
+  negligible: number,
+): Float64Array {
+  const { values, vectors } = symmetricEigen(m, hessian);
+  const curvatureFloor = 1e-12 * Math.max(values[0], 0);
+  const step = new Float64Array(m);
+  for (let e = 0; e < m; e++) {
+    let projection = 0;
+    for (let x = 0; x < m; x++) projection += vectors[x * m + e] * rhs[x];
+    let length: number;
+    if (values[e] > curvatureFloor && values[e] > 0) length = projection / values[e];
+    else if (Math.abs(projection) > negligible) length = 2 * Math.sign(projection);
+    else continue;
+    for (let x = 0; x < m; x++) step[x] += length * vectors[x * m + e];
+  }
+  return step;
 }
