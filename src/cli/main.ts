@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCombine } from "./combine";
 import { registerConformance } from "./conformance";
+import { registerTrain } from "./train";
 
 /**
  * `gradcraft`: the command-line face of the trainer. Each subcommand lives in its own module
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerCombine(program);
   registerConformance(program);
+  registerTrain(program);
   return program;
 }
 

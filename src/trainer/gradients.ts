@@ -3,6 +3,7 @@ import { type CombineStats, combineGram } from "../core/combine";
 import type { StrategyDefinition, StrategyResult } from "../core/strategy";
 import {
   COMBINED,
+  combineParamGrad,
   combineTaskGrad,
   mergeTaskGrads,
   type ParamGrad,
@@ -79,7 +80,11 @@ export function taskLosses(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1
   ) as tf.Tensor1D;
 }
 
-/** The K×K Gram matrix of gradient blocks (each a stack over some tasks), on the device. */
+/**
+ * The K×K Gram matrix of gradient blocks, each a stack [S, ...] over some tasks (task axis 0),
+ * on the device: one product for the blocks all tasks reach, squared norms on the diagonal for
+ * blocks only one task reaches (PLE task experts, gates).
+ */
 export function gramOf(blocks: readonly TaskGrad[], k: number): tf.Tensor2D {
   const allTasks = Array.from({ length: k }, (_, t) => t);
   const full: tf.Tensor[] = [];
@@ -90,10 +95,12 @@ export function gramOf(blocks: readonly TaskGrad[], k: number): tf.Tensor2D {
     if (sameTasks(block.tasks, allTasks)) full.push(flat);
     else if (s === 1) diagonal[block.tasks[0]].push(tf.sum(tf.square(flat)));
     else {
-      // Rare: a stack over some tasks only; pad it to all K.
-      const zeros = { tasks: allTasks, grad: tf.zeros([k, flat.shape[1] ?? 0]) };
-      const padded = mergeTaskGrads([{ tasks: block.tasks, grad: flat }, zeros]);
-      if (padded) full.push(padded.grad);
+      // Rare: a stack over some tasks only; pad it to all K rows.
+      const rows = allTasks.map((t) => {
+        const at = block.tasks.indexOf(t);
+        return at < 0 ? tf.zeros([1, flat.shape[1] ?? 0]) : tf.slice(flat, [at, 0], [1, -1]);
+      });
+      full.push(tf.concat(rows, 0));
     }
   }
   let gram: tf.Tensor2D = tf.zeros([k, k]);
@@ -110,6 +117,15 @@ export function gramOf(blocks: readonly TaskGrad[], k: number): tf.Tensor2D {
   return gram;
 }
 
+/** An activation stack [B, S, n] as a block [S, B·n] for the Gram matrix. */
+function tasksFirst(part: TaskGrad): TaskGrad {
+  const [b, s, n] = part.grad.shape;
+  return {
+    tasks: part.tasks,
+    grad: s === 1 ? tf.reshape(part.grad, [1, b * (n ?? 1)]) : tf.transpose(part.grad, [1, 0, 2]),
+  };
+}
+
 export class GradientEngine {
   constructor(
     readonly model: MultiTaskModel,
@@ -117,6 +133,13 @@ export class GradientEngine {
     public scope: GradientScope,
     readonly seed: number,
   ) {}
+
+  /**
+   * Benchmark baseline: plain equal weighting as a one-backward trainer does it (the mean of the
+   * task gradients on shared parameters, each tower its own), with no per-task gradients and no
+   * Gram matrix (so no diagnostics). Only meaningful with the "ew" strategy.
+   */
+  plainEw = false;
 
   /** One training step (1-based `step`); the strategy's state is advanced in place. */
   async step(batch: TrainBatch, strategy: ActiveStrategy, step: number): Promise<StepReport> {
@@ -137,6 +160,7 @@ export class GradientEngine {
 
       const shared: ParamGrad[] = [];
       const towers: ParamGrad[] = [];
+      if (this.plainEw) return await this.plainStep(forward, dLogits, strategy, step, started);
       const stop = this.scope === "params" ? 0 : this.model.representationStart;
       const pending = this.model.backwardTop(forward, dLogits, stop, shared, towers);
       let rows: TaskGrad | undefined;
@@ -148,7 +172,8 @@ export class GradientEngine {
         blocks = [...pending.entries()]
           .filter(([key]) => key.startsWith("e"))
           .map(([, parts]) => mergeTaskGrads(parts))
-          .filter((b): b is TaskGrad => b !== undefined);
+          .filter((b): b is TaskGrad => b !== undefined)
+          .map(tasksFirst);
       }
 
       // Read 1: losses and Gram together.
@@ -176,8 +201,10 @@ export class GradientEngine {
       const dense: Array<{ variable: tf.Variable; update: tf.Tensor }> = [];
       const addDense = (parts: readonly ParamGrad[]) => {
         for (const p of parts) {
-          const combined = combineTaskGrad(p, alpha);
-          dense.push({ variable: p.variable, update: tf.reshape(combined.grad, p.variable.shape) });
+          dense.push({
+            variable: p.variable,
+            update: tf.reshape(combineParamGrad(p, alpha), p.variable.shape),
+          });
         }
       };
       addDense(shared);
@@ -192,7 +219,10 @@ export class GradientEngine {
         addDense(below);
         rows = dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
       } else if (rows) {
-        rows = combineTaskGrad(rows, alpha);
+        rows = {
+          tasks: [COMBINED],
+          grad: combineParamGrad({ ...rows, variable: undefined as never }, alpha),
+        };
       }
       for (const p of towers) {
         const weight = result.towerWeights?.[p.tasks[0]] ?? 1;
@@ -243,6 +273,59 @@ export class GradientEngine {
     } finally {
       tf.engine().endScope();
     }
+  }
+
+  private async plainStep(
+    forward: ForwardState,
+    dLogits: tf.Tensor2D,
+    strategy: ActiveStrategy,
+    step: number,
+    started: number,
+  ): Promise<StepReport> {
+    const k = this.model.shape.tasks;
+    const alpha = new Float64Array(k).fill(1 / k);
+    const towers: ParamGrad[] = [];
+    const shared: ParamGrad[] = [];
+    const nodes = this.model.nodes.length;
+    const pending = this.model.backwardTop(forward, dLogits, nodes, shared, towers);
+    for (const [key, parts] of pending)
+      pending.set(
+        key,
+        parts.map((part) => combineTaskGrad(part, alpha)),
+      );
+    const dInput = this.model.backwardRest(forward, pending, nodes - 1, shared);
+    const rows = dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
+    // Gates before the combination point carry one task each: weight them like the rest.
+    const dense = [...shared, ...towers].map((p) => ({
+      variable: p.variable,
+      update: tf.reshape(
+        sameTasks(p.tasks, [COMBINED]) || towers.includes(p) ? p.grad : combineParamGrad(p, alpha),
+        p.variable.shape,
+      ),
+    }));
+    const read = await (rows ? tf.reshape(rows.grad, [-1]) : tf.zeros([0])).data();
+    const batchRows = forward.batch;
+    this.optimizer.apply(
+      dense,
+      this.model.embeddings,
+      { ownerFeature: batchRows.ownerFeature, ownerRow: batchRows.ownerRow, update: read as Float32Array },
+      1,
+    );
+    const gram = new Float64Array(k * k);
+    const { result, stats } = combineGram(strategy.definition, k, gram, strategy.params, {
+      state: strategy.state,
+      step,
+    });
+    return {
+      status: "applied",
+      losses: [],
+      gram,
+      result,
+      stats,
+      updateNorm: Number.NaN,
+      clipScale: 1,
+      ms: performance.now() - started,
+    };
   }
 
   private embeddingRows(forward: ForwardState, parts: TaskGrad[] | undefined): TaskGrad | undefined {

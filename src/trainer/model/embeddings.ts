@@ -36,25 +36,26 @@ export class EmbeddingTables {
   }
 
   /**
-   * The batch's unique rows, feature after feature: `rows` [U·dim] holds their values, `owner`
+   * `categorical` is row-major [size × F]. The batch's unique rows, feature after feature: `rows` [U·dim] holds their values, `owner`
    * says which feature and row each came from, `inverse` [B·F] (example-major) points each
    * example's feature at its unique row.
    */
-  gatherBatch(categorical: readonly Int32Array[], size: number, names?: readonly string[]): BatchRows {
+  gatherBatch(categorical: Int32Array, size: number, names?: readonly string[]): BatchRows {
     const features = this.vocabularies.length;
-    if (categorical.length !== features)
-      throw new Error(`batch has ${categorical.length} categorical features, the model expects ${features}`);
+    if (categorical.length < size * features)
+      throw new Error(
+        `batch has ${categorical.length} categorical ids, the model expects ${size}×${features}`,
+      );
     this.generation++;
     const inverse = new Int32Array(size * features);
     const ownerFeature: number[] = [];
     const ownerRow: number[] = [];
     for (let f = 0; f < features; f++) {
-      const ids = categorical[f];
       const vocab = this.vocabularies[f];
       const stamp = this.stamp[f];
       const slot = this.slot[f];
       for (let b = 0; b < size; b++) {
-        const id = ids[b];
+        const id = categorical[b * features + f];
         if (!(id >= 0 && id < vocab))
           throw new Error(
             `feature ${names?.[f] ?? f}: id ${id} at batch position ${b} is outside its vocabulary (0..${vocab - 1})`,

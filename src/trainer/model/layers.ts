@@ -14,8 +14,11 @@ import type { Rng } from "../rng";
 export type Activation = "relu" | "elu" | "gelu" | "tanh" | "sigmoid" | "linear";
 
 /**
- * Gradients of several tasks stacked on axis 0: row s belongs to task `tasks[s]`. Task -1 is the
- * already-combined gradient Σ α_t g_t (after the strategy has spoken).
+ * Gradients of several tasks stacked on one axis: slot s belongs to task `tasks[s]`. Task -1 is
+ * the already-combined gradient Σ α_t g_t (after the strategy has spoken). Gradients of
+ * activations are laid out [B, S, n] (task axis 1): then a layer's K weight gradients are ONE
+ * product xᵀ·δ[B, S·out] on the fast kernel, with no transpose of batch-sized tensors. Parameter
+ * gradients are [S, ...shape] (task axis 0).
  */
 export interface TaskGrad {
   readonly tasks: readonly number[];
@@ -140,12 +143,36 @@ export function denseForward(
   return { out, cache: ctx.keep ? { input: x, gain: slope } : undefined };
 }
 
-/** Adds a batch-of-one leading axis: [B, n] -> [1, B, n]. */
-const lead = (x: tf.Tensor) => tf.expandDims(x, 0);
+/**
+ * xᵀ for a layer input, computed once per tensor per step: the K experts and gates that read the
+ * same input share it.
+ */
+const transposed = new WeakMap<tf.Tensor, tf.Tensor2D>();
+function transposeOf(x: tf.Tensor2D): tf.Tensor2D {
+  let t = transposed.get(x);
+  if (!t || t.isDisposed) {
+    t = tf.transpose(x);
+    transposed.set(x, t);
+  }
+  return t;
+}
+
+/** Column sums of a [B, m] matrix as a product with ones (reductions over a leading axis are slow on wasm). */
+function columnSums(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(tf.ones([1, x.shape[0]]), x) as tf.Tensor2D;
+}
+
+/** [in, S, m] -> [S, in, m] (small: parameter-sized). */
+function tasksFirst(x: tf.Tensor, s: number, inputs: number, m: number): tf.Tensor3D {
+  return (
+    s === 1 ? tf.reshape(x, [1, inputs, m]) : tf.transpose(tf.reshape(x, [inputs, s, m]), [1, 0, 2])
+  ) as tf.Tensor3D;
+}
 
 /**
- * Back-propagates stacked upstream gradients δ [S, B, out] through one dense layer. Returns the
- * per-task parameter gradients ([S, in, out] and [S, out]) and, when asked, δ for the input.
+ * Back-propagates stacked upstream gradients δ [B, S, out] through one dense layer. Returns the
+ * per-task parameter gradients ([S, in, out] and [S, out]) and, when asked, δ [B, S, in] for
+ * the input.
  */
 export function denseBackward(
   layer: Dense,
@@ -153,16 +180,17 @@ export function denseBackward(
   delta: tf.Tensor3D,
   wantInput: boolean,
 ): { dw: tf.Tensor3D; db: tf.Tensor2D; dx?: tf.Tensor3D } {
-  const [s, b, out] = delta.shape;
-  const dPre = (cache.gain ? tf.mul(delta, cache.gain) : delta) as tf.Tensor3D;
-  // dW_t = xᵀ δ_t for every task t at once: [1, in, B] × [S, B, out].
-  const dw = tf.matMul(lead(tf.transpose(cache.input)), dPre) as tf.Tensor3D;
-  const db = tf.sum(dPre, 1) as tf.Tensor2D;
-  if (!wantInput) return { dw, db };
+  const [b, s, out] = delta.shape;
   const inputs = layer.w.shape[0];
-  const dx = tf.reshape(tf.matMul(tf.reshape(dPre, [s * b, out]), tf.transpose(layer.w)), [
-    s,
+  const dPre = (cache.gain ? tf.mul(delta, tf.expandDims(cache.gain, 1)) : delta) as tf.Tensor3D;
+  const wide = tf.reshape(dPre, [b, s * out]) as tf.Tensor2D;
+  // dW_t = xᵀ δ_t for every task t at once: [in, B] × [B, S·out].
+  const dw = tasksFirst(tf.matMul(transposeOf(cache.input), wide), s, inputs, out);
+  const db = tf.reshape(columnSums(wide), [s, out]) as tf.Tensor2D;
+  if (!wantInput) return { dw, db };
+  const dx = tf.reshape(tf.matMul(tf.reshape(dPre, [b * s, out]), tf.transpose(layer.w)), [
     b,
+    s,
     inputs,
   ]) as tf.Tensor3D;
   return { dw, db, dx };
@@ -217,7 +245,9 @@ export function mlpBackward(
 export interface GateCache {
   readonly input: tf.Tensor2D;
   readonly weights: tf.Tensor2D; // [B, E]
-  readonly experts: tf.Tensor3D; // [B, E, H]
+  /** Each expert's weight as a [B, 1, 1] column, to scale δ [B, S, H]. */
+  readonly columns: tf.Tensor3D[];
+  readonly experts: tf.Tensor2D[]; // E × [B, H]
 }
 
 export function gateForward(
@@ -227,12 +257,18 @@ export function gateForward(
   keep: boolean,
 ): { out: tf.Tensor2D; cache?: GateCache } {
   const weights = tf.softmax(tf.add(tf.matMul(x, gate.w), gate.b)) as tf.Tensor2D;
-  const stacked = tf.stack(experts, 1) as tf.Tensor3D;
-  const out = tf.sum(tf.mul(stacked, tf.expandDims(weights, 2)), 1) as tf.Tensor2D;
-  return { out, cache: keep ? { input: x, weights, experts: stacked } : undefined };
+  const b = x.shape[0];
+  const columns = tf.split(weights, experts.length, 1) as tf.Tensor2D[];
+  const out = tf.addN(experts.map((expert, e) => tf.mul(expert, columns[e]))) as tf.Tensor2D;
+  return {
+    out,
+    cache: keep
+      ? { input: x, weights, columns: columns.map((c) => tf.reshape(c, [b, 1, 1]) as tf.Tensor3D), experts }
+      : undefined,
+  };
 }
 
-/** Back-propagates δ [S, B, H] of a gate's output to each expert, the gate's parameters and its input. */
+/** Back-propagates δ [B, S, H] of a gate's output to each expert, the gate's parameters and its input. */
 export function gateBackward(
   gate: Dense,
   cache: GateCache,
@@ -240,76 +276,83 @@ export function gateBackward(
   into: ParamGrad[],
 ): { experts: TaskGrad[]; input: TaskGrad } {
   const delta = upstream.grad as tf.Tensor3D;
-  const [s, b] = delta.shape;
-  const e = cache.weights.shape[1];
-  const spread = tf.expandDims(delta, 2); // [S, B, 1, H]
+  const [b, s] = delta.shape;
+  const e = cache.experts.length;
+  const inputs = gate.w.shape[0];
   // ∂z/∂expert_e = g_e;  ∂z/∂g_e = expert_e.
-  const toExperts = tf.mul(spread, tf.expandDims(cache.weights, 2)) as tf.Tensor4D; // [S, B, E, H]
-  const dWeights = tf.sum(tf.mul(spread, cache.experts), 3) as tf.Tensor3D; // [S, B, E]
+  const experts = cache.columns.map((column) => ({ tasks: upstream.tasks, grad: tf.mul(delta, column) }));
+  const dWeights = tf.stack(
+    cache.experts.map((expert) => tf.sum(tf.mul(delta, tf.expandDims(expert, 1)), 2)),
+    2,
+  ) as tf.Tensor3D; // [B, S, E]
   // Softmax Jacobian: g ⊙ (δg − ⟨δg, g⟩).
-  const dLogits = tf.mul(
-    cache.weights,
-    tf.sub(dWeights, tf.sum(tf.mul(dWeights, cache.weights), 2, true)),
-  ) as tf.Tensor3D;
+  const g = tf.expandDims(cache.weights, 1);
+  const dLogits = tf.mul(g, tf.sub(dWeights, tf.sum(tf.mul(dWeights, g), 2, true))) as tf.Tensor3D;
+  const wide = tf.reshape(dLogits, [b, s * e]) as tf.Tensor2D;
   into.push({
     variable: gate.w,
     tasks: upstream.tasks,
-    grad: tf.matMul(lead(tf.transpose(cache.input)), dLogits),
+    grad: tasksFirst(tf.matMul(transposeOf(cache.input), wide), s, inputs, e),
   });
-  into.push({ variable: gate.b, tasks: upstream.tasks, grad: tf.sum(dLogits, 1) });
-  const inputs = gate.w.shape[0];
-  const dx = tf.reshape(tf.matMul(tf.reshape(dLogits, [s * b, e]), tf.transpose(gate.w)), [s, b, inputs]);
-  const experts = tf.unstack(toExperts, 2).map((grad) => ({ tasks: upstream.tasks, grad }));
+  into.push({ variable: gate.b, tasks: upstream.tasks, grad: tf.reshape(columnSums(wide), [s, e]) });
+  const dx = tf.reshape(tf.matMul(tf.reshape(dLogits, [b * s, e]), tf.transpose(gate.w)), [b, s, inputs]);
   return { experts, input: { tasks: upstream.tasks, grad: dx } };
 }
 
 /**
- * Sums gradient contributions that may cover different task sets into one stack over the
- * union of their tasks (missing tasks contribute zero).
+ * Sums activation-gradient contributions [B, S_i, n] that may cover different task sets into one
+ * stack over the union of their tasks (a missing task contributes zero).
  */
 export function mergeTaskGrads(parts: readonly TaskGrad[]): TaskGrad | undefined {
   if (parts.length === 0) return undefined;
   if (parts.length === 1) return parts[0];
-  const all = parts.flatMap((p) => p.tasks);
-  const union = [...new Set(all)].sort((a, b) => a - b);
-  if (union.length === all.length) {
-    // Disjoint task sets (e.g. one per task from K gates): stack them, then put tasks in order.
-    const stacked = tf.concat(
-      parts.map((p) => p.grad),
-      0,
-    );
-    const order = union.map((t) => all.indexOf(t));
-    const sorted = order.every((o, i) => o === i);
-    return { tasks: union, grad: sorted ? stacked : tf.gather(stacked, tf.tensor1d(order, "int32"), 0) };
-  }
-  const aligned = parts.map((part) => {
-    if (sameTasks(part.tasks, union)) return part.grad;
-    // Gather rows into union order; a padded zero row stands for absent tasks.
-    const zero = tf.zerosLike(tf.slice(part.grad, 0, 1));
-    const padded = tf.concat([part.grad, zero], 0);
-    const index = union.map((t) => {
-      const at = part.tasks.indexOf(t);
-      return at >= 0 ? at : part.tasks.length;
+  const union = [...new Set(parts.flatMap((p) => p.tasks))].sort((a, b) => a - b);
+  // Stacks over all tasks of the union add up directly; the others are summed per task first.
+  const whole = parts.filter((p) => sameTasks(p.tasks, union)).map((p) => p.grad);
+  const perTask = new Map<number, tf.Tensor[]>();
+  for (const part of parts) {
+    if (sameTasks(part.tasks, union)) continue;
+    const slices = part.tasks.length === 1 ? [part.grad] : tf.split(part.grad, part.tasks.length, 1);
+    part.tasks.forEach((t, i) => {
+      const list = perTask.get(t) ?? [];
+      list.push(slices[i]);
+      perTask.set(t, list);
     });
-    return tf.gather(padded, tf.tensor1d(index, "int32"), 0);
-  });
-  return { tasks: union, grad: aligned.length === 1 ? aligned[0] : tf.addN(aligned) };
+  }
+  if (perTask.size > 0) {
+    const shape = parts[0].grad.shape;
+    const zero = tf.zeros([shape[0], 1, shape[2] ?? 1]);
+    const columns = union.map((t) => {
+      const list = perTask.get(t);
+      return !list ? zero : list.length === 1 ? list[0] : tf.addN(list);
+    });
+    whole.push(columns.length === 1 ? columns[0] : tf.concat(columns, 1));
+  }
+  return { tasks: union, grad: whole.length === 1 ? whole[0] : tf.addN(whole) };
 }
 
 export function sameTasks(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((t, i) => t === b[i]);
 }
 
-/** Σ_s α[tasks[s]] · grad[s]: collapses a stack to the combined gradient (task -1). */
-export function combineTaskGrad(part: TaskGrad, alpha: ArrayLike<number>): TaskGrad {
-  if (sameTasks(part.tasks, [COMBINED])) return part;
-  const rest = part.grad.shape.slice(1);
+/** Σ_s α[tasks[s]] · grad[s] over a parameter stack [S, ...]: the combined gradient (task -1). */
+export function combineParamGrad(part: ParamGrad, alpha: ArrayLike<number>): tf.Tensor {
   const s = part.tasks.length;
+  if (sameTasks(part.tasks, [COMBINED])) return part.grad;
+  if (s === 1) return tf.mul(part.grad, alpha[part.tasks[0]]);
   const weights = tf.tensor2d(
     part.tasks.map((t) => alpha[t]),
     [1, s],
   );
-  const flat = tf.reshape(part.grad, [s, -1]);
-  const grad = tf.reshape(tf.matMul(weights, flat), [1, ...rest]);
-  return { tasks: [COMBINED], grad };
+  return tf.matMul(weights, tf.reshape(part.grad, [s, -1]));
+}
+
+/** Σ_s α[tasks[s]] · δ[:, s, :] over an activation stack [B, S, n]: the combined gradient [B, 1, n]. */
+export function combineTaskGrad(part: TaskGrad, alpha: ArrayLike<number>): TaskGrad {
+  if (sameTasks(part.tasks, [COMBINED])) return part;
+  const s = part.tasks.length;
+  const [b, , n] = part.grad.shape;
+  if (s === 1) return { tasks: [COMBINED], grad: tf.mul(part.grad, alpha[part.tasks[0]]) };
+  const weights = tf.reshape(tf.tensor1d(part.tasks.map((t) => alpha[t])), [1, s, 1]);
+  return { tasks: [COMBINED], grad: tf.reshape(tf.sum(tf.mul(part.grad, weights), 1), [b, 1, n]) };
 }

@@ -56,8 +56,8 @@ type Node = { kind: "expert"; index: number } | { kind: "gate"; index: number };
 
 export interface ModelBatch {
   readonly size: number;
-  /** One id array per categorical feature, length `size`. */
-  readonly categorical: readonly Int32Array[];
+  /** Row-major [size × F] categorical ids. */
+  readonly categorical: Int32Array;
   /** Row-major [size × numericFeatures], or empty. */
   readonly numeric?: Float32Array;
 }
@@ -301,7 +301,7 @@ export class MultiTaskModel {
     const k = this.shape.tasks;
     const columns = tf.split(dLogits, k, 1);
     for (let t = 0; t < k; t++) {
-      const upstream = { tasks: [t], grad: tf.expandDims(columns[t], 0) };
+      const upstream = { tasks: [t], grad: tf.expandDims(columns[t], 1) }; // [B, 1, 1]
       const down = mlpBackward(this.towers[t], state.towerCaches[t], upstream, true, towerGrads);
       if (down) push(pending, `g${this.taskGate[t]}`, down);
     }
@@ -356,8 +356,8 @@ export class MultiTaskModel {
   }
 
   /**
-   * Turns gradients w.r.t. the model input [S, B, F·dim + numeric] into gradients of the
-   * batch's unique embedding rows [S, U·dim] (duplicates summed), without touching the tables.
+   * Turns gradients w.r.t. the model input [B, S, F·dim + numeric] into gradients of the batch's
+   * unique embedding rows [S, U·dim] (duplicates summed), without touching the tables.
    */
   embeddingRowGrads(state: ForwardState, dInput: TaskGrad): TaskGrad {
     const s = dInput.tasks.length;
@@ -365,18 +365,24 @@ export class MultiTaskModel {
     const features = this.shape.vocabularies.length;
     const b = state.size;
     let grad = dInput.grad as tf.Tensor3D;
-    if (this.shape.numericFeatures > 0) grad = tf.slice(grad, [0, 0, 0], [s, b, features * dim]);
-    // [S, B, F, dim] -> [B·F, S·dim]: one row per (example, feature), matching `inverse`.
-    const perPosition = tf.reshape(tf.transpose(tf.reshape(grad, [s, b, features, dim]), [1, 2, 0, 3]), [
-      b * features,
-      s * dim,
-    ]);
+    if (this.shape.numericFeatures > 0) grad = tf.slice(grad, [0, 0, 0], [b, s, features * dim]);
+    // [B, S, F, dim] -> [B·F, S·dim]: one row per (example, feature), matching `inverse`.
+    const perPosition =
+      s === 1
+        ? tf.reshape(grad, [b * features, dim])
+        : tf.reshape(tf.transpose(tf.reshape(grad, [b, s, features, dim]), [0, 2, 1, 3]), [
+            b * features,
+            s * dim,
+          ]);
     const indices = tf.tensor2d(state.batch.inverse, [b * features, 1], "int32");
     const rows = tf.scatterND(indices, perPosition, [state.batch.unique, s * dim]);
-    const stacked = tf.reshape(tf.transpose(tf.reshape(rows, [state.batch.unique, s, dim]), [1, 0, 2]), [
-      s,
-      state.batch.unique * dim,
-    ]);
+    const stacked =
+      s === 1
+        ? tf.reshape(rows, [1, state.batch.unique * dim])
+        : tf.reshape(tf.transpose(tf.reshape(rows, [state.batch.unique, s, dim]), [1, 0, 2]), [
+            s,
+            state.batch.unique * dim,
+          ]);
     return { tasks: dInput.tasks, grad: stacked };
   }
 }

@@ -34,7 +34,8 @@ export function tinyModel(
 /** A random batch with repeated ids (so duplicate embedding rows occur). */
 export function tinyBatch(size: number, seed: number, shape = TINY_SHAPE): TrainBatch {
   const rng = new Rng(seed);
-  const categorical = shape.vocabularies.map((v) => Int32Array.from({ length: size }, () => rng.int(v)));
+  const f = shape.vocabularies.length;
+  const categorical = Int32Array.from({ length: size * f }, (_, i) => rng.int(shape.vocabularies[i % f]));
   const numeric = Float32Array.from({ length: size * shape.numericFeatures }, () => rng.normal());
   const labels = Float32Array.from({ length: size * shape.tasks }, () => (rng.next() < 0.4 ? 1 : 0));
   return { size, categorical, numeric, labels };

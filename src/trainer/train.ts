@@ -1,0 +1,383 @@
+import * as fs from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { parseStrategyParams, requireStrategy } from "../core/combine";
+import { strategies } from "../core/strategies/index";
+import type { TrainingConfig } from "../protocol/config";
+import {
+  type DoneMessage,
+  type EvalMessage,
+  PROTOCOL_VERSION,
+  type RunSummary,
+  type SplitMetrics,
+  type StepMessage,
+  type StrategyInfo,
+  type TrainerMessage,
+} from "../protocol/messages";
+import { runPaths } from "../protocol/runlog";
+import type { BackendChoice } from "./backend";
+import {
+  type CheckpointState,
+  readCheckpoint,
+  restoreCheckpoint,
+  restoreWeights,
+  snapshotWeights,
+  type TrainerPosition,
+  writeCheckpoint,
+} from "./checkpoint";
+import { applyCommands, type CommandChannel, type Controls } from "./control";
+import { batchCount, batches, type Dataset, loadDataset } from "./data/index";
+import { evaluateSplit, toSplitMetrics } from "./evaluate";
+import { type ActiveStrategy, type AppliedStep, GradientEngine } from "./gradients";
+import { MultiTaskModel } from "./model/model";
+import { Adam } from "./optimizer";
+
+/**
+ * The training loop (issue 3): a pipeline of data source -> model -> gradient engine ->
+ * strategy -> optimizer, observed by the evaluator and the recorder (event log, checkpoints,
+ * summary). Host commands are applied at each step boundary (control.ts).
+ */
+
+export interface TrainRequest {
+  /** The resolved config (defaults and preset applied). */
+  readonly config: TrainingConfig;
+  /** Folder relative data paths resolve from. */
+  readonly baseDir: string;
+  /** Run folder (config.json, events via the channel, checkpoints, summary.json); null: none. */
+  readonly runDir: string | null;
+  /** Carries every message out (and to the event log) and commands in. */
+  readonly channel: CommandChannel;
+  readonly backend: BackendChoice;
+  /** Continue from `runDir`'s last checkpoint. */
+  readonly resume?: boolean;
+  /** A dataset already in memory (tests, benchmarks). */
+  readonly dataset?: Dataset;
+  /** Sees every message (progress display). */
+  readonly observe?: (message: TrainerMessage) => void;
+  /** Called once the data is loaded, with the planned number of steps (progress display). */
+  readonly onPlan?: (plan: { totalSteps: number; stepsPerEpoch: number; startStep: number }) => void;
+  readonly version?: string;
+}
+
+export interface TrainResult {
+  readonly reason: DoneMessage["reason"];
+  readonly summary: RunSummary;
+  readonly taskNames: string[];
+}
+
+const v = PROTOCOL_VERSION;
+
+export async function train(request: TrainRequest): Promise<TrainResult> {
+  const { config, channel, runDir } = request;
+  const started = Date.now();
+  const emit = (message: TrainerMessage) => {
+    channel.send(message);
+    request.observe?.(message);
+  };
+  const settings = config.training;
+
+  // Data source -> model -> gradient engine -> strategy -> optimizer.
+  const data =
+    request.dataset ??
+    (await loadDataset(config.data, {
+      baseDir: request.baseDir,
+      onProgress: (phase, fraction) => emit({ v, type: "progress", phase, fraction }),
+    }));
+  const k = data.taskNames.length;
+  const model = new MultiTaskModel(
+    config.model,
+    {
+      vocabularies: data.vocabularySizes,
+      numericFeatures: data.numericNames.length,
+      tasks: k,
+      featureNames: data.featureNames,
+    },
+    settings.seed,
+  );
+  const optimizer = new Adam(
+    { learningRate: settings.learningRate, l2: settings.l2, clipNorm: settings.clipNorm },
+    model.denseVariables(),
+  );
+  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
+  const definition = requireStrategy(config.strategy.name);
+  const params = parseStrategyParams(definition, config.strategy.params);
+  let position: TrainerPosition = {
+    step: 0,
+    epoch: 0,
+    nextBatch: 0,
+    seed: settings.seed,
+    bestAuc: null,
+    bestStep: 0,
+    evalsWithoutImprovement: 0,
+    nonFiniteStreak: 0,
+    evalEvery: settings.evalEvery,
+    wallMs: 0,
+  };
+  const controls: Controls = {
+    k,
+    strategy: { definition, params, state: definition.init(k, params) },
+    optimizer,
+    evalEvery: settings.evalEvery,
+    checkpoint: async (reason) => checkpoint(reason === "best" ? "best" : "last", reason),
+    evaluate: async (split) => {
+      await evaluate(split, false);
+    },
+  };
+  let best: ReturnType<typeof snapshotWeights> | null = null;
+  let resumedFrom: { runDir: string; step: number } | undefined;
+  if (request.resume) {
+    if (!runDir) throw new Error("resume needs the run folder");
+    const last = readCheckpoint(join(runPaths(runDir).checkpoints, "last"));
+    restoreCheckpoint(last, model, optimizer);
+    position = { ...last.state.position };
+    controls.evalEvery = position.evalEvery;
+    controls.strategy = resumeStrategy(last.state, k);
+    if (fs.existsSync(join(runPaths(runDir).checkpoints, "best"))) {
+      const current = snapshotWeights(model);
+      restoreCheckpoint(readCheckpoint(join(runPaths(runDir).checkpoints, "best")), model, optimizer, true);
+      best = snapshotWeights(model);
+      restoreWeights(model, current);
+    }
+    resumedFrom = { runDir, step: position.step };
+  }
+  const earlierWallMs = position.wallMs; // time spent before a resume
+  const wallMs = () => earlierWallMs + (Date.now() - started);
+
+  function checkpoint(name: "last" | "best", reason: string): string | null {
+    if (!runDir) return null;
+    const s = controls.strategy;
+    position.evalEvery = controls.evalEvery;
+    const relative = `checkpoints/${name}`;
+    writeCheckpoint(
+      join(runDir, relative),
+      model,
+      optimizer,
+      { ...position, wallMs: wallMs() },
+      {
+        name: s.definition.name,
+        params: s.params,
+        state: s.state,
+      },
+    );
+    emit({ v, type: "checkpoint", step: position.step, path: relative, reason });
+    return relative;
+  }
+
+  async function evaluate(split: "train" | "validation" | "test", track: boolean): Promise<SplitMetrics> {
+    const t0 = Date.now();
+    const metrics = toSplitMetrics(await evaluateSplit(model, data[split]), data.taskNames);
+    let isBest = false;
+    if (track) {
+      const auc = metrics.mean.auc;
+      isBest = auc !== null && (position.bestAuc === null || auc > position.bestAuc);
+      if (isBest) {
+        position.bestAuc = auc;
+        position.bestStep = position.step;
+        position.evalsWithoutImprovement = 0;
+        best = snapshotWeights(model);
+      } else position.evalsWithoutImprovement++;
+    }
+    const message: EvalMessage = {
+      v,
+      type: "eval",
+      split,
+      step: position.step,
+      epoch: position.epoch,
+      ...metrics,
+      best: isBest,
+      durationMs: Date.now() - t0,
+    };
+    emit(message);
+    if (isBest) checkpoint("best", "best");
+    return metrics;
+  }
+
+  emit({
+    v,
+    type: "hello",
+    trainer: { name: "gradcraft-tfjs", version: request.version ?? "0.1.0" },
+    backend: { name: request.backend.name, reason: request.backend.summary },
+    tasks: data.taskNames,
+    strategies: strategyInfos(),
+    runDir,
+    startedAt: new Date(started).toISOString(),
+    pid: process.pid,
+    ...(resumedFrom ? { resumedFrom } : {}),
+  });
+  emit({ v, type: "config", config });
+  emit({
+    v,
+    type: "strategy-changed",
+    step: position.step,
+    name: controls.strategy.definition.name,
+    params: controls.strategy.params,
+    previous: null,
+    reason: request.resume ? "resume" : "initial",
+  });
+  if (runDir && !request.resume) {
+    const parameters = model.parameterCount;
+    emit({
+      v,
+      type: "log",
+      level: "info",
+      message: `model ${config.model.type}: ${parameters.embeddings} embedding, ${parameters.shared} shared dense, ${parameters.towers} tower parameters`,
+    });
+  }
+
+  const perEpoch = batchCount(data.train, settings.batchSize);
+  const planned = settings.epochs * perEpoch;
+  request.onPlan?.({
+    totalSteps: settings.maxSteps !== undefined ? Math.min(settings.maxSteps, planned) : planned,
+    stepsPerEpoch: perEpoch,
+    startStep: position.step,
+  });
+  let reason: DoneMessage["reason"] = "completed";
+  let failure: string | null = null;
+  let lastEvalStep = -1;
+  const validate = async (): Promise<boolean> => {
+    lastEvalStep = position.step;
+    await evaluate("validation", true);
+    return position.evalsWithoutImprovement >= settings.patience;
+  };
+
+  training: while (position.epoch < settings.epochs) {
+    for (const batch of batches(data.train, {
+      batchSize: settings.batchSize,
+      seed: settings.seed,
+      epoch: position.epoch,
+      startBatch: position.nextBatch,
+    })) {
+      if ((await applyCommands(channel, controls, position.step)) === "stop") {
+        reason = "stopped";
+        break training;
+      }
+      const report = await engine.step(batch, controls.strategy, position.step + 1);
+      position.nextBatch = batch.index + 1;
+      if (report.status === "skipped") {
+        position.nonFiniteStreak++;
+        const names = report.tasks.map((t) => data.taskNames[t]).join(", ") || "the combined update";
+        const fatal = position.nonFiniteStreak >= settings.maxNonFiniteSteps;
+        emit({
+          v,
+          type: "error",
+          message:
+            `step ${position.step + 1} skipped: ${report.reason} (${names}); weights unchanged` +
+            (fatal ? `; ${position.nonFiniteStreak} such steps in a row: stopping` : ""),
+          ...(report.tasks.length > 0 ? { task: report.tasks[0] } : {}),
+          step: position.step,
+          fatal,
+        });
+        if (fatal) {
+          reason = "failed";
+          failure = `training stopped after ${position.nonFiniteStreak} consecutive non-finite steps (last: ${names}); the last checkpoint is intact`;
+          break training;
+        }
+        continue;
+      }
+      position.nonFiniteStreak = 0;
+      position.step++;
+      emit(
+        stepMessage(report, position, perEpoch, wallMs(), controls.strategy, optimizer.settings.learningRate),
+      );
+      if (position.step % controls.evalEvery === 0 && (await validate())) {
+        reason = "early-stopped";
+        break training;
+      }
+      if (settings.checkpointEvery > 0 && position.step % settings.checkpointEvery === 0)
+        checkpoint("last", "periodic");
+      if (settings.maxSteps !== undefined && position.step >= settings.maxSteps) break training;
+    }
+    position.epoch++;
+    position.nextBatch = 0;
+    if (lastEvalStep !== position.step && (await validate())) {
+      reason = "early-stopped";
+      break;
+    }
+  }
+
+  // Finish: keep the position for --resume, then report the best weights.
+  if (lastEvalStep !== position.step && reason !== "failed") await validate();
+  if (reason !== "failed") checkpoint("last", reason === "stopped" ? "stop" : "final");
+  if (best) restoreWeights(model, best);
+  const summary: RunSummary = {
+    steps: position.step,
+    epochs: position.epoch + position.nextBatch / Math.max(1, perEpoch),
+    wallMs: wallMs(),
+    ...(position.bestStep > 0 ? { bestStep: position.bestStep } : {}),
+    strategy: controls.strategy.definition.name,
+    splits: {
+      validation: await evaluate("validation", false),
+      test: await evaluate("test", false),
+    },
+  };
+  if (runDir) writeJsonAtomic(runPaths(runDir).summary, summary);
+  if (failure) emit({ v, type: "error", message: failure, step: position.step, fatal: true });
+  emit({ v, type: "done", reason, summary });
+  optimizer.dispose();
+  model.dispose();
+  return { reason, summary, taskNames: data.taskNames };
+}
+
+function stepMessage(
+  report: AppliedStep,
+  position: TrainerPosition,
+  perEpoch: number,
+  wallMs: number,
+  strategy: ActiveStrategy,
+  learningRate: number,
+): StepMessage {
+  const { stats, result } = report;
+  return {
+    v,
+    type: "step",
+    step: position.step,
+    epoch: position.epoch + position.nextBatch / Math.max(1, perEpoch),
+    wallMs,
+    losses: report.losses,
+    norms: stats.norms,
+    cosines: stats.cosines,
+    weights: stats.weights,
+    ...(result.towerWeights ? { towerWeights: Array.from(result.towerWeights) } : {}),
+    ...(stats.projection ? { projection: stats.projection } : {}),
+    conflictingPairs: stats.conflictingPairs,
+    updateNorm: stats.updateNorm,
+    updateCosines: stats.updateCosines,
+    conflictsWithUpdate: stats.conflictsWithUpdate,
+    flags: stats.flags,
+    strategy: strategy.definition.name,
+    learningRate,
+    stepTimeMs: report.ms,
+  };
+}
+
+function resumeStrategy(state: CheckpointState, k: number): ActiveStrategy {
+  const definition = requireStrategy(state.strategy.name);
+  const params = parseStrategyParams(definition, state.strategy.params);
+  return { definition, params, state: state.strategy.state ?? definition.init(k, params) };
+}
+
+/** The strategies `hello` advertises, with their parameter schemas and defaults. */
+export function strategyInfos(): StrategyInfo[] {
+  return strategies.map((s) => {
+    let paramsSchema: Record<string, unknown> = {};
+    try {
+      paramsSchema = z.toJSONSchema(s.params, { io: "input" }) as Record<string, unknown>;
+    } catch {
+      paramsSchema = { type: "object" };
+    }
+    return {
+      name: s.name,
+      title: s.title,
+      summary: s.summary,
+      citation: s.citation,
+      paramsSchema,
+      defaults: s.params.parse({}) as Record<string, unknown>,
+    };
+  });
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, path);
+}
