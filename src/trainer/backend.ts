@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "@tensorflow/tfjs-core";
 import type { Backend } from "../protocol/config";
 import { installFastMatMulGradient } from "./matmulGradient";
 
@@ -135,6 +135,8 @@ async function attempt(name: ConcreteBackend): Promise<Attempt> {
       return result;
     }
     case "cpu":
+      // A bundler may drop the package's registration side effect: register it ourselves if so.
+      if (!tf.findBackendFactory("cpu")) tf.registerBackend("cpu", () => new MathBackendCPU(), 1);
       return activate("cpu");
   }
 }

@@ -334,15 +334,23 @@ export class GradientEngine {
   }
 }
 
-/** Tasks whose loss or own Gram entry is NaN or infinite (a bad gradient poisons its row). */
+/**
+ * Tasks whose loss or gradient is NaN or infinite. A bad gradient poisons its whole Gram row
+ * and column, so the culprits are the tasks whose own entry G_tt (or loss) is bad; an
+ * off-diagonal-only failure (overflow of a product) names both tasks of the entry.
+ */
 export function nonFiniteTasks(k: number, losses: readonly number[], gram: Float64Array): number[] {
-  const bad: number[] = [];
-  for (let t = 0; t < k; t++) {
-    let finite = Number.isFinite(losses[t]) && Number.isFinite(gram[t * k + t]);
-    for (let j = 0; j < k && finite; j++) finite = Number.isFinite(gram[t * k + j]);
-    if (!finite) bad.push(t);
-  }
-  return bad;
+  const bad = new Set<number>();
+  for (let t = 0; t < k; t++)
+    if (!Number.isFinite(losses[t]) || !Number.isFinite(gram[t * k + t])) bad.add(t);
+  if (bad.size === 0)
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++)
+        if (!Number.isFinite(gram[i * k + j])) {
+          bad.add(i);
+          bad.add(j);
+        }
+  return [...bad].sort((a, b) => a - b);
 }
 
 export { COMBINED };

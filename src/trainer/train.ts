@@ -81,7 +81,9 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
     request.dataset ??
     (await loadDataset(config.data, {
       baseDir: request.baseDir,
-      onProgress: (phase, fraction) => emit({ v, type: "progress", phase, fraction }),
+      // `hello` must be the first message and needs the task names: loading progress before it
+      // goes to the local display only.
+      onProgress: (phase, fraction) => request.observe?.({ v, type: "progress", phase, fraction }),
     }));
   const k = data.taskNames.length;
   const model = new MultiTaskModel(

@@ -1,0 +1,556 @@
+import { parseStrategyParams, requireStrategy } from "../core/combine";
+import { findStrategy, strategies } from "../core/strategies/index";
+import { TrainingConfig, type TrainingConfigInput } from "../protocol/config";
+import {
+  type EvalMessage,
+  type HostCommand,
+  PROTOCOL_VERSION,
+  type SplitMetrics,
+  type TrainerMessage,
+} from "../protocol/messages";
+import type { BackendChoice } from "./backend";
+import type { CommandChannel } from "./control";
+import { batchCount, type Dataset } from "./data/index";
+import { train } from "./train";
+
+/**
+ * The paper's quality comparison (Bai et al., GradCraft, KDD 2024, Table 2; DESIGN §2), rerunnable:
+ * one run per strategy and seed on one dataset, early stopping on mean validation AUC with
+ * patience, best weights restored, the test split reported; per-task AUC and GAUC, their averages
+ * (AV), and RI, the mean over tasks of the relative improvement over Single; mean ± std over seeds.
+ *
+ * "Single" is one model per task, as in the paper: for each task t a run with the `single`
+ * strategy following task t alone on the shared parameters (the other towers do not feed task t's
+ * prediction), early-stopped and selected on task t's own validation AUC, and only task t's test
+ * metrics kept. The trainer selects on mean AUC, so these runs are driven through the protocol's
+ * host commands (evaluate test when task t improves, stop when its patience runs out), exactly as
+ * an external host could do it; the trainer is not changed.
+ */
+
+/** One row of the table: a strategy with fixed parameters. */
+export interface QualityEntry {
+  /** Row label, e.g. "gradcraft" or "gradcraft (ε=0)". */
+  readonly label: string;
+  readonly strategy: string;
+  readonly params: Record<string, unknown>;
+  /** True for the paper's ablation rows. */
+  readonly ablation?: boolean;
+}
+
+export interface QualityBudget {
+  /** Step cap per run (the same for every run); undefined: the preset's epochs only. */
+  readonly maxSteps?: number;
+  readonly epochs: number;
+  readonly evalEvery: number;
+  readonly patience: number;
+}
+
+export interface QualityOptions {
+  /** The resolved preset config (data, model, training); strategy and seed are set per run. */
+  readonly base: TrainingConfigInput;
+  /** Loaded once and shared by every run. */
+  readonly dataset: Dataset;
+  readonly entries: readonly QualityEntry[];
+  /** Training seeds, e.g. [1, 2]: a seed sets initialisation, dropout and batch order. */
+  readonly seeds: readonly number[];
+  readonly backend: BackendChoice;
+  readonly budget?: Partial<QualityBudget>;
+  /** Called as runs start, progress and end (progress display). */
+  readonly onEvent?: (event: QualityEvent) => void;
+}
+
+export type QualityEvent =
+  | { type: "run-start"; index: number; total: number; run: RunKey; stepBudget: number }
+  | { type: "run-step"; index: number; total: number; run: RunKey; step: number; stepBudget: number }
+  | { type: "run-end"; index: number; total: number; run: RunKey; record: RunRecord };
+
+export interface RunKey {
+  readonly label: string;
+  readonly seed: number;
+  /** Set for Single runs: the task trained. */
+  readonly task?: number;
+}
+
+export interface RunRecord extends RunKey {
+  readonly strategy: string;
+  readonly params: Record<string, unknown>;
+  readonly reason: string;
+  readonly steps: number;
+  /** Step of the selected (best validation) weights. */
+  readonly bestStep: number | null;
+  readonly wallMs: number;
+  /** Test metrics of the selected weights, one per task (Single: only `task` is meaningful). */
+  readonly testAuc: (number | null)[];
+  readonly testGauc: (number | null)[];
+  /** The selection criterion's best validation value (mean AUC; Single: task AUC). */
+  readonly bestValidationAuc: number | null;
+}
+
+/** Mean and sample standard deviation (n − 1) over seeds; std is null below two values. */
+export interface Stat {
+  readonly mean: number | null;
+  readonly std: number | null;
+  readonly n: number;
+}
+
+export interface QualityRow {
+  readonly label: string;
+  readonly strategy: string;
+  readonly params: Record<string, unknown>;
+  readonly ablation: boolean;
+  /** Per task, over seeds. */
+  readonly auc: Stat[];
+  readonly gauc: Stat[];
+  /** AV: mean over tasks, per seed, then over seeds. */
+  readonly avAuc: Stat;
+  readonly avGauc: Stat;
+  /** RI (fraction, not %): mean over tasks of (x − single)/single, paired by seed. */
+  readonly riAuc: Stat;
+  readonly riGauc: Stat;
+}
+
+export interface QualityReport {
+  readonly dataset: string;
+  readonly taskNames: string[];
+  readonly seeds: number[];
+  readonly budget: QualityBudget;
+  readonly backend: string;
+  readonly rows: QualityRow[];
+  readonly runs: RunRecord[];
+  readonly wallMs: number;
+}
+
+export const SINGLE = "single";
+
+/** The paper's comparison, in its table's order; then the others we ship. */
+export const PAPER_STRATEGIES = [
+  "single",
+  "ew",
+  "uw",
+  "dwa",
+  "mgda",
+  "pcgrad",
+  "pcgrad-plus",
+  "gradvac",
+  "cagrad",
+  "imtl-g",
+  "db-mtl",
+  "gradcraft",
+] as const;
+
+export function allStrategyNames(): string[] {
+  const rest = strategies
+    .map((s) => s.name)
+    .filter((n) => !(PAPER_STRATEGIES as readonly string[]).includes(n));
+  return [...PAPER_STRATEGIES, ...rest];
+}
+
+/**
+ * The table's rows. Single is always included (RI needs it). GradCraft and PCGrad+ take the
+ * preset's τ and ε (the paper tunes both on the same grid); the others their defaults. Ablations
+ * (the paper's Table 4): ε fixed to 0, τ fixed to 1, τ = 0 ("ori", no magnitude step), and the
+ * one-vs-one ("local") projection, each changing one thing from our GradCraft row.
+ */
+export function qualityEntries(
+  names: readonly string[],
+  options: { ablations: boolean; gradcraft: { tau: number; eps: number } },
+): QualityEntry[] {
+  const unknown = names.filter((n) => !findStrategy(n));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown strateg${unknown.length > 1 ? "ies" : "y"} ${unknown.map((n) => `"${n}"`).join(", ")} (known: ${allStrategyNames().join(", ")})`,
+    );
+  const ordered = [SINGLE, ...names.filter((n) => n !== SINGLE)];
+  const unique = ordered.filter((n, i) => ordered.indexOf(n) === i);
+  const { tau, eps } = options.gradcraft;
+  const entries: QualityEntry[] = unique.map((name) => ({
+    label: name,
+    strategy: name,
+    params: name === "gradcraft" || name === "pcgrad-plus" ? { tau, eps } : {},
+  }));
+  if (options.ablations) {
+    const ablation = (label: string, params: Record<string, unknown>): QualityEntry => ({
+      label: `gradcraft (${label})`,
+      strategy: "gradcraft",
+      params: { tau, eps, ...params },
+      ablation: true,
+    });
+    entries.push(
+      ablation("ε=0", { eps: 0 }),
+      ablation("τ=1", { tau: 1 }),
+      ablation("τ=0, ori", { tau: 0 }),
+      ablation("local", { projection: "local" }),
+    );
+  }
+  for (const entry of entries) parseStrategyParams(requireStrategy(entry.strategy), entry.params);
+  return entries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic of the table (tested on hand-made numbers).
+
+const defined = (values: readonly (number | null | undefined)[]): number[] =>
+  values.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+
+/** Mean of the defined values; null when there are none. */
+export function meanOf(values: readonly (number | null | undefined)[]): number | null {
+  const xs = defined(values);
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+export function meanStd(values: readonly (number | null | undefined)[]): Stat {
+  const xs = defined(values);
+  const mean = meanOf(xs);
+  if (mean === null) return { mean: null, std: null, n: 0 };
+  if (xs.length < 2) return { mean, std: null, n: xs.length };
+  const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1);
+  return { mean, std: Math.sqrt(variance), n: xs.length };
+}
+
+/**
+ * RI: mean over tasks of (x_t − b_t)/b_t; tasks where either value is undefined (one class in the
+ * split) are left out; null when none remains.
+ */
+export function relativeImprovement(
+  values: readonly (number | null)[],
+  baseline: readonly (number | null)[],
+): number | null {
+  if (values.length !== baseline.length)
+    throw new Error(
+      `relative improvement: ${values.length} values against ${baseline.length} baseline values`,
+    );
+  const ratios = values.map((x, t) => {
+    const b = baseline[t];
+    return x === null || b === null || !Number.isFinite(x) || !Number.isFinite(b) || b === 0
+      ? null
+      : (x - b) / b;
+  });
+  return meanOf(ratios);
+}
+
+/** Per-seed task vectors of one row, in seed order. */
+export interface SeedMetrics {
+  readonly seed: number;
+  readonly auc: (number | null)[];
+  readonly gauc: (number | null)[];
+}
+
+/** One row's statistics from its per-seed task vectors and Single's (paired by seed). */
+export function summariseRow(
+  entry: QualityEntry,
+  perSeed: readonly SeedMetrics[],
+  single: readonly SeedMetrics[],
+  k: number,
+): QualityRow {
+  const task = (metric: "auc" | "gauc", t: number) => meanStd(perSeed.map((s) => s[metric][t]));
+  const baseline = (seed: number) => single.find((s) => s.seed === seed);
+  const ri = (metric: "auc" | "gauc") =>
+    meanStd(
+      perSeed.map((s) => {
+        const b = baseline(s.seed);
+        return b ? relativeImprovement(s[metric], b[metric]) : null;
+      }),
+    );
+  return {
+    label: entry.label,
+    strategy: entry.strategy,
+    params: entry.params,
+    ablation: entry.ablation === true,
+    auc: Array.from({ length: k }, (_, t) => task("auc", t)),
+    gauc: Array.from({ length: k }, (_, t) => task("gauc", t)),
+    avAuc: meanStd(perSeed.map((s) => meanOf(s.auc))),
+    avGauc: meanStd(perSeed.map((s) => meanOf(s.gauc))),
+    riAuc: ri("auc"),
+    riGauc: ri("gauc"),
+  };
+}
+
+/** Assembles each row's per-seed vectors from the runs (Single: task t from the run for task t). */
+export function seedMetrics(
+  entry: QualityEntry,
+  runs: readonly RunRecord[],
+  seeds: readonly number[],
+  k: number,
+): SeedMetrics[] {
+  const out: SeedMetrics[] = [];
+  for (const seed of seeds) {
+    const mine = runs.filter((r) => r.label === entry.label && r.seed === seed);
+    if (mine.length === 0) continue;
+    if (entry.strategy === SINGLE && entry.label === SINGLE) {
+      const pick = (metric: "testAuc" | "testGauc") =>
+        Array.from({ length: k }, (_, t) => mine.find((r) => r.task === t)?.[metric][t] ?? null);
+      out.push({ seed, auc: pick("testAuc"), gauc: pick("testGauc") });
+    } else out.push({ seed, auc: [...mine[0].testAuc], gauc: [...mine[0].testGauc] });
+  }
+  return out;
+}
+
+export function summarise(
+  entries: readonly QualityEntry[],
+  runs: readonly RunRecord[],
+  seeds: readonly number[],
+  k: number,
+): QualityRow[] {
+  const singleEntry = entries.find((e) => e.label === SINGLE);
+  const single = singleEntry ? seedMetrics(singleEntry, runs, seeds, k) : [];
+  return entries.map((entry) => summariseRow(entry, seedMetrics(entry, runs, seeds, k), single, k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running.
+
+const v = PROTOCOL_VERSION;
+
+/**
+ * A channel with no host: the trainer's messages go to `observe`, and `queue` hands it commands
+ * for its next step boundary.
+ */
+class LocalChannel implements CommandChannel {
+  private pending: HostCommand[] = [];
+  private ids = 0;
+  constructor(private readonly observe: (message: TrainerMessage) => void) {}
+  send(message: TrainerMessage): void {
+    this.observe(message);
+  }
+  queue(command: { type: "evaluate"; split: "validation" | "test" } | { type: "stop" }): void {
+    this.pending.push({ v, id: `quality-${++this.ids}`, ...command } as HostCommand);
+  }
+  takeCommands(): HostCommand[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+  async nextCommand(): Promise<HostCommand | null> {
+    return null;
+  }
+  ack(): void {}
+}
+
+const metricsOf = (m: SplitMetrics | EvalMessage) => ({
+  auc: m.tasks.map((t) => t.auc),
+  gauc: m.tasks.map((t) => t.gauc),
+});
+
+/** The budget each run gets: the preset's, overridden by the caller's. */
+export function resolveBudget(
+  base: TrainingConfigInput,
+  override: Partial<QualityBudget> = {},
+): QualityBudget {
+  const training = TrainingConfig.parse(base).training;
+  return {
+    maxSteps: override.maxSteps ?? training.maxSteps,
+    epochs: override.epochs ?? training.epochs,
+    evalEvery: override.evalEvery ?? training.evalEvery,
+    patience: override.patience ?? training.patience,
+  };
+}
+
+export async function runQuality(options: QualityOptions): Promise<QualityReport> {
+  const started = Date.now();
+  const { dataset, seeds, entries } = options;
+  const k = dataset.taskNames.length;
+  const budget = resolveBudget(options.base, options.budget);
+  const baseConfig = TrainingConfig.parse(options.base);
+  const perEpoch = batchCount(dataset.train, baseConfig.training.batchSize);
+  const stepBudget = Math.min(budget.maxSteps ?? Number.POSITIVE_INFINITY, budget.epochs * perEpoch);
+  const plan: RunKey[] = [];
+  for (const seed of seeds)
+    for (const entry of entries) {
+      if (entry.label === SINGLE)
+        for (let t = 0; t < k; t++) plan.push({ label: entry.label, seed, task: t });
+      else plan.push({ label: entry.label, seed });
+    }
+  const runs: RunRecord[] = [];
+  for (const [index, run] of plan.entries()) {
+    const entry = entries.find((e) => e.label === run.label) as QualityEntry;
+    options.onEvent?.({ type: "run-start", index, total: plan.length, run, stepBudget });
+    const onStep = (step: number) =>
+      options.onEvent?.({ type: "run-step", index, total: plan.length, run, step, stepBudget });
+    const record = await runOne(options, baseConfig, entry, run, budget, stepBudget, onStep);
+    runs.push(record);
+    options.onEvent?.({ type: "run-end", index, total: plan.length, run, record });
+  }
+  return {
+    dataset: dataset.name,
+    taskNames: [...dataset.taskNames],
+    seeds: [...seeds],
+    budget,
+    backend: options.backend.name,
+    rows: summarise(entries, runs, seeds, k),
+    runs,
+    wallMs: Date.now() - started,
+  };
+}
+
+async function runOne(
+  options: QualityOptions,
+  baseConfig: TrainingConfig,
+  entry: QualityEntry,
+  run: RunKey,
+  budget: QualityBudget,
+  stepBudget: number,
+  onStep: (step: number) => void,
+): Promise<RunRecord> {
+  const single = run.task !== undefined;
+  const config = TrainingConfig.parse({
+    ...baseConfig,
+    name: `quality-${entry.label}-${run.seed}`,
+    strategy: {
+      name: entry.strategy,
+      // Seeded strategies (PCGrad's task order) follow the run's seed.
+      params: {
+        ...entry.params,
+        ...(single ? { task: run.task } : {}),
+        ...seedParam(entry.strategy, run.seed),
+      },
+    },
+    training: {
+      ...baseConfig.training,
+      seed: run.seed,
+      evalEvery: budget.evalEvery,
+      // Single runs are stopped and selected by the observer below, on the task's own AUC.
+      ...(single
+        ? { patience: Number.MAX_SAFE_INTEGER, epochs: Number.MAX_SAFE_INTEGER, maxSteps: undefined }
+        : { patience: budget.patience, epochs: budget.epochs, maxSteps: budget.maxSteps }),
+    },
+  });
+
+  // Single-task selection: the same protocol as the trainer's, on task t's validation AUC.
+  let best: number | null = null;
+  let bestStep: number | null = null;
+  let stale = 0;
+  let stopping = false;
+  let testsAwaited = 0;
+  let selectedTest: { auc: (number | null)[]; gauc: (number | null)[] } | null = null;
+  let lastStep = 0;
+  const channel: LocalChannel = new LocalChannel((message) => {
+    if (message.type === "step") {
+      lastStep = message.step;
+      onStep(message.step);
+      // At the budget, make sure a validation follows at this boundary (the trainer's own comes
+      // only every evalEvery steps).
+      if (single && !stopping && message.step >= stepBudget && message.step % budget.evalEvery !== 0)
+        channel.queue({ type: "evaluate", split: "validation" });
+    }
+    if (!single || message.type !== "eval") return;
+    if (message.split === "test") {
+      // Only the evaluations this observer asked for; the trainer's closing ones use its own choice.
+      if (testsAwaited > 0) {
+        testsAwaited--;
+        selectedTest = metricsOf(message);
+      }
+      return;
+    }
+    if (stopping) return;
+    if (message.split !== "validation") return;
+    const auc = message.tasks[run.task as number]?.auc ?? null;
+    if (auc !== null && (best === null || auc > best)) {
+      best = auc;
+      bestStep = message.step;
+      stale = 0;
+      testsAwaited++;
+      channel.queue({ type: "evaluate", split: "test" });
+    } else stale++;
+    if (stale >= budget.patience || message.step >= stepBudget) {
+      stopping = true;
+      channel.queue({ type: "stop" });
+    }
+  });
+  const result = await train({
+    config,
+    baseDir: process.cwd(),
+    runDir: null,
+    channel,
+    backend: options.backend,
+    dataset: options.dataset,
+  });
+  const { summary } = result;
+  const k = options.dataset.taskNames.length;
+  const none = () => new Array<number | null>(k).fill(null);
+  if (single) {
+    const chosen = selectedTest as { auc: (number | null)[]; gauc: (number | null)[] } | null;
+    return {
+      ...run,
+      strategy: entry.strategy,
+      params: config.strategy.params,
+      reason:
+        result.reason === "stopped"
+          ? stale >= budget.patience
+            ? "early-stopped"
+            : "completed"
+          : result.reason,
+      steps: summary.steps || lastStep,
+      bestStep,
+      wallMs: summary.wallMs,
+      testAuc: chosen ? chosen.auc : none(),
+      testGauc: chosen ? chosen.gauc : none(),
+      bestValidationAuc: best,
+    };
+  }
+  const test = summary.splits.test ? metricsOf(summary.splits.test) : { auc: none(), gauc: none() };
+  return {
+    ...run,
+    strategy: entry.strategy,
+    params: config.strategy.params,
+    reason: result.reason,
+    steps: summary.steps,
+    bestStep: summary.bestStep ?? null,
+    wallMs: summary.wallMs,
+    testAuc: test.auc,
+    testGauc: test.gauc,
+    bestValidationAuc: summary.splits.validation?.mean.auc ?? null,
+  };
+}
+
+function seedParam(strategy: string, seed: number): Record<string, unknown> {
+  const definition = requireStrategy(strategy);
+  const defaults = definition.params.parse({}) as Record<string, unknown>;
+  return "seed" in defaults ? { seed } : {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presentation.
+
+const fixed = (x: number, digits: number) => x.toFixed(digits).replace(/^(-?)0\./, "$1.");
+
+/** ".8361 ± .0012" (std omitted below two seeds). */
+export function formatStat(stat: Stat, kind: "metric" | "percent" = "metric"): string {
+  if (stat.mean === null) return "–";
+  if (kind === "percent") {
+    const mean = `${stat.mean >= 0 ? "+" : ""}${(stat.mean * 100).toFixed(2)}%`;
+    return stat.std === null ? mean : `${mean} ± ${(stat.std * 100).toFixed(2)}`;
+  }
+  return stat.std === null ? fixed(stat.mean, 4) : `${fixed(stat.mean, 4)} ± ${fixed(stat.std, 4)}`;
+}
+
+/** Two tables (AUC, GAUC): a row per strategy, a column per task, then AV and RI. */
+export function tableRows(
+  report: Pick<QualityReport, "rows" | "taskNames">,
+  metric: "auc" | "gauc",
+): string[][] {
+  const header = ["strategy", ...report.taskNames, "AV", "RI"];
+  const body = report.rows.map((row) => [
+    row.label,
+    ...row[metric].map((s) => formatStat(s)),
+    formatStat(metric === "auc" ? row.avAuc : row.avGauc),
+    row.label === SINGLE ? "–" : formatStat(metric === "auc" ? row.riAuc : row.riGauc, "percent"),
+  ]);
+  return [header, ...body];
+}
+
+export function markdownTable(rows: string[][]): string {
+  const [header, ...body] = rows;
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...body.map(line)].join("\n");
+}
+
+export function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...r[c]].length)));
+  const pad = (cell: string, c: number) =>
+    c === 0
+      ? cell + " ".repeat(widths[c] - [...cell].length)
+      : " ".repeat(widths[c] - [...cell].length) + cell;
+  const lines = rows.map((r) => r.map(pad).join("  "));
+  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  return lines.join("\n");
+}
