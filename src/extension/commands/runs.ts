@@ -1,11 +1,10 @@
-import { once } from "node:events";
-import { createWriteStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
-import { RUN_FILES, type RunInfo, replay } from "../../protocol/runlog";
+import { RUN_FILES, type RunInfo } from "../../protocol/runlog";
 import type { PanelRun } from "../panel/session";
-import { CSV_HEADER, CsvExporter } from "../runs/exportCsv";
+import { exportRunCsv } from "../runs/exportCsv";
 import { listRuns, loadReplayedRun } from "../runs/library";
 import type { LiveRun } from "../runs/liveRun";
 import type { Services } from "../services";
@@ -202,24 +201,4 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     vscode.commands.registerCommand("gradcraft.refreshRuns", () => s.runsView.rescan()),
     vscode.commands.registerCommand("gradcraft.showLog", () => s.log.show()),
   ];
-}
-
-/** Streams the run's event log into a long-form CSV of every series; returns the data rows written. */
-export async function exportRunCsv(runDir: string, destination: string): Promise<number> {
-  const out = createWriteStream(destination, { encoding: "utf8" });
-  const exporter = new CsvExporter();
-  let rows = 0;
-  try {
-    out.write(`${CSV_HEADER}\n`);
-    for await (const message of replay(runDir)) {
-      const lines = exporter.rows(message);
-      if (lines.length === 0) continue;
-      rows += lines.length;
-      if (!out.write(`${lines.join("\n")}\n`)) await once(out, "drain");
-    }
-  } finally {
-    out.end();
-    await once(out, "close");
-  }
-  return rows;
 }

@@ -98,8 +98,13 @@ export class SpawnedConnection implements RunConnection {
   private readonly acks = new AckBook();
   private readonly stderrTail: string[] = [];
   private exited = false;
+  private readonly finished: Promise<void>;
+  private markFinished: () => void = () => undefined;
 
   constructor(plan: SpawnPlan) {
+    this.finished = new Promise((resolve) => {
+      this.markFinished = resolve;
+    });
     this.child = spawn(plan.command, plan.args, {
       cwd: plan.cwd,
       env: plan.env,
@@ -152,11 +157,14 @@ export class SpawnedConnection implements RunConnection {
   }
 
   async close(timeouts: StopTimeouts): Promise<StopOutcome> {
-    return stopProcess(
+    const outcome = await stopProcess(
       this.child,
       () => this.send({ type: "stop" }, timeouts.graceMs + timeouts.termMs),
       timeouts,
     );
+    // 'exit' has come; the run's state changes on 'close' (stdio drained), a moment later.
+    await Promise.race([this.finished, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    return outcome;
   }
 
   private stderrLine(line: string): void {
@@ -170,6 +178,7 @@ export class SpawnedConnection implements RunConnection {
     this.exited = true;
     this.acks.failAll("the trainer exited before acknowledging");
     this.onExit({ code, signal: signal ?? null, stderrTail: [...this.stderrTail], spawnError });
+    this.markFinished();
   }
 }
 

@@ -1,4 +1,7 @@
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import type { TrainerMessage } from "../../protocol/messages";
+import { replay } from "../../protocol/runlog";
 import { seriesName } from "../panel/model";
 
 /**
@@ -76,4 +79,24 @@ export function toCsv(messages: Iterable<TrainerMessage>): string {
   const lines = [CSV_HEADER];
   for (const message of messages) lines.push(...exporter.rows(message));
   return `${lines.join("\n")}\n`;
+}
+
+/** Streams the run's event log into a long-form CSV of every series; returns the data rows written. */
+export async function exportRunCsv(runDir: string, destination: string): Promise<number> {
+  const out = createWriteStream(destination, { encoding: "utf8" });
+  const exporter = new CsvExporter();
+  let rows = 0;
+  try {
+    out.write(`${CSV_HEADER}\n`);
+    for await (const message of replay(runDir)) {
+      const lines = exporter.rows(message);
+      if (lines.length === 0) continue;
+      rows += lines.length;
+      if (!out.write(`${lines.join("\n")}\n`)) await once(out, "drain");
+    }
+  } finally {
+    out.end();
+    await once(out, "close");
+  }
+  return rows;
 }
