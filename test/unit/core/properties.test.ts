@@ -254,15 +254,8 @@ describe("properties of every registered strategy", () => {
     .map((s) => s.name)
     .filter((name) => !["single", "pcgrad", "pcgrad-plus", "gradvac"].includes(name));
 
-  // Known failures, reported to their owner; they show as TODO in the summary, never as a pass.
-  const knownFailures: Record<string, string> = {
-    cagrad:
-      "core/linalg/simplex.ts reports convergence at a non-optimal face on some K=6 inputs with norms" +
-      " 1e-2..10 (objective 0.0332 vs 0.0172 for the same tasks in another order)",
-  };
-
   for (const name of orderFree) {
-    it(`${name}: permuting the tasks permutes the weights`, { todo: knownFailures[name] }, () => {
+    it(`${name}: permuting the tasks permutes the weights`, () => {
       const definition = strategy(name);
       // Generic full-rank gradients (K ≤ D), where every method's weights are unique.
       const input = genericRows(2, 6).chain((rows) =>
