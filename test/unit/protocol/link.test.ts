@@ -1,0 +1,359 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { encodeLine, trainerMessageReader } from "../../../src/protocol/codec";
+import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
+import {
+  AttachClient,
+  HostLink,
+  type LinkAddress,
+  OutputQueue,
+  type Sink,
+  TrainerLink,
+} from "../../../src/protocol/link";
+import { PROTOCOL_VERSION, type StepMessage, type TrainerMessage } from "../../../src/protocol/messages";
+import { createRunDir, readEventLog, runPaths } from "../../../src/protocol/runlog";
+
+let root: string;
+before(() => {
+  root = fs.mkdtempSync(join(tmpdir(), "gc-link-"));
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const step = (n: number): StepMessage => ({ ...(TRAINER_EXAMPLES.step as StepMessage), step: n });
+const log = (text: string): TrainerMessage => ({
+  v: PROTOCOL_VERSION,
+  type: "log",
+  level: "info",
+  message: text,
+});
+
+function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (predicate()) return resolve();
+      if (Date.now() - start > timeoutMs) return reject(new Error("condition not met in time"));
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+/** A sink that holds each write until released. */
+function manualSink() {
+  const writes: string[] = [];
+  let release: (() => void) | null = null;
+  const sink: Sink = {
+    write(data, done) {
+      writes.push(data);
+      release = () => done();
+    },
+  };
+  return { sink, writes, release: () => release?.() };
+}
+
+describe("output queue", () => {
+  it("coalesces intermediate steps for a slow sink and never drops anything else", () => {
+    const { sink, writes, release } = manualSink();
+    const queue = new OutputQueue(sink, 3);
+    queue.push(encodeLine(step(1)), step(1)); // in flight
+    for (let n = 2; n <= 6; n++) queue.push(encodeLine(step(n)), step(n));
+    queue.push(encodeLine(log("a")));
+    queue.push(encodeLine(log("b")));
+    queue.push(encodeLine(step(7)), step(7));
+    release();
+    const lines = writes
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    // Steps 2..6 were dropped while "a" and "b" waited; step 7 says so.
+    assert.deepEqual(
+      lines.map((m) => (m.type === "step" ? [m.step, m.coalesced ?? 0] : m.message)),
+      [[1, 0], "a", "b", [7, 5]],
+    );
+    assert.equal(queue.stats.coalesced, 5);
+  });
+
+  it("a coalesced count is the number of step messages missing before it", () => {
+    const { sink, writes, release } = manualSink();
+    const queue = new OutputQueue(sink, 2);
+    queue.push(encodeLine(step(1)), step(1));
+    for (let n = 2; n <= 100; n++) queue.push(encodeLine(step(n)), step(n));
+    release();
+    for (let n = 101; n <= 110; n++) queue.push(encodeLine(step(n)), step(n));
+    for (let i = 0; i < 5; i++) release();
+    const steps = writes
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as StepMessage);
+    let expected = 1;
+    for (const s of steps) {
+      assert.equal(s.step, expected + (s.coalesced ?? 0));
+      expected = s.step + 1;
+    }
+    assert.equal(steps.at(-1)?.step, 110);
+  });
+});
+
+describe("trainer link over a socket", () => {
+  it("requires the token, kept owner-only in the run folder", async () => {
+    const runDir = createRunDir(root, "token");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      const paths = runPaths(runDir);
+      assert.equal(fs.statSync(paths.token).mode & 0o777, 0o600);
+      const address = JSON.parse(fs.readFileSync(paths.linkInfo, "utf8")) as LinkAddress;
+      assert.equal(address.transport, "unix");
+      await assert.rejects(AttachClient.connectTo(address, "0".repeat(64)), /attach refused: wrong token/);
+      await assert.rejects(AttachClient.connectTo(address, ""), /attach refused/);
+      const good = await AttachClient.connect(runDir);
+      await good.detach();
+    } finally {
+      await link.close();
+    }
+    assert.equal(fs.existsSync(runPaths(runDir).token), false, "the token goes away with the link");
+  });
+
+  it("replays the log so far, then live messages; one writer; read-only clients get error acks", async () => {
+    const runDir = createRunDir(root, "writer");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      link.send(TRAINER_EXAMPLES.hello);
+      link.send(step(1));
+      const a = await AttachClient.connect(runDir, { write: true });
+      const b = await AttachClient.connect(runDir, { write: true });
+      assert.equal(a.writer, true);
+      assert.equal(b.writer, false);
+      assert.match(b.readOnlyReason ?? "", /another client holds the writer role/);
+      assert.equal(a.replayed, 2);
+      const seenByB: TrainerMessage[] = [];
+      b.on("message", (m: TrainerMessage) => seenByB.push(m));
+      link.send(step(2));
+
+      const refused = await b.send({ type: "pause" });
+      assert.equal(refused.ok, false);
+      assert.match(refused.error ?? "", /read-only/);
+      assert.deepEqual(link.takeCommands(), [], "a read-only client's command never reaches the loop");
+
+      const pending = a.send({ type: "set-hyperparameters", learningRate: 0.0005 });
+      await until(
+        () =>
+          link.readerStats().length > 0 && (link as unknown as { commands: unknown[] }).commands.length > 0,
+      );
+      const [command] = link.takeCommands();
+      assert.equal(command.type, "set-hyperparameters");
+      link.send(step(3));
+      link.ack(command, { ok: true, step: 3, result: { learningRate: 0.0005 } });
+      const ack = await pending;
+      assert.deepEqual([ack.ok, ack.step, ack.command], [true, 3, "set-hyperparameters"]);
+
+      // Every reader sees the whole stream: replay, live steps, the writer's ack.
+      await until(() => seenByB.some((m) => m.type === "ack" && m.ok));
+      assert.deepEqual(
+        seenByB.filter((m) => m.type === "step").map((m) => (m as StepMessage).step),
+        [1, 2, 3],
+      );
+      await a.detach();
+      await b.detach();
+    } finally {
+      await link.close();
+    }
+    const { messages } = await readEventLog(runDir);
+    assert.deepEqual(
+      messages.map((m) => m.type),
+      ["hello", "step", "step", "step", "ack"],
+      "the log holds the stream, not the refused command's ack",
+    );
+  });
+
+  it("an invalid command with an id gets an error ack naming the field; the run is unchanged", async () => {
+    const runDir = createRunDir(root, "invalid");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      const client = await AttachClient.connect(runDir, { write: true, replay: "none" });
+      const acks: TrainerMessage[] = [];
+      client.on("message", (m: TrainerMessage) => acks.push(m));
+      (client as unknown as { writeLine(line: string): void }).writeLine(
+        encodeLine({ v: PROTOCOL_VERSION, type: "set-hyperparameters", id: "bad-1", learningRate: 7 }),
+      );
+      await until(() => acks.length > 0);
+      const ack = acks[0];
+      assert.equal(ack.type === "ack" && ack.id, "bad-1");
+      assert.match(ack.type === "ack" ? (ack.error ?? "") : "", /learningRate/);
+      assert.deepEqual(link.takeCommands(), []);
+      await client.detach();
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("detach and re-attach: the writer role frees up, and a tail replay keeps hello", async () => {
+    const runDir = createRunDir(root, "reattach");
+    const link = await TrainerLink.open({
+      runDir,
+      stdoutFd: null,
+      stdin: null,
+      listen: { transport: "tcp" },
+    });
+    try {
+      assert.equal(link.address?.transport, "tcp");
+      link.send(TRAINER_EXAMPLES.hello);
+      for (let n = 1; n <= 20; n++) link.send(step(n));
+      const first = await AttachClient.connect(runDir, { write: true });
+      assert.equal(first.writer, true);
+      await first.detach();
+      await until(() => link.readerStats().length === 0);
+      const second = await AttachClient.connect(runDir, { write: true, replay: 3 });
+      assert.equal(second.writer, true);
+      const got: TrainerMessage[] = [];
+      for await (const m of second) {
+        got.push(m);
+        if (m.type === "step" && m.step === 21) break;
+        if (got.length === 4) link.send(step(21));
+      }
+      assert.deepEqual(
+        got.map((m) => (m.type === "step" ? m.step : m.type)),
+        ["hello", 18, 19, 20, 21],
+      );
+      assert.equal(second.hello?.tasks.length, 2);
+      await second.detach();
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("a paused reader never blocks training: its steps are coalesced, nothing else is lost", async () => {
+    const runDir = createRunDir(root, "slow");
+    const link = await TrainerLink.open({
+      runDir,
+      stdoutFd: null,
+      stdin: null,
+      listen: true,
+      queueLimit: 16,
+    });
+    const address = link.address as LinkAddress;
+    const token = fs.readFileSync(runPaths(runDir).token, "utf8");
+    const socket = net.createConnection(address.path ?? "");
+    const received: TrainerMessage[] = [];
+    const reader = trainerMessageReader({ onMessage: (m) => received.push(m) });
+    try {
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.write(encodeLine({ v: PROTOCOL_VERSION, type: "attach", token, replay: "none" }));
+      socket.on("data", (chunk) => reader.push(chunk));
+      await until(() => received.length > 0);
+      socket.pause();
+      const total = 3000;
+      const started = performance.now();
+      for (let n = 1; n <= total; n++) {
+        link.send(step(n));
+        if (n % 500 === 0) link.send(log(`mark ${n}`));
+        if (n % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const elapsed = performance.now() - started;
+      const [stats] = link.readerStats();
+      assert.ok(stats.coalesced > 0, "steps were coalesced for the paused reader");
+      assert.ok(stats.queued <= 16 + 6, `bounded queue (${stats.queued})`);
+      assert.ok(elapsed < 5000, `sending did not wait for the reader (${elapsed.toFixed(0)} ms)`);
+      socket.resume();
+      await until(() => received.some((m) => m.type === "step" && m.step === total));
+      const steps = received.filter((m): m is StepMessage => m.type === "step");
+      const marks = received.filter((m) => m.type === "log").map((m) => (m.type === "log" ? m.message : ""));
+      assert.deepEqual(marks, ["mark 500", "mark 1000", "mark 1500", "mark 2000", "mark 2500", "mark 3000"]);
+      let expected = 1;
+      for (const s of steps) {
+        assert.equal(s.step, expected + (s.coalesced ?? 0), "coalesced counts the missing steps exactly");
+        expected = s.step + 1;
+      }
+      assert.ok(steps.length < total);
+      assert.ok(steps.some((s) => (s.coalesced ?? 0) > 0));
+    } finally {
+      socket.destroy();
+      await link.close();
+    }
+    const { messages } = await readEventLog(runDir);
+    assert.equal(messages.filter((m) => m.type === "step").length, 3000, "the event log keeps every step");
+  });
+});
+
+describe("host link over a child's stdio", () => {
+  const fixture = join(import.meta.dirname, "fixtures", "echo-trainer.ts");
+
+  it("talks to a real trainer process: acks by id, refusals, stray prints on stderr, clean exit", async () => {
+    const runDir = createRunDir(root, "child");
+    const host = HostLink.spawn(process.execPath, ["--import", "tsx", fixture, runDir], {
+      cwd: join(import.meta.dirname, "../../.."),
+    });
+    const problems: unknown[] = [];
+    host.on("problem", (p: unknown) => problems.push(p));
+    const types: string[] = [];
+    host.on("message", (m: TrainerMessage) => types.push(m.type));
+    await until(() => host.hello !== null, 20000);
+    const ok = await host.send({ type: "set-strategy", name: "pcgrad", params: {} });
+    assert.equal(ok.ok, true);
+    assert.ok(ok.step >= 1);
+    const refused = await host.send({ type: "set-strategy", name: "nope", params: {} });
+    assert.deepEqual([refused.ok, refused.error], [false, 'unknown strategy "nope"']);
+    await host.send({ type: "stop" });
+    const exit = await host.exited;
+    assert.deepEqual([exit.code, exit.signal, exit.diedMidLine], [0, null, false]);
+    assert.ok(
+      exit.stderrTail.some((l) => l.includes("a stray print")),
+      "console.log went to stderr",
+    );
+    assert.deepEqual(problems, [], "nothing but protocol lines on stdout");
+    assert.equal(types.at(-1), "done");
+    const { messages } = await readEventLog(runDir);
+    assert.equal(messages.filter((m) => m.type === "ack").length, 3);
+  });
+
+  it("reports a trainer that dies mid-line: exit code, the torn line, the last stderr lines", async () => {
+    const script = `
+      for (let i = 1; i <= 80; i++) process.stderr.write("line " + i + "\\n");
+      process.stdout.write(${JSON.stringify(encodeLine(TRAINER_EXAMPLES.log))});
+      process.stdout.write('{"v":"1.0","type":"st', () => process.exit(3));`;
+    const host = HostLink.spawn(process.execPath, ["-e", script], { stderrLines: 10 });
+    const messages: TrainerMessage[] = [];
+    host.on("message", (m: TrainerMessage) => messages.push(m));
+    const exit = await host.exited;
+    assert.equal(exit.code, 3);
+    assert.equal(exit.diedMidLine, true);
+    assert.deepEqual(
+      exit.stderrTail,
+      Array.from({ length: 10 }, (_, i) => `line ${71 + i}`),
+    );
+    assert.deepEqual(
+      messages.map((m) => m.type),
+      ["log"],
+    );
+  });
+
+  it("a killed trainer fails the commands waiting for their ack", async () => {
+    const host = HostLink.spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]);
+    await until(() => host.pid !== undefined);
+    const waiting = host.send({ type: "pause" }, 10000);
+    host.child.kill("SIGKILL");
+    await assert.rejects(waiting, /killed by SIGKILL/);
+    const exit = await host.exited;
+    assert.equal(exit.signal, "SIGKILL");
+    await assert.rejects(host.send({ type: "resume" }), /closed/);
+  });
+
+  it("a trainer that cannot start is reported, not thrown", async () => {
+    const host = HostLink.spawn(join(root, "no-such-trainer"), []);
+    const exit = await host.exited;
+    assert.match(exit.spawnError ?? "", /ENOENT/);
+  });
+
+  it("a command nobody acknowledges times out", async () => {
+    const host = HostLink.spawn(process.execPath, ["-e", "process.stdin.resume()"]);
+    await assert.rejects(host.send({ type: "checkpoint" }, 100), /no ack for "checkpoint"/);
+    host.child.kill();
+    await host.exited;
+  });
+});
