@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerBench } from "./bench";
 import { registerCombine } from "./combine";
 import { registerConformance } from "./conformance";
 import { registerTrain } from "./train";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerCombine(program);
   registerConformance(program);
   registerTrain(program);
+  registerBench(program);
   return program;
 }
 

@@ -20,6 +20,8 @@ export interface SpeedCase {
   readonly msPerStep: number;
   readonly p10: number;
   readonly p90: number;
+  /** Process CPU time per step (user + system): robust to other load on a shared machine. */
+  readonly cpuMsPerStep: number;
 }
 
 export interface SpeedReport {
@@ -31,6 +33,9 @@ export interface SpeedReport {
   /** GradCraft (params scope) ms/step over plain EW ms/step. */
   readonly ratioParams: number;
   readonly ratioRepresentation: number;
+  /** The same ratios in CPU time per step. */
+  readonly cpuRatioParams: number;
+  readonly cpuRatioRepresentation: number;
   readonly peakRssMb: number;
 }
 
@@ -74,13 +79,16 @@ export async function benchSpeed(options: {
     const params = parseStrategyParams(definition, item.params);
     const strategy = { definition, params, state: definition.init(RATES.length, params) };
     const times: number[] = [];
+    let cpuStart = process.cpuUsage();
     for (let s = 0; s < options.warmup + options.steps; s++) {
+      if (s === options.warmup) cpuStart = process.cpuUsage();
       const started = performance.now();
       const report = await engine.step(batches[s % batches.length], strategy, s + 1);
       if (report.status !== "applied") throw new Error(`bench step skipped: ${report.reason}`);
       if (s >= options.warmup) times.push(performance.now() - started);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
+    const cpu = process.cpuUsage(cpuStart);
     times.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
     const result: SpeedCase = {
@@ -90,6 +98,7 @@ export async function benchSpeed(options: {
       stepsPerSecond: round(1000 / median, 3),
       p10: round(times[Math.floor(times.length * 0.1)]),
       p90: round(times[Math.min(times.length - 1, Math.floor(times.length * 0.9))]),
+      cpuMsPerStep: round((cpu.user + cpu.system) / 1000 / options.steps),
     };
     cases.push(result);
     options.onProgress?.(`${item.strategy} (${item.scope}): ${result.msPerStep} ms/step`);
@@ -98,6 +107,8 @@ export async function benchSpeed(options: {
   }
   const ms = (strategy: string, scope: string) =>
     cases.find((c) => c.strategy === strategy && c.scope === scope)?.msPerStep ?? Number.NaN;
+  const cpu = (strategy: string, scope: string) =>
+    cases.find((c) => c.strategy === strategy && c.scope === scope)?.cpuMsPerStep ?? Number.NaN;
   return {
     backend: tf.getBackend(),
     model: options.model,
@@ -106,6 +117,8 @@ export async function benchSpeed(options: {
     cases,
     ratioParams: round(ms("gradcraft", "params") / ms("ew", "plain"), 3),
     ratioRepresentation: round(ms("gradcraft", "representation") / ms("ew", "plain"), 3),
+    cpuRatioParams: round(cpu("gradcraft", "params") / cpu("ew", "plain"), 3),
+    cpuRatioRepresentation: round(cpu("gradcraft", "representation") / cpu("ew", "plain"), 3),
     peakRssMb: Math.round(peakRss / 2 ** 20),
   };
 }
