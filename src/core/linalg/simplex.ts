@@ -5,11 +5,11 @@ import { solvePsd } from "./solve";
  * min over the simplex (w ≥ 0, Σ w = 1) of  f(w) = aᵀw + c·√(wᵀGw + δ),  G positive semi-definite.
  * This is CAGrad's inner problem (Liu et al., NeurIPS 2021: a = G·(1/K), c = calpha·‖g₀‖).
  *
- * f is convex and smooth for δ > 0, so an active-set Newton method converges to the optimum to
- * working precision in a handful of steps: Newton on the face {w_F > 0, Σ w_F = 1} (reduced to
- * the tangent space, singular directions dropped by a pivoted solve), Armijo backtracking, a step
- * that hits the boundary releases that coordinate, and at a face optimum the coordinate with the
- * most negative reduced gradient joins the face.
+ * f is convex and smooth for δ > 0, so an active-set Newton method reaches the optimum to working
+ * precision in a handful of steps: Newton on the face {w_F ≥ 0, Σ w_F = 1} (reduced to its tangent
+ * space), Armijo backtracking, steepest descent within the face when the Newton model fails (f is
+ * far from quadratic where wᵀGw ≈ 0), a step that reaches the boundary releases that coordinate,
+ * and at a face optimum the coordinate with the most negative reduced gradient joins the face.
  */
 export interface SimplexSolveResult {
   readonly weights: Float64Array;
@@ -38,7 +38,8 @@ export function minimizeLinearPlusNormOnSimplex(
   const free = new Uint8Array(k).fill(1);
   const gw = new Float64Array(k);
   const grad = new Float64Array(k);
-  const direction = new Float64Array(k);
+  const newton = new Float64Array(k);
+  const steepest = new Float64Array(k);
   const trial = new Float64Array(k);
   let scale = 0;
   for (let t = 0; t < k; t++) scale = Math.max(scale, Math.abs(gram[t * k + t]), Math.abs(a[t]));
@@ -56,11 +57,74 @@ export function minimizeLinearPlusNormOnSimplex(
     return lin + c * Math.sqrt(Math.max(0, quad) + delta);
   };
   let value = objective(w);
+
+  /**
+   * Armijo backtracking along `direction` (zero sum, zero off the face) from min(1, step to the
+   * boundary). Progress means a strict decrease or reaching the boundary (the face changes).
+   */
+  const lineSearch = (direction: Float64Array): boolean => {
+    let slope = 0;
+    for (let i = 0; i < k; i++) slope += grad[i] * direction[i];
+    if (!(slope < 0)) return false;
+    let maxStep = Number.POSITIVE_INFINITY;
+    let blocking = -1;
+    for (let i = 0; i < k; i++) {
+      if (free[i] && direction[i] < 0) {
+        const limit = w[i] / -direction[i];
+        if (limit < maxStep) {
+          maxStep = limit;
+          blocking = i;
+        }
+      }
+    }
+    let alpha = Math.min(1, maxStep);
+    for (let tries = 0; tries < 60; tries++) {
+      const atBoundary = alpha === maxStep && blocking >= 0;
+      for (let i = 0; i < k; i++) trial[i] = Math.max(0, w[i] + alpha * direction[i]);
+      if (atBoundary) trial[blocking] = 0;
+      const next = objective(trial);
+      if (next <= value + 1e-4 * alpha * slope || (atBoundary && next <= value)) {
+        if (!(next < value) && !atBoundary) return false;
+        value = next;
+        w.set(trial);
+        if (atBoundary) free[blocking] = 0;
+        // Re-normalise against drift of the sum constraint.
+        let sum = 0;
+        for (let i = 0; i < k; i++) sum += w[i];
+        for (let i = 0; i < k; i++) w[i] /= sum;
+        return true;
+      }
+      alpha *= 0.5;
+    }
+    return false;
+  };
+
+  /** The whole step, clipped at the boundary; progress while it still moves w. */
+  const fullStep = (direction: Float64Array): boolean => {
+    let size = 0;
+    let alpha = 1;
+    let blocking = -1;
+    for (let i = 0; i < k; i++) {
+      size = Math.max(size, Math.abs(direction[i]));
+      if (free[i] && direction[i] < 0 && w[i] / -direction[i] < alpha) {
+        alpha = w[i] / -direction[i];
+        blocking = i;
+      }
+    }
+    if (!(size * alpha > 1e-16)) return false;
+    for (let i = 0; i < k; i++) w[i] = Math.max(0, w[i] + alpha * direction[i]);
+    if (blocking >= 0) {
+      w[blocking] = 0;
+      free[blocking] = 0;
+    }
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += w[i];
+    for (let i = 0; i < k; i++) w[i] /= sum;
+    value = objective(w);
+    return true;
+  };
+
   let converged = false;
-  let stalled = false;
-  // Face optima reached without any decrease of f since the previous one (cycling guard).
-  let stalls = 0;
-  let lastFaceValue = Number.POSITIVE_INFINITY;
   let iterations = 0;
   for (; iterations < maxIterations; iterations++) {
     // Gradient a + c·Gw/s and Hessian c·(G/s − (Gw)(Gw)ᵀ/s³).
@@ -73,124 +137,98 @@ export function minimizeLinearPlusNormOnSimplex(
     }
     const s = Math.sqrt(Math.max(0, quad) + delta);
     for (let i = 0; i < k; i++) grad[i] = a[i] + (c * gw[i]) / s;
+    // The gradient's own rounding level: c·Gw/s amplifies rounding when s is small.
+    const noise = 1e-12 * (scale + (c * scale) / s);
     const face: number[] = [];
     for (let i = 0; i < k; i++) if (free[i]) face.push(i);
-    // Anchor: the face coordinate with the largest weight; the others move freely and the
-    // anchor absorbs the sum constraint (p_anchor = −Σ p_others).
+    // Anchor: the face coordinate with the largest weight; it absorbs the sum constraint.
     let anchor = face[0];
     for (const i of face) if (w[i] > w[anchor]) anchor = i;
-    const others = face.filter((i) => i !== anchor);
-    const m = others.length;
-    direction.fill(0);
-    let decrement = 0;
-    if (m > 0) {
-      const hess = (i: number, j: number) => c * (gram[i * k + j] / s - (gw[i] * gw[j]) / (s * s * s));
-      const reduced = new Float64Array(m * m);
-      const rhs = new Float64Array(m);
-      const haa = hess(anchor, anchor);
-      for (let x = 0; x < m; x++) {
-        const i = others[x];
-        rhs[x] = -(grad[i] - grad[anchor]);
-        const hia = hess(i, anchor);
-        for (let y = 0; y < m; y++) {
-          const j = others[y];
-          reduced[x * m + y] = hess(i, j) - hia - hess(anchor, j) + haa;
-        }
-      }
-      // Newton step. The pivoted Cholesky solve is fast; when it reveals a (numerically)
-      // singular reduced Hessian, the eigendecomposition takes over: Newton on the curved
-      // directions, and along flat ones (where f is linear) a steepest-descent step of length 2
-      // towards the boundary (the line search clips it).
-      const cholesky = solvePsd(m, reduced, rhs, 1e-10);
-      const step = cholesky.rank === m ? cholesky.x : flatAwareStep(m, reduced, rhs, 1e-14 * scale);
-      let sum = 0;
-      for (let x = 0; x < m; x++) {
-        direction[others[x]] = step[x];
-        sum += step[x];
-        decrement += rhs[x] * step[x];
-      }
-      direction[anchor] = -sum;
-    }
-    const stepSize = maxAbs(direction);
-    // Face optimum when the Newton decrement is below what f can resolve, or the last step stalled.
-    if (stalled || stepSize <= 1e-15 || decrement <= 1e-30 * scale) {
-      stalled = false;
-      // Face optimum: test the multipliers of the coordinates at zero.
-      const mu = grad[anchor];
-      let entering = -1;
-      // The gradient's own rounding level: c·Gw/s amplifies rounding when s is small.
-      let most = -1e-12 * (scale + (c * scale) / s);
-      if (value >= lastFaceValue) stalls++;
-      else stalls = 0;
-      lastFaceValue = value;
-      if (stalls >= 3) {
-        converged = true;
-        break;
-      }
-      for (let i = 0; i < k; i++) {
-        if (free[i]) continue;
-        const reducedGradient = grad[i] - mu;
-        if (reducedGradient < most) {
-          most = reducedGradient;
-          entering = i;
-        }
-      }
-      if (entering < 0) {
-        converged = true;
-        break;
-      }
-      free[entering] = 1;
-      continue;
-    }
-    // Longest feasible step along the direction, then Armijo backtracking from min(1, max).
-    let maxStep = Number.POSITIVE_INFINITY;
-    let blocking = -1;
-    for (const i of face) {
-      if (direction[i] < 0) {
-        const limit = w[i] / -direction[i];
-        if (limit < maxStep) {
-          maxStep = limit;
-          blocking = i;
-        }
+    let faceGradient = 0;
+    for (const i of face) faceGradient = Math.max(faceGradient, Math.abs(grad[i] - grad[anchor]));
+    let progress = false;
+    if (faceGradient > noise) {
+      newtonDirection(k, gram, c, s, gw, grad, face, anchor, scale, newton);
+      let decrement = 0;
+      for (const i of face) decrement -= grad[i] * newton[i];
+      // Near the optimum f cannot resolve its own decrease (it changes by ~decrement, below its
+      // rounding): Newton's local quadratic convergence is trusted and the full step is taken.
+      progress = decrement > 0 && decrement <= 1e-9 * Math.abs(value) ? fullStep(newton) : lineSearch(newton);
+      if (!progress) {
+        // Steepest descent within the face: −(grad_i − mean over the face).
+        let mean = 0;
+        for (const i of face) mean += grad[i];
+        mean /= face.length;
+        steepest.fill(0);
+        for (const i of face) steepest[i] = -(grad[i] - mean);
+        progress = lineSearch(steepest);
       }
     }
-    let slope = 0;
-    for (const i of face) slope += grad[i] * direction[i];
-    let alpha = Math.min(1, maxStep);
-    let accepted = false;
-    for (let tries = 0; tries < 60; tries++) {
-      for (let i = 0; i < k; i++) trial[i] = w[i] + alpha * direction[i];
-      if (alpha === maxStep && blocking >= 0) trial[blocking] = 0;
-      for (let i = 0; i < k; i++) if (trial[i] < 0) trial[i] = 0;
-      const next = objective(trial);
-      if (next <= value + 1e-4 * alpha * slope || next <= value) {
-        accepted = true;
-        stalled = !(next < value);
-        value = next;
-        break;
+    if (progress) continue;
+    // Face optimum (or no representable progress within it): test the coordinates at zero.
+    const mu = grad[anchor];
+    let entering = -1;
+    let most = -noise;
+    for (let i = 0; i < k; i++) {
+      if (free[i]) continue;
+      const reducedGradient = grad[i] - mu;
+      if (reducedGradient < most) {
+        most = reducedGradient;
+        entering = i;
       }
-      alpha *= 0.5;
     }
-    if (!accepted) {
-      // No descent possible at this precision: the point is optimal up to rounding.
+    if (entering < 0) {
       converged = true;
       break;
     }
-    const hitBoundary = alpha === maxStep && blocking >= 0;
-    w.set(trial);
-    if (hitBoundary) free[blocking] = 0;
-    // Re-normalise against drift of the sum constraint.
-    let sum = 0;
-    for (let i = 0; i < k; i++) sum += w[i];
-    for (let i = 0; i < k; i++) w[i] /= sum;
+    free[entering] = 1;
   }
   return { weights: w, value, iterations, converged };
 }
 
-function maxAbs(x: Float64Array): number {
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
-  return m;
+/**
+ * Newton direction on the face: coordinates `face` except the anchor move freely, the anchor takes
+ * minus their sum. The pivoted Cholesky solve is fast; when it reveals a (numerically) singular
+ * reduced Hessian, the eigendecomposition takes over: Newton on the curved directions and, along
+ * flat ones (where f is linear), a steepest-descent step of length 2 that the line search clips.
+ */
+function newtonDirection(
+  k: number,
+  gram: ArrayLike<number>,
+  c: number,
+  s: number,
+  gw: Float64Array,
+  grad: Float64Array,
+  face: number[],
+  anchor: number,
+  scale: number,
+  out: Float64Array,
+): void {
+  out.fill(0);
+  const others = face.filter((i) => i !== anchor);
+  const m = others.length;
+  if (m === 0) return;
+  const hess = (i: number, j: number) => c * (gram[i * k + j] / s - (gw[i] * gw[j]) / (s * s * s));
+  const reduced = new Float64Array(m * m);
+  const rhs = new Float64Array(m);
+  const haa = hess(anchor, anchor);
+  for (let x = 0; x < m; x++) {
+    const i = others[x];
+    rhs[x] = -(grad[i] - grad[anchor]);
+    const hia = hess(i, anchor);
+    for (let y = 0; y < m; y++) {
+      const j = others[y];
+      reduced[x * m + y] = hess(i, j) - hia - hess(anchor, j) + haa;
+    }
+  }
+  const cholesky = solvePsd(m, reduced, rhs, 1e-10);
+  const step = cholesky.rank === m ? cholesky.x : flatAwareStep(m, reduced, rhs, 1e-14 * scale);
+  let sum = 0;
+  for (let x = 0; x < m; x++) {
+    out[others[x]] = step[x];
+    sum += step[x];
+  }
+  out[anchor] = -sum;
 }
 
 /** Pseudo-Newton step of a singular PSD system, with steepest descent along its null space. */
