@@ -149,7 +149,7 @@ async function runEndToEnd({ chromium }) {
           "--test-reporter=spec",
           "--test-timeout=300000",
           ...(options.grep ? ["--test-name-pattern", options.grep] : []),
-          "test/vscode/e2e/workbench.e2e.ts",
+          "test/vscode/e2e/workbench.e2e.mts",
         ],
         {
           cwd: root,
@@ -161,6 +161,7 @@ async function runEndToEnd({ chromium }) {
             GRADCRAFT_E2E_CHROMIUM: chromium,
             GRADCRAFT_E2E_ARTIFACTS: artifactsDir,
             GRADCRAFT_HARNESS_ID: server.harnessId,
+            GRADCRAFT_E2E_EXTENSION: options.extension ? extensionPath : "",
           },
         },
       );

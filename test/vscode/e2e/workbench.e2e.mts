@@ -1,0 +1,205 @@
+// End to end, as a user in the browser: the workbench with the sample workspace, F1 → Start
+// Training, the conflicts view and the dashboard filling with live charts, a strategy switch from
+// the panel, a learning-rate change saved in the config editor, and Stop. Run by
+// test/vscode/run.mjs against a code-server it started (GRADCRAFT_E2E_* variables); a screenshot
+// of each state goes to test-artifacts/vscode/.
+import * as assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Frame } from "playwright-core";
+import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
+import { canvasInk, Workbench } from "./workbench.mjs";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this suite through test/vscode/run.mjs`);
+  return value;
+}
+
+const port = Number(required("GRADCRAFT_E2E_PORT"));
+const workspace = required("GRADCRAFT_E2E_WORKSPACE");
+const chromium = required("GRADCRAFT_E2E_CHROMIUM");
+const artifacts = required("GRADCRAFT_E2E_ARTIFACTS");
+const harnessId = required("GRADCRAFT_HARNESS_ID");
+const extensionPath = process.env.GRADCRAFT_E2E_EXTENSION || undefined;
+const server = { port, base: `http://127.0.0.1:${port}` };
+const CONFIG = "tiny.gradcraft.json";
+
+const trainers = () =>
+  processesWithEnv("GRADCRAFT_HARNESS_ID", harnessId).filter(
+    (p) => /\bcli\.js\b/.test(p.cmdline) && /\btrain\b/.test(p.cmdline),
+  );
+
+/** Canvases of a frame with real drawing on them: many pixels, several colours. */
+async function filledCanvases(frame: Frame, minInk = 400): Promise<string[]> {
+  return (await canvasInk(frame)).filter((c) => c.inked >= minInk && c.colours >= 2).map((c) => c.label);
+}
+
+/** Marker labels on a time chart of the dashboard (the panel's read-only test hook). */
+async function markers(frame: Frame, card = "loss"): Promise<string[]> {
+  return frame.evaluate((id) => {
+    const hooks = (window as unknown as { __gradcraft?: { markerCount(id: string): string[] | number } })
+      .__gradcraft;
+    const labels = hooks?.markerCount(id);
+    return Array.isArray(labels) ? labels : [];
+  }, card);
+}
+
+/**
+ * The steps build on each other (a run must be live to be steered): once one fails, the rest are
+ * skipped with that reason instead of each waiting out its own timeout.
+ */
+let brokenBy: string | undefined;
+function step(title: string, body: () => Promise<void>): void {
+  it(title, async (t) => {
+    if (brokenBy) {
+      t.skip(`not run: "${brokenBy}" failed`);
+      return;
+    }
+    try {
+      await body();
+    } catch (error) {
+      brokenBy = title;
+      throw error;
+    }
+  });
+}
+
+describe("GradCraft Studio in the browser", { concurrency: false }, () => {
+  let close: () => Promise<void>;
+  let bench: Workbench;
+  let dashboard: Frame;
+  let conflicts: Frame;
+
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    const browser = await launchBrowser(chromium);
+    close = browser.close;
+    bench = new Workbench(await browser.context.newPage(), artifacts);
+  });
+
+  after(async () => {
+    if (bench) await bench.screenshot("e2e-last").catch(() => undefined);
+    await close?.();
+  });
+
+  step("opens the workbench on the sample workspace", async () => {
+    await bench.open(workbenchUrl(server, { folder: workspace, extensionPath }));
+    await bench.page.locator(".explorer-folders-view .monaco-list-row", { hasText: CONFIG }).waitFor();
+    await bench.screenshot("e2e-01-workbench");
+  });
+
+  step("F1 → GradCraft: Start Training starts a live run", async () => {
+    await bench.runCommand("GradCraft: Start Training");
+    // With configs in the workspace the command asks which one (or starts the only one).
+    await waitFor(
+      "the config pick or a live run",
+      async () => (await bench.quickPickVisible()) || trainers().length > 0,
+      { timeoutMs: 30_000 },
+    );
+    if (trainers().length === 0 && (await bench.quickPickVisible())) await bench.pick("tiny");
+    await waitFor("a trainer process", () => trainers().length > 0, { timeoutMs: 60_000 });
+    await waitFor(
+      "the status bar to show the live run's step",
+      async () => /step\s*\d+/i.test(await bench.statusBarText()),
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await bench.screenshot("e2e-02-started");
+  });
+
+  step("the conflicts side panel shows the live heatmap and the gradient norms", async () => {
+    // The GradCraft container in the activity bar.
+    await bench.page.locator('.activitybar .action-item a[aria-label^="GradCraft"]').first().click();
+    conflicts = await bench.webview("conflicts");
+    const filled = await waitFor(
+      "the heatmap and the norm bars to be drawn",
+      async () => {
+        const labels = await filledCanvases(conflicts);
+        return labels.length >= 2 ? labels : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.ok(filled.length >= 2, `drawn canvases: ${filled}`);
+    await bench.screenshot("e2e-03-conflicts");
+  });
+
+  step("the dashboard opens and its charts fill with data", async () => {
+    await bench.runCommand("GradCraft: Open Dashboard");
+    dashboard = await bench.webview("dashboard");
+    const filled = await waitFor(
+      "most dashboard charts to be drawn",
+      async () => {
+        const ink = await canvasInk(dashboard);
+        const drawn = ink.filter((c) => c.inked >= 400 && c.colours >= 2);
+        return ink.length >= 4 && drawn.length >= 4 ? drawn.map((c) => c.label) : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.ok(filled.length >= 4, `drawn canvases: ${filled}`);
+    await bench.screenshot("e2e-04-dashboard");
+  });
+
+  step("switching the strategy in the panel is acknowledged and marked on the charts", async () => {
+    const select = dashboard.locator("select#strategy-select");
+    await select.waitFor();
+    const current = await select.inputValue();
+    const options = await select
+      .locator("option")
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    const next = options.find((o) => o !== current && o === "pcgrad") ?? options.find((o) => o !== current);
+    assert.ok(next, `no other strategy to switch to (options: ${options})`);
+    const before = await markers(dashboard);
+    await select.selectOption(next);
+    await dashboard.locator('button[data-control="set-strategy"]').click();
+    const status = dashboard.locator('[data-status="set-strategy"]');
+    await waitFor(
+      `the switch to ${next} to be acknowledged`,
+      async () => /switched/i.test((await status.textContent()) ?? ""),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const after = await waitFor(
+      `a marker for ${next}`,
+      async () => {
+        const now = await markers(dashboard);
+        return now.length > before.length && now.some((m) => m.includes(next)) ? now : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    assert.ok(after.some((m) => m.includes(next)));
+    await bench.screenshot("e2e-05-strategy-switched");
+  });
+
+  step("a learning rate edited and saved in the config editor is applied to the run", async () => {
+    const text = readFileSync(join(workspace, CONFIG), "utf8");
+    const lines = text.split("\n");
+    const index = lines.findIndex((l) => l.includes('"learningRate"'));
+    assert.ok(index >= 0, `${CONFIG} has no learningRate line`);
+    const indent = lines[index].match(/^\s*/)?.[0] ?? "";
+    const comma = lines[index].trimEnd().endsWith(",") ? "," : "";
+    await bench.openFile(CONFIG);
+    await bench.replaceLine(index + 1, `${indent}"learningRate": 0.002${comma}`);
+    await bench.save();
+    assert.match(readFileSync(join(workspace, CONFIG), "utf8"), /"learningRate": 0\.002/);
+    await bench.screenshot("e2e-06-config-saved");
+    await bench.runCommand("GradCraft: Open Dashboard");
+    dashboard = await bench.webview("dashboard");
+    await waitFor(
+      "a learning-rate marker on the dashboard",
+      async () => (await markers(dashboard)).some((m) => /learningRate.*0\.002/.test(m)),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await bench.screenshot("e2e-07-learning-rate-applied");
+  });
+
+  step("Stop ends the run and leaves no trainer process", async () => {
+    await bench.runCommand("GradCraft: Stop Training");
+    await waitFor("the trainer to exit", () => trainers().length === 0, { timeoutMs: 60_000 });
+    await waitFor(
+      "the status bar to drop the live run",
+      async () => !/step\s*\d+/i.test(await bench.statusBarText()),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    await bench.screenshot("e2e-08-stopped");
+  });
+});

@@ -1,0 +1,168 @@
+// A user's hands on the code-server workbench: the command palette, quick picks, the editor, the
+// status bar, notifications, and the webviews (two iframes deep: iframe.webview.ready, then
+// iframe#active-frame). Every step waits on what the user would see, never on time.
+import { join } from "node:path";
+import type { Frame, Page } from "playwright-core";
+import { waitFor } from "../harness.mjs";
+
+export class Workbench {
+  constructor(
+    readonly page: Page,
+    readonly artifacts: string,
+  ) {}
+
+  async open(url: string): Promise<void> {
+    await this.page.goto(url);
+    await this.page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+    // The explorer lists the folder once the remote file system answers.
+    await this.page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 60_000 });
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const path = join(this.artifacts, `${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+
+  /**
+   * F1, the command's title, Enter. A new extension's commands may be missing from the palette at
+   * first (its contributions are still being registered): close and retry until it is listed.
+   */
+  async runCommand(title: string, { timeoutMs = 60_000 } = {}): Promise<void> {
+    const input = this.page.locator(".quick-input-widget input.input");
+    await waitFor(
+      `"${title}" in the command palette`,
+      async () => {
+        if (!(await input.isVisible())) await this.page.keyboard.press("F1");
+        await input.waitFor({ state: "visible", timeout: 5_000 });
+        await input.fill(`>${title}`);
+        const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+        try {
+          await row.waitFor({ state: "visible", timeout: 3_000 });
+        } catch {
+          await this.page.keyboard.press("Escape");
+          return false;
+        }
+        const label = (await row.getAttribute("aria-label")) ?? (await row.textContent()) ?? "";
+        if (!label.includes(title)) return false;
+        await row.click();
+        return true;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
+  /** Picks the item whose label contains `text` in the open quick pick. */
+  async pick(text: string, { timeoutMs = 30_000 } = {}): Promise<void> {
+    const row = this.page
+      .locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: text })
+      .first();
+    await row.waitFor({ state: "visible", timeout: timeoutMs });
+    await row.click();
+  }
+
+  /** Whether a quick pick is showing right now. */
+  async quickPickVisible(): Promise<boolean> {
+    return this.page.locator(".quick-input-widget .quick-input-list").isVisible();
+  }
+
+  /** Text of the status bar entries. */
+  async statusBarText(): Promise<string> {
+    return ((await this.page.locator(".statusbar").textContent()) ?? "").replace(/\s+/g, " ");
+  }
+
+  /** Text of the notification toasts on screen. */
+  async notificationsText(): Promise<string> {
+    const toasts = this.page.locator(".notifications-toasts");
+    if ((await toasts.count()) === 0) return "";
+    return ((await toasts.textContent()) ?? "").replace(/\s+/g, " ");
+  }
+
+  /** Opens a workspace file with Quick Open. */
+  async openFile(name: string): Promise<void> {
+    await this.page.keyboard.press("Control+P");
+    const input = this.page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(name);
+    await this.pick(name);
+    await this.page.locator(`.tab[aria-label^="${name}"]`).first().waitFor();
+    await this.page.locator(".monaco-editor .view-lines").first().waitFor();
+  }
+
+  /** Replaces line `line` (1-based) of the active editor with `text`, as typed by a user. */
+  async replaceLine(line: number, text: string): Promise<void> {
+    await this.page.locator(".editor-group-container.active .monaco-editor .view-lines").first().click();
+    await this.page.keyboard.press("Control+G");
+    const input = this.page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(`:${line}`);
+    await this.page.keyboard.press("Enter");
+    await this.page.keyboard.press("Home");
+    await this.page.keyboard.press("Shift+End");
+    // Typed raw: the editor's auto-closing of quotes and brackets must not add characters.
+    await this.page.keyboard.insertText(text);
+  }
+
+  /** Ctrl+S, then wait until the active tab no longer shows unsaved changes. */
+  async save(): Promise<void> {
+    await this.page.keyboard.press("Control+S");
+    await waitFor(
+      "the editor to save",
+      async () => (await this.page.locator(".tab.active.dirty").count()) === 0,
+    );
+  }
+
+  /**
+   * The content frame of the extension's webview whose document body has data-surface=`surface`
+   * (the panel's own marker: "dashboard" or "conflicts").
+   */
+  async webview(surface: string, { timeoutMs = 60_000 } = {}): Promise<Frame> {
+    return waitFor(
+      `the ${surface} webview`,
+      async () => {
+        for (const outer of await this.page.locator("iframe.webview.ready").elementHandles()) {
+          const outerFrame = await outer.contentFrame();
+          const inner = await outerFrame?.$("iframe#active-frame");
+          const frame = await inner?.contentFrame();
+          if (!frame) continue;
+          const found = await frame.evaluate((wanted) => document.body?.dataset.surface === wanted, surface);
+          if (found) return frame;
+        }
+        return undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  }
+}
+
+export type CanvasInk = { label: string; width: number; height: number; inked: number; colours: number };
+
+/**
+ * For each canvas in the frame: how many pixels are drawn (non-transparent and different from the
+ * corner pixel, which is the background) and how many distinct colours they use. An empty chart
+ * has axes at most; a filled one has many pixels in several colours.
+ */
+export async function canvasInk(frame: Frame): Promise<CanvasInk[]> {
+  return frame.evaluate(() =>
+    [...document.querySelectorAll("canvas")].map((canvas) => {
+      const { width, height } = canvas;
+      const label =
+        canvas.getAttribute("aria-label") ?? canvas.closest("[data-card]")?.getAttribute("data-card") ?? "";
+      const context = canvas.getContext("2d");
+      if (!context || width === 0 || height === 0) return { label, width, height, inked: 0, colours: 0 };
+      const data = context.getImageData(0, 0, width, height).data;
+      const background = data.slice(0, 4).join(",");
+      const colours = new Set<string>();
+      let inked = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        const key = `${data[i]},${data[i + 1]},${data[i + 2]},${data[i + 3]}`;
+        if (key === background) continue;
+        inked += 1;
+        // Quantised: antialiasing would otherwise count every edge shade.
+        colours.add(`${data[i] >> 5},${data[i + 1] >> 5},${data[i + 2] >> 5}`);
+      }
+      return { label, width, height, inked, colours: colours.size };
+    }),
+  );
+}
