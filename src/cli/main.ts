@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerBench } from "./bench";
 import { registerCombine } from "./combine";
 import { registerConformance } from "./conformance";
+import { registerReplay, registerSummary } from "./replay";
 import { registerTrain } from "./train";
 
 /**
@@ -17,6 +18,8 @@ export function buildProgram(): Command {
   registerConformance(program);
   registerTrain(program);
   registerBench(program);
+  registerReplay(program);
+  registerSummary(program);
   return program;
 }
 

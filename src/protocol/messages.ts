@@ -35,7 +35,11 @@ export const MetricSet = z.object({
 });
 export type MetricSet = z.infer<typeof MetricSet>;
 
-export const TaskMetrics = MetricSet.extend({ task: z.string().describe("Task name, as in `hello.tasks`.") });
+// Task first: a message replays with its keys in the order the trainer wrote them.
+export const TaskMetrics = z.object({
+  task: z.string().describe("Task name, as in `hello.tasks`."),
+  ...MetricSet.shape,
+});
 export type TaskMetrics = z.infer<typeof TaskMetrics>;
 
 export const SPLITS = ["train", "validation", "test"] as const;
