@@ -30,10 +30,9 @@ export function speedTable(report: SpeedReport): string {
   return lines.join("\n");
 }
 
-export function registerBench(program: Command): void {
-  const bench = program
-    .command("bench")
-    .description("Benchmarks: training-step speed (and, later, result quality).");
+/** Registers `bench` and `bench speed`; returns `bench` so other subcommands (quality) attach to it. */
+export function registerBench(program: Command): Command {
+  const bench = program.command("bench").description("Benchmarks: training-step speed and result quality.");
   bench
     .command("speed")
     .description("Steps/s of EW and GradCraft (params and representation scopes) on the wechat-like shape.")
@@ -79,4 +78,5 @@ export function registerBench(program: Command): void {
         );
       },
     );
+  return bench;
 }
