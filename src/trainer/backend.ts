@@ -53,6 +53,19 @@ function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split("\n")[0];
 }
 
+function hasVulkanLoader(): boolean {
+  const dirs = [
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/lib/x86_64-linux-gnu",
+    "/lib64",
+  ];
+  const extra = (process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean);
+  return [...extra, ...dirs].some((dir) => existsSync(join(dir, "libvulkan.so.1")));
+}
+
 /** Where the wasm binaries are: beside the bundle (dist/), else in node_modules. */
 export function wasmDirectory(): string | undefined {
   const candidates = [__dirname, join(__dirname, "../../node_modules/@tensorflow/tfjs-backend-wasm/dist")];
@@ -87,6 +100,10 @@ async function attempt(name: ConcreteBackend): Promise<Attempt> {
       return activate("tensorflow");
     }
     case "webgpu": {
+      // Dawn needs Vulkan on Linux; without its loader there is no hardware adapter to find
+      // (and probing would only print Dawn's warning).
+      if (process.platform === "linux" && !hasVulkanLoader())
+        return { ok: false, reason: "no hardware adapter (no Vulkan loader, libvulkan.so.1)" };
       let create: (options: string[]) => unknown;
       try {
         const specifier = "webgpu"; // a variable keeps esbuild from bundling this ESM-only package

@@ -39,6 +39,9 @@ export async function applyCommands(
   controls: Controls,
   step: number,
 ): Promise<BoundaryOutcome> {
+  // Let the event loop run: a step's device reads resolve as microtasks on wasm/cpu, so without
+  // this, stdin and socket data (the commands) would never be read during training.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   for (const command of channel.takeCommands()) {
     const outcome = await applyOne(channel, controls, command, step, false);
     if (outcome === "stop") return "stop";

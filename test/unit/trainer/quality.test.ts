@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { runBenchQuality } from "../../../src/cli/bench-quality";
+import { TrainingConfig, type TrainingConfigInput } from "../../../src/protocol/config";
+import type { TrainerMessage } from "../../../src/protocol/messages";
+import type { BackendChoice } from "../../../src/trainer/backend";
+import { generateSynthetic } from "../../../src/trainer/data/index";
+import {
+  formatStat,
+  meanStd,
+  type QualityEntry,
+  qualityEntries,
+  type RunRecord,
+  relativeImprovement,
+  runQuality,
+  seedMetrics,
+  summarise,
+} from "../../../src/trainer/quality";
+import { train } from "../../../src/trainer/train";
+import { useCpu } from "./helpers";
+
+const close = (actual: number | null, expected: number, tolerance = 1e-12) => {
+  assert.ok(actual !== null, `expected ${expected}, got null`);
+  assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
+};
+
+describe("quality arithmetic", () => {
+  test("mean ± sample std over seeds, undefined values left out", () => {
+    const s = meanStd([0.8, null, 0.82, 0.84, Number.NaN]);
+    assert.equal(s.n, 3);
+    close(s.mean, 0.82);
+    close(s.std, 0.02);
+  });
+
+  test("one seed has a mean and no std; no seed has neither", () => {
+    assert.deepEqual(meanStd([0.7]), { mean: 0.7, std: null, n: 1 });
+    assert.deepEqual(meanStd([null]), { mean: null, std: null, n: 0 });
+  });
+
+  test("RI is the mean over tasks of the relative improvement, skipping tasks without a value", () => {
+    close(relativeImprovement([0.9, 0.6], [0.8, 0.5]), (0.125 + 0.2) / 2);
+    close(relativeImprovement([0.9, null, 0.4], [0.8, 0.5, 0.5]), (0.125 - 0.2) / 2);
+    assert.equal(relativeImprovement([null], [0.5]), null);
+    assert.throws(() => relativeImprovement([0.5], [0.5, 0.6]), /1 values against 2 baseline/);
+  });
+
+  test("a row's AV and RI are per seed (RI paired with Single of the same seed), then mean ± std", () => {
+    const entries: QualityEntry[] = [
+      { label: "single", strategy: "single", params: {} },
+      { label: "ew", strategy: "ew", params: {} },
+    ];
+    const record = (label: string, seed: number, auc: number[], task?: number): RunRecord => ({
+      label,
+      seed,
+      ...(task !== undefined ? { task } : {}),
+      strategy: label,
+      params: {},
+      reason: "completed",
+      steps: 10,
+      bestStep: 10,
+      wallMs: 1,
+      testAuc: auc,
+      testGauc: auc.map((x) => x / 2),
+      bestValidationAuc: null,
+    });
+    const runs = [
+      // Single: task t's figures come from the run trained for task t only.
+      record("single", 1, [0.8, 0.1], 0),
+      record("single", 1, [0.2, 0.5], 1),
+      record("single", 2, [0.7, 0.3], 0),
+      record("single", 2, [0.4, 0.6], 1),
+      record("ew", 1, [0.88, 0.55]),
+      record("ew", 2, [0.735, 0.63]),
+    ];
+    assert.deepEqual(seedMetrics(entries[0], runs, [1, 2], 2), [
+      { seed: 1, auc: [0.8, 0.5], gauc: [0.4, 0.25] },
+      { seed: 2, auc: [0.7, 0.6], gauc: [0.35, 0.3] },
+    ]);
+    const [single, ew] = summarise(entries, runs, [1, 2], 2);
+    close(single.avAuc.mean, (0.65 + 0.65) / 2);
+    close(single.riAuc.mean, 0);
+    close(ew.auc[0].mean, (0.88 + 0.735) / 2);
+    close(ew.auc[0].std, Math.abs(0.88 - 0.735) / Math.SQRT2);
+    close(ew.avAuc.mean, ((0.88 + 0.55) / 2 + (0.735 + 0.63) / 2) / 2);
+    // Seed 1: (+10% + 10%)/2; seed 2: (+5% + 5%)/2.
+    close(ew.riAuc.mean, 0.075);
+    close(ew.riAuc.std, 0.025 * Math.SQRT2);
+    // GAUC is half of AUC everywhere here, so its RI is the same.
+    close(ew.riGauc.mean, 0.075);
+  });
+
+  test("formatting: metrics like the paper (.8361), RI in percent", () => {
+    assert.equal(formatStat({ mean: 0.82, std: 0.02, n: 3 }), ".8200 ± .0200");
+    assert.equal(formatStat({ mean: 0.8361, std: null, n: 1 }), ".8361");
+    assert.equal(formatStat({ mean: 0.075, std: 0.0354, n: 2 }, "percent"), "+7.50% ± 3.54");
+    assert.equal(formatStat({ mean: -0.001, std: null, n: 1 }, "percent"), "-0.10%");
+    assert.equal(formatStat({ mean: null, std: null, n: 0 }), "–");
+  });
+});
+
+describe("quality rows", () => {
+  test("Single comes first even when not asked for; unknown strategies are named", () => {
+    const rows = qualityEntries(["ew", "gradcraft", "ew"], { ablations: false, gradcraft: { tau: 0.1, eps: 1e-10 } });
+    assert.deepEqual(
+      rows.map((r) => r.label),
+      ["single", "ew", "gradcraft"],
+    );
+    assert.deepEqual(rows[2].params, { tau: 0.1, eps: 1e-10 });
+    assert.throws(
+      () => qualityEntries(["ew", "gradcrat"], { ablations: false, gradcraft: { tau: 0.1, eps: 0 } }),
+      /unknown strategy "gradcrat" \(known: single, ew, .*gradcraft/,
+    );
+  });
+
+  test("ablations change one thing each from the GradCraft row", () => {
+    const rows = qualityEntries(["gradcraft"], { ablations: true, gradcraft: { tau: 0.1, eps: 1e-10 } });
+    const ablations = rows.filter((r) => r.ablation);
+    assert.deepEqual(
+      ablations.map((r) => [r.label, r.params]),
+      [
+        ["gradcraft (ε=0)", { tau: 0.1, eps: 0 }],
+        ["gradcraft (τ=1)", { tau: 1, eps: 1e-10 }],
+        ["gradcraft (τ=0, ori)", { tau: 0, eps: 1e-10 }],
+        ["gradcraft (local)", { tau: 0.1, eps: 1e-10, projection: "local" }],
+      ],
+    );
+  });
+});
+
+describe("running the protocol", () => {
+  const cpu: BackendChoice = { name: "cpu", tfName: "cpu", skipped: [], summary: "backend: cpu" };
+  // Six tasks (the generator's), common positives so every split has both classes.
+  const base: TrainingConfigInput = {
+    data: {
+      source: "synthetic",
+      rows: 1500,
+      users: 40,
+      items: 60,
+      authors: 8,
+      contextVocabularies: [3],
+      positiveRates: [0.4, 0.35, 0.3, 0.3, 0.25, 0.25],
+      signal: 3,
+    },
+    model: { type: "shared-bottom", embeddingDim: 4, experts: [8], towers: [4], dropout: 0 },
+    training: { batchSize: 128, learningRate: 0.03, l2: 0, epochs: 1, evalEvery: 2, patience: 2 },
+    strategy: { name: "ew", params: {} },
+  };
+  const dataset = generateSynthetic(TrainingConfig.parse(base).data as never);
+  const entries = qualityEntries(["ew", "gradcraft"], { ablations: false, gradcraft: { tau: 0.1, eps: 1e-10 } });
+  let report: Awaited<ReturnType<typeof runQuality>>;
+
+  before(async () => {
+    await useCpu();
+    report = await runQuality({ base, dataset, entries, seeds: [1], backend: cpu, budget: { maxSteps: 6 } });
+  });
+
+  test("one run per strategy and seed, K runs for Single, all within the step budget", () => {
+    const k = dataset.taskNames.length;
+    assert.equal(report.runs.length, k + 2);
+    assert.deepEqual(
+      report.runs.filter((r) => r.label === "single").map((r) => r.task),
+      Array.from({ length: k }, (_, t) => t),
+    );
+    for (const run of report.runs) {
+      assert.ok(run.steps >= 1 && run.steps <= 6, `${run.label}: ${run.steps} steps`);
+      assert.ok(run.bestStep !== null && run.bestStep <= run.steps);
+    }
+    assert.deepEqual(
+      report.rows.map((r) => r.label),
+      ["single", "ew", "gradcraft"],
+    );
+    for (const row of report.rows)
+      for (const stat of [...row.auc, ...row.gauc, row.avAuc]) {
+        assert.ok(stat.mean !== null && stat.mean > 0 && stat.mean < 1, `${row.label}: ${JSON.stringify(stat)}`);
+      }
+  });
+
+  test("a multi-task row reports the trainer's test metrics of its best-validation weights", async () => {
+    const ew = report.runs.find((r) => r.label === "ew") as RunRecord;
+    const again = await train({
+      config: TrainingConfig.parse({ ...base, training: { ...base.training, seed: 1, maxSteps: 6 } }),
+      baseDir: process.cwd(),
+      runDir: null,
+      channel: { send: () => {}, takeCommands: () => [], nextCommand: async () => null, ack: () => {} },
+      backend: cpu,
+      dataset,
+    });
+    assert.deepEqual(
+      ew.testAuc,
+      again.summary.splits.test?.tasks.map((t) => t.auc),
+    );
+  });
+
+  test("Single's figures are task t's test metrics at task t's best validation step", async () => {
+    // Retrain each Single run deterministically up to its selected step, with one validation there.
+    for (const run of report.runs.filter((r) => r.label === "single")) {
+      const task = run.task as number;
+      const bestStep = run.bestStep as number;
+      const evals: Array<{ split: string; auc: number | null }> = [];
+      const again = await train({
+        config: TrainingConfig.parse({
+          ...base,
+          strategy: { name: "single", params: { task } },
+          training: { ...base.training, seed: 1, maxSteps: bestStep, evalEvery: bestStep, epochs: 5 },
+        }),
+        baseDir: process.cwd(),
+        runDir: null,
+        channel: {
+          send: (m: TrainerMessage) => {
+            if (m.type === "eval") evals.push({ split: m.split, auc: m.tasks[task].auc });
+          },
+          takeCommands: () => [],
+          nextCommand: async () => null,
+          ack: () => {},
+        },
+        backend: cpu,
+        dataset,
+      });
+      assert.equal(again.summary.steps, bestStep);
+      assert.equal(run.testAuc[task], again.summary.splits.test?.tasks[task].auc, `task ${task}`);
+      assert.equal(run.testGauc[task], again.summary.splits.test?.tasks[task].gauc, `task ${task}`);
+      assert.equal(run.bestValidationAuc, again.summary.splits.validation?.tasks[task].auc, `task ${task}`);
+    }
+  });
+});
+
+describe("gradcraft bench quality (CLI)", () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false } };
+  };
+
+  test("bad input exits 2 and says which flag and why", async () => {
+    const a = io();
+    assert.equal(await runBenchQuality({ dataset: "quick", seeds: 1, out: "x", strategies: "ew,nope" }, a.io), 2);
+    assert.match(a.err.join(""), /unknown strategy "nope"/);
+    const b = io();
+    assert.equal(await runBenchQuality({ dataset: "kuairand", seeds: 1, out: "x", rows: 100 }, b.io), 2);
+    assert.match(b.err.join(""), /--rows applies to synthetic datasets only/);
+    const c = io();
+    assert.equal(await runBenchQuality({ dataset: "imagenet", seeds: 1, out: "x" }, c.io), 2);
+    assert.match(c.err.join(""), /--dataset: unknown dataset "imagenet"/);
+  });
+
+  test("prints both tables, writes JSON and Markdown, shows progress lines", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quality-cli-"));
+    try {
+      const a = io();
+      const code = await runBenchQuality(
+        { dataset: "quick", seeds: 1, out: dir, strategies: "ew", rows: 3000, maxSteps: 2, evalEvery: 1, backend: "cpu" },
+        a.io,
+        ["node", "gradcraft", "bench", "quality", "--dataset", "quick"],
+      );
+      assert.equal(code, 0, a.err.join(""));
+      const stdout = a.out.join("");
+      assert.match(stdout, /Test AUC \(quick; mean ± std over 1 seed\)/);
+      assert.match(stdout, /^ew\s+(\.\d{4}\s+){7}[+-]\d+\.\d\d%$/m);
+      assert.match(a.err.join(""), /\[7\/7\] ew seed 1: (completed|early-stopped) after \d steps/);
+      const json = JSON.parse(readFileSync(join(dir, "quality-quick.json"), "utf8"));
+      assert.equal(json.command, "gradcraft bench quality --dataset quick");
+      assert.deepEqual(
+        json.rows.map((r: { label: string }) => r.label),
+        ["single", "ew"],
+      );
+      const markdown = readFileSync(join(dir, "quality-quick.md"), "utf8");
+      assert.match(markdown, /\| strategy \| effective_view \|/);
+      assert.match(markdown, /\| single \[like\] \| 1 \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
