@@ -103,7 +103,10 @@ describe("quality arithmetic", () => {
 
 describe("quality rows", () => {
   test("Single comes first even when not asked for; unknown strategies are named", () => {
-    const rows = qualityEntries(["ew", "gradcraft", "ew"], { ablations: false, gradcraft: { tau: 0.1, eps: 1e-10 } });
+    const rows = qualityEntries(["ew", "gradcraft", "ew"], {
+      ablations: false,
+      gradcraft: { tau: 0.1, eps: 1e-10 },
+    });
     assert.deepEqual(
       rows.map((r) => r.label),
       ["single", "ew", "gradcraft"],
@@ -149,7 +152,10 @@ describe("running the protocol", () => {
     strategy: { name: "ew", params: {} },
   };
   const dataset = generateSynthetic(TrainingConfig.parse(base).data as never);
-  const entries = qualityEntries(["ew", "gradcraft"], { ablations: false, gradcraft: { tau: 0.1, eps: 1e-10 } });
+  const entries = qualityEntries(["ew", "gradcraft"], {
+    ablations: false,
+    gradcraft: { tau: 0.1, eps: 1e-10 },
+  });
   let report: Awaited<ReturnType<typeof runQuality>>;
 
   before(async () => {
@@ -174,7 +180,10 @@ describe("running the protocol", () => {
     );
     for (const row of report.rows)
       for (const stat of [...row.auc, ...row.gauc, row.avAuc]) {
-        assert.ok(stat.mean !== null && stat.mean > 0 && stat.mean < 1, `${row.label}: ${JSON.stringify(stat)}`);
+        assert.ok(
+          stat.mean !== null && stat.mean > 0 && stat.mean < 1,
+          `${row.label}: ${JSON.stringify(stat)}`,
+        );
       }
   });
 
@@ -231,12 +240,19 @@ describe("gradcraft bench quality (CLI)", () => {
   const io = () => {
     const out: string[] = [];
     const err: string[] = [];
-    return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false } };
+    return {
+      out,
+      err,
+      io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false },
+    };
   };
 
   test("bad input exits 2 and says which flag and why", async () => {
     const a = io();
-    assert.equal(await runBenchQuality({ dataset: "quick", seeds: 1, out: "x", strategies: "ew,nope" }, a.io), 2);
+    assert.equal(
+      await runBenchQuality({ dataset: "quick", seeds: 1, out: "x", strategies: "ew,nope" }, a.io),
+      2,
+    );
     assert.match(a.err.join(""), /unknown strategy "nope"/);
     const b = io();
     assert.equal(await runBenchQuality({ dataset: "kuairand", seeds: 1, out: "x", rows: 100 }, b.io), 2);
@@ -251,7 +267,16 @@ describe("gradcraft bench quality (CLI)", () => {
     try {
       const a = io();
       const code = await runBenchQuality(
-        { dataset: "quick", seeds: 1, out: dir, strategies: "ew", rows: 3000, maxSteps: 2, evalEvery: 1, backend: "cpu" },
+        {
+          dataset: "quick",
+          seeds: 1,
+          out: dir,
+          strategies: "ew",
+          rows: 1500,
+          maxSteps: 1,
+          evalEvery: 1,
+          backend: "cpu",
+        },
         a.io,
         ["node", "gradcraft", "bench", "quality", "--dataset", "quick"],
       );
@@ -259,7 +284,7 @@ describe("gradcraft bench quality (CLI)", () => {
       const stdout = a.out.join("");
       assert.match(stdout, /Test AUC \(quick; mean ± std over 1 seed\)/);
       assert.match(stdout, /^ew\s+(\.\d{4}\s+){7}[+-]\d+\.\d\d%$/m);
-      assert.match(a.err.join(""), /\[7\/7\] ew seed 1: (completed|early-stopped) after \d steps/);
+      assert.match(a.err.join(""), /\[7\/7\] ew seed 1: (completed|early-stopped) after 1 steps/);
       const json = JSON.parse(readFileSync(join(dir, "quality-quick.json"), "utf8"));
       assert.equal(json.command, "gradcraft bench quality --dataset quick");
       assert.deepEqual(

@@ -99,6 +99,39 @@ describe("training loop", () => {
     assert.equal(channel.of("done")[0]?.reason, "stopped");
   });
 
+  test("commands arriving asynchronously (stdin, socket) are seen at the next step boundary", async () => {
+    // A real link receives commands from I/O callbacks: the loop must let the event loop run.
+    class AsyncChannel extends FakeChannel {
+      private arrived: HostCommand[] = [];
+      override send(message: Parameters<FakeChannel["send"]>[0]): void {
+        super.send(message);
+        if (message.type === "step" && message.step === 2)
+          setImmediate(() => this.arrived.push(command({ type: "stop", id: "late" })));
+      }
+      override takeCommands(): HostCommand[] {
+        const taken = this.arrived;
+        this.arrived = [];
+        return taken;
+      }
+    }
+    const channel = new AsyncChannel();
+    const config = tinyTrainingConfig({ training: { maxSteps: 15 } });
+    const result = await train({
+      config,
+      baseDir: ".",
+      runDir: null,
+      channel,
+      backend: CPU_CHOICE,
+      dataset: tinyDataset(config),
+    });
+    assert.equal(result.reason, "stopped");
+    assert.equal(channel.of("step").at(-1)?.step, 2);
+    assert.deepEqual(
+      channel.acks.map((a) => [a.command.id, a.outcome.step]),
+      [["late", 2]],
+    );
+  });
+
   test("after maxNonFiniteSteps non-finite steps in a row the run stops with a clear error", async () => {
     const config = tinyTrainingConfig({ training: { maxNonFiniteSteps: 3 } });
     const dataset = tinyDataset(config);
