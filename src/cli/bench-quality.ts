@@ -1,0 +1,350 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { join, resolve } from "node:path";
+import { SingleBar } from "cli-progress";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { TrainingConfig, type TrainingConfigInput } from "../protocol/config";
+import { selectBackend } from "../trainer/backend";
+import { loadDataset } from "../trainer/data/index";
+import { PRESETS, type PresetName, presetConfig, WECHAT_LIKE } from "../trainer/presets";
+import {
+  allStrategyNames,
+  markdownTable,
+  type QualityEvent,
+  type QualityReport,
+  qualityEntries,
+  runQuality,
+  tableRows,
+  textTable,
+} from "../trainer/quality";
+
+/**
+ * `gradcraft bench quality`: the GradCraft paper's comparison on one dataset (src/trainer/quality.ts
+ * says what is run). Prints the AUC and GAUC tables, writes quality-DATASET.json and .md into
+ * --out; progress on stderr (a bar on a terminal, plain lines otherwise). Bad flags exit 2.
+ */
+
+export interface BenchQualityFlags {
+  dataset: string;
+  seeds: number;
+  strategies?: string;
+  ablations?: boolean;
+  out: string;
+  maxSteps?: number;
+  epochs?: number;
+  evalEvery?: number;
+  patience?: number;
+  rows?: number;
+  backend?: string;
+  dataDir?: string;
+  scope?: "params" | "representation";
+  json?: boolean;
+}
+
+const positive = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+  return n;
+};
+
+export function registerBenchQuality(bench: Command): Command {
+  return bench
+    .command("quality")
+    .description(
+      "Train every strategy (and Single, one model per task) per seed with early stopping on mean validation AUC; print per-task test AUC/GAUC, AV and RI, mean ± std over seeds.",
+    )
+    .addOption(
+      new Option("--dataset <name>", "preset whose data, model and training settings are used")
+        .choices([...PRESETS])
+        .default("wechat-like"),
+    )
+    .option("--seeds <n>", "training seeds 1..N", positive("--seeds"), 3)
+    .option(
+      "--strategies <list>",
+      `comma-separated strategies (default: all: ${allStrategyNames().join(",")})`,
+    )
+    .option("--ablations", "add the paper's GradCraft ablations (ε=0, τ=1, τ=0, local projection)")
+    .option("--out <dir>", "folder for quality-DATASET.json and .md", ".gradcraft/bench")
+    .option("--max-steps <n>", "cap on training steps per run", positive("--max-steps"))
+    .option("--epochs <n>", "cap on epochs per run (default: the preset's)", positive("--epochs"))
+    .option("--eval-every <n>", "validate every N steps (default: the preset's)", positive("--eval-every"))
+    .option(
+      "--patience <n>",
+      "evaluations without improvement before stopping (default: the preset's)",
+      positive("--patience"),
+    )
+    .option(
+      "--rows <n>",
+      "synthetic datasets only: rows to generate (default: the preset's)",
+      positive("--rows"),
+    )
+    .option("--backend <name>", "compute backend (auto, wasm, cpu, ...)", "auto")
+    .option("--data-dir <dir>", "KuaiRand-Pure folder (kuairand dataset)")
+    .addOption(
+      new Option("--scope <scope>", "gradient scope of the balancing")
+        .choices(["params", "representation"])
+        .default("params"),
+    )
+    .option("--json", "print the report as JSON on stdout instead of the tables")
+    .action(async (flags: BenchQualityFlags) => {
+      process.exitCode = await runBenchQuality(flags);
+    });
+}
+
+export interface BenchIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** True: draw a progress bar on stderr. */
+  interactive: boolean;
+}
+
+const defaultIo: BenchIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  interactive: Boolean(process.stderr.isTTY),
+};
+
+class UsageError extends Error {}
+
+/** How the command line recorded in the report starts (the standalone entry below changes it). */
+let invokedAs = "gradcraft";
+
+/** The preset with the flags' data-size and scope changes applied (validated). */
+export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfigInput {
+  if (!PRESETS.includes(flags.dataset as PresetName))
+    throw new UsageError(`--dataset: unknown dataset "${flags.dataset}" (allowed: ${PRESETS.join(", ")})`);
+  const preset = presetConfig(flags.dataset as PresetName, { dataDir: flags.dataDir });
+  const data = preset.data as Record<string, unknown> | undefined;
+  if (flags.rows !== undefined && data?.source !== "synthetic")
+    throw new UsageError(`--rows applies to synthetic datasets only; "${flags.dataset}" reads files`);
+  const base = {
+    ...preset,
+    backend: flags.backend ?? "auto",
+    ...(flags.rows !== undefined ? { data: { ...data, rows: flags.rows } } : {}),
+    training: { ...preset.training, gradientScope: flags.scope ?? "params" },
+  } as TrainingConfigInput;
+  const parsed = TrainingConfig.safeParse(base);
+  if (!parsed.success)
+    throw new UsageError(
+      `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  return base;
+}
+
+export async function runBenchQuality(
+  flags: BenchQualityFlags,
+  io: BenchIo = defaultIo,
+  argv = process.argv,
+): Promise<number> {
+  let base: TrainingConfigInput;
+  let entries: ReturnType<typeof qualityEntries>;
+  try {
+    base = benchBaseConfig(flags);
+    const names = flags.strategies
+      ? flags.strategies
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+      : allStrategyNames();
+    if (names.length === 0) throw new UsageError("--strategies: the list is empty");
+    const gradcraftParams = (base.strategy?.params ?? WECHAT_LIKE.gradcraft) as { tau: number; eps: number };
+    entries = qualityEntries(names, { ablations: flags.ablations === true, gradcraft: gradcraftParams });
+  } catch (error) {
+    io.stderr(`gradcraft bench quality: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const backend = await selectBackend((flags.backend ?? "auto") as never);
+  io.stderr(`${backend.summary}\n`);
+  const loadStarted = Date.now();
+  const config = TrainingConfig.parse(base);
+  const dataset = await loadDataset(config.data, { baseDir: process.cwd() });
+  io.stderr(
+    `dataset ${flags.dataset}: ${dataset.train.size} train, ${dataset.validation.size} validation, ${dataset.test.size} test rows, ${dataset.taskNames.length} tasks (loaded in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s)\n`,
+  );
+  const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
+  const progress = progressDisplay(io);
+  let report: QualityReport;
+  try {
+    report = await runQuality({
+      base,
+      dataset,
+      entries,
+      seeds,
+      backend,
+      budget: {
+        maxSteps: flags.maxSteps,
+        epochs: flags.epochs,
+        evalEvery: flags.evalEvery,
+        patience: flags.patience,
+      },
+      onEvent: progress.update,
+    });
+  } finally {
+    progress.stop();
+  }
+  const command = `${invokedAs} ${argv.slice(2).join(" ")}`;
+  const context = runContext(command, report);
+  const outDir = resolve(flags.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, `quality-${flags.dataset}.json`);
+  const mdPath = join(outDir, `quality-${flags.dataset}.md`);
+  fs.writeFileSync(jsonPath, `${JSON.stringify({ ...context, ...report }, null, 2)}\n`);
+  fs.writeFileSync(mdPath, qualityMarkdown(report, context));
+  if (flags.json) io.stdout(`${JSON.stringify({ ...context, ...report }, null, 2)}\n`);
+  else {
+    io.stdout(
+      `\nTest AUC (${flags.dataset}; mean ± std over ${seeds.length} seed${seeds.length > 1 ? "s" : ""})\n`,
+    );
+    io.stdout(
+      `${textTable(tableRows(report, "auc"))}\n\nTest GAUC\n${textTable(tableRows(report, "gauc"))}\n`,
+    );
+    io.stdout(`\nwrote ${jsonPath} and ${mdPath}\n`);
+  }
+  return 0;
+}
+
+export interface RunContext {
+  command: string;
+  date: string;
+  machine: string;
+  node: string;
+}
+
+export function runContext(command: string, _report: QualityReport): RunContext {
+  const cpus = os.cpus();
+  return {
+    command,
+    date: new Date().toISOString(),
+    machine: `${cpus.length}× ${cpus[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+export function qualityMarkdown(report: QualityReport, context: RunContext): string {
+  const b = report.budget;
+  const lines = [
+    `## Quality: ${report.dataset}`,
+    "",
+    `Command: \`${context.command}\``,
+    `Machine: ${context.machine}; Node ${context.node}; backend ${report.backend}; ${context.date}; ${(report.wallMs / 60000).toFixed(1)} min.`,
+    `Budget per run: ${b.maxSteps !== undefined ? `at most ${b.maxSteps} steps, ` : ""}at most ${b.epochs} epochs, validation every ${b.evalEvery} steps, patience ${b.patience}; seeds ${report.seeds.join(", ")}.`,
+    "",
+    "Test AUC (mean ± std over seeds); AV = mean over tasks; RI = mean over tasks of the relative improvement over Single, paired by seed.",
+    "",
+    markdownTable(tableRows(report, "auc")),
+    "",
+    "Test GAUC",
+    "",
+    markdownTable(tableRows(report, "gauc")),
+    "",
+    "Runs (Single: one run per task, selected on that task's validation AUC):",
+    "",
+    markdownTable([
+      ["run", "seed", "steps", "best step", "stopped", "wall s"],
+      ...report.runs.map((r) => [
+        r.task !== undefined ? `${r.label} [${report.taskNames[r.task]}]` : r.label,
+        String(r.seed),
+        String(r.steps),
+        r.bestStep === null ? "–" : String(r.bestStep),
+        r.reason,
+        (r.wallMs / 1000).toFixed(0),
+      ]),
+    ]),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** A bar on a terminal; otherwise a line per run and at most one progress line per 30 s. */
+function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; stop: () => void } {
+  const started = Date.now();
+  const units = 1000;
+  let lastLine = 0;
+  const done = (event: QualityEvent) =>
+    event.type === "run-end"
+      ? event.index + 1
+      : event.index +
+        (event.type === "run-step" ? Math.min(1, event.step / Math.max(1, event.stepBudget)) : 0);
+  const eta = (fraction: number) => {
+    if (fraction <= 0) return "?";
+    const seconds = ((Date.now() - started) / 1000) * (1 / fraction - 1);
+    return seconds >= 3600
+      ? `${(seconds / 3600).toFixed(1)} h`
+      : seconds >= 60
+        ? `${Math.round(seconds / 60)} min`
+        : `${Math.round(seconds)} s`;
+  };
+  const name = (event: QualityEvent) =>
+    `${event.run.label}${event.run.task !== undefined ? ` [task ${event.run.task}]` : ""} seed ${event.run.seed}`;
+  if (io.interactive) {
+    const bar = new SingleBar({
+      format: "{bar} {percentage}% | run {run}/{runs}: {name} step {step} | ETA {eta}",
+      stream: process.stderr,
+      hideCursor: true,
+    });
+    let startedBar = false;
+    return {
+      update: (event) => {
+        if (!startedBar) {
+          bar.start(event.total * units, 0, {
+            run: 1,
+            runs: event.total,
+            name: name(event),
+            step: 0,
+            eta: "?",
+          });
+          startedBar = true;
+        }
+        const fraction = done(event) / event.total;
+        bar.update(Math.round(done(event) * units), {
+          run: event.index + 1,
+          name: name(event),
+          step: event.type === "run-step" ? event.step : event.type === "run-end" ? event.record.steps : 0,
+          eta: eta(fraction),
+        });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  return {
+    update: (event) => {
+      const prefix = `[${event.index + 1}/${event.total}] ${name(event)}`;
+      if (event.type === "run-start")
+        io.stderr(
+          `${prefix}: started (at most ${Number.isFinite(event.stepBudget) ? event.stepBudget : "∞"} steps)\n`,
+        );
+      else if (event.type === "run-end") {
+        const r = event.record;
+        const auc = r.task !== undefined ? r.testAuc[r.task] : meanDefined(r.testAuc);
+        io.stderr(
+          `${prefix}: ${r.reason} after ${r.steps} steps (best ${r.bestStep ?? "–"}), test AUC ${auc === null ? "–" : auc.toFixed(4)}, ${(r.wallMs / 1000).toFixed(0)} s; ETA ${eta(done(event) / event.total)}\n`,
+        );
+      } else if (Date.now() - lastLine > 30_000) {
+        lastLine = Date.now();
+        io.stderr(`${prefix}: step ${event.step}; ETA ${eta(done(event) / event.total)}\n`);
+      }
+    },
+    stop: () => {},
+  };
+}
+
+function meanDefined(values: readonly (number | null)[]): number | null {
+  const xs = values.filter((x): x is number => x !== null);
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+// Until `gradcraft bench` exists (src/cli/bench.ts registers its subcommands), this file also runs
+// on its own: `npx tsx src/cli/bench-quality.ts --dataset quick ...`.
+if (require.main === module) {
+  invokedAs = "npx tsx src/cli/bench-quality.ts";
+  const program = new Command("bench");
+  registerBenchQuality(program);
+  program
+    .parseAsync(["quality", ...process.argv.slice(2)], { from: "user" })
+    .then(() => process.exit(process.exitCode ?? 0))
+    .catch((error: unknown) => {
+      console.error(`gradcraft bench quality: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+}
