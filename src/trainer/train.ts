@@ -68,6 +68,39 @@ export interface TrainResult {
 const v = PROTOCOL_VERSION;
 
 export async function train(request: TrainRequest): Promise<TrainResult> {
+  // Once `hello` is out, a crash still ends the stream properly: a fatal error, then done.
+  let helloSent = false;
+  let lastStep = 0;
+  const started = Date.now();
+  const channel: CommandChannel = {
+    send: (message) => {
+      if (message.type === "hello") helloSent = true;
+      if (message.type === "step") lastStep = message.step;
+      request.channel.send(message);
+    },
+    takeCommands: () => request.channel.takeCommands(),
+    nextCommand: () => request.channel.nextCommand(),
+    ack: (command, outcome) => request.channel.ack(command, outcome),
+  };
+  try {
+    return await runTraining({ ...request, channel });
+  } catch (error) {
+    if (helloSent) {
+      const message = error instanceof Error ? error.message : String(error);
+      const detail = error instanceof Error ? error.stack : undefined;
+      channel.send({ v, type: "error", message, ...(detail ? { detail } : {}), step: lastStep, fatal: true });
+      channel.send({
+        v,
+        type: "done",
+        reason: "failed",
+        summary: { steps: lastStep, wallMs: Date.now() - started, splits: {} },
+      });
+    }
+    throw error;
+  }
+}
+
+async function runTraining(request: TrainRequest): Promise<TrainResult> {
   const { config, channel, runDir } = request;
   const started = Date.now();
   const emit = (message: TrainerMessage) => {

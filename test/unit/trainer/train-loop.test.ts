@@ -132,6 +132,31 @@ describe("training loop", () => {
     );
   });
 
+  test("a crash after hello still ends the stream with a fatal error and done (failed)", async () => {
+    class Crashing extends FakeChannel {
+      override takeCommands(): HostCommand[] {
+        if (this.of("step").length === 3) throw new Error("link exploded");
+        return [];
+      }
+    }
+    const channel = new Crashing();
+    const config = tinyTrainingConfig({ training: { maxSteps: 10 } });
+    await assert.rejects(
+      train({
+        config,
+        baseDir: ".",
+        runDir: null,
+        channel,
+        backend: CPU_CHOICE,
+        dataset: tinyDataset(config),
+      }),
+      /link exploded/,
+    );
+    const tail = channel.messages.slice(-2);
+    assert.equal(tail[0].type === "error" && tail[0].fatal && tail[0].message, "link exploded");
+    assert.equal(tail[1].type === "done" && tail[1].reason, "failed");
+  });
+
   test("after maxNonFiniteSteps non-finite steps in a row the run stops with a clear error", async () => {
     const config = tinyTrainingConfig({ training: { maxNonFiniteSteps: 3 } });
     const dataset = tinyDataset(config);
