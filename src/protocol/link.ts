@@ -506,6 +506,8 @@ export class TrainerLink extends EventEmitter<TrainerLinkEvents> {
     const lines = new LineDecoder(64 * 1024);
     socket.on("data", (chunk) => {
       for (const line of lines.push(chunk)) {
+        // Refused: ignore whatever else the client sent.
+        if (client.queue.closed) return;
         if (client.attached) reader.line(line);
         else {
           clearTimeout(timer);
@@ -975,8 +977,17 @@ export class AttachClient extends LinkEndpoint {
         socket.write(encodeLine(request));
       });
       socket.on("data", (chunk) => early.push(chunk));
-      socket.on("error", (error) => {
-        if (!client) fail(new Error(`cannot attach: ${error.message}`));
+      socket.on("error", (error: NodeJS.ErrnoException) => {
+        if (client) return;
+        const where = address.transport === "unix" ? address.path : `${address.host}:${address.port}`;
+        const gone = error.code === "ECONNREFUSED" || error.code === "ENOENT";
+        fail(
+          new Error(
+            gone
+              ? `cannot attach: no trainer is listening at ${where} any more (it exited; ${RUN_FILES.linkInfo} is stale)`
+              : `cannot attach: ${error.message}`,
+          ),
+        );
       });
       socket.on("close", () => {
         early.end();

@@ -315,11 +315,16 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
   }
 
   let hello: HelloMessage | null = null;
+  let firstHello: HelloMessage | null = null;
   let done: DoneMessage | null = null;
   for (const message of events ?? []) {
     switch (message.type) {
       case "hello":
+        // A resumed run appends a second hello: the run started at the first; a done before
+        // the latest hello ended an earlier session, not the run.
+        firstHello ??= message;
         hello = message;
+        done = null;
         break;
       case "config":
         info.name = message.config.name;
@@ -337,8 +342,8 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
         break;
     }
   }
-  if (hello) {
-    info.startedAt = hello.startedAt;
+  if (firstHello && hello) {
+    info.startedAt = firstHello.startedAt;
     info.tasks = hello.tasks;
   }
   if (done) {

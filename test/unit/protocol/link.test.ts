@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { encodeLine, trainerMessageReader } from "../../../src/protocol/codec";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import {
@@ -223,6 +224,69 @@ describe("trainer link over a socket", () => {
       );
       assert.equal(second.hello?.tasks.length, 2);
       await second.detach();
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("a run folder too deep for a Unix socket path gets its socket in the temp folder", async () => {
+    const deep = join(root, "d".repeat(60), "e".repeat(60));
+    const runDir = createRunDir(deep, "deep");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      assert.equal(link.address?.transport, "unix");
+      assert.ok(link.address?.path?.startsWith(tmpdir()), link.address?.path);
+      const client = await AttachClient.connect(runDir);
+      await client.detach();
+    } finally {
+      await link.close();
+    }
+    assert.equal(fs.existsSync(link.address?.path ?? ""), false, "the socket goes away with the link");
+  });
+
+  it("attaching to a trainer that is gone says so", async () => {
+    const runDir = createRunDir(root, "stale");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    const info = fs.readFileSync(runPaths(runDir).linkInfo, "utf8");
+    const token = fs.readFileSync(runPaths(runDir).token, "utf8");
+    await link.close();
+    fs.writeFileSync(runPaths(runDir).linkInfo, info);
+    fs.writeFileSync(runPaths(runDir).token, token);
+    await assert.rejects(AttachClient.connect(runDir), /no trainer is listening at .* any more/);
+    await assert.rejects(AttachClient.connect(createRunDir(root, "never")), /start it with --listen/);
+  });
+
+  it("random bytes instead of a handshake are refused and the link keeps serving", async () => {
+    const runDir = createRunDir(root, "fuzz");
+    const link = await TrainerLink.open({
+      runDir,
+      stdoutFd: null,
+      stdin: null,
+      listen: true,
+      handshakeTimeoutMs: 200,
+    });
+    const address = link.address as LinkAddress;
+    try {
+      link.send(TRAINER_EXAMPLES.hello);
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (bytes) => {
+          const socket = net.createConnection(address.path ?? "");
+          let reply = "";
+          socket.on("data", (chunk) => {
+            reply += chunk.toString();
+          });
+          socket.on("error", () => {});
+          await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+          socket.write(Buffer.concat([Buffer.from(bytes), Buffer.from("\n")]));
+          await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+          assert.match(reply, /attach refused/);
+          assert.doesNotMatch(reply, /"type":"hello"/, "nothing of the run leaks before authentication");
+        }),
+        { numRuns: 25 },
+      );
+      const client = await AttachClient.connect(runDir, { write: true });
+      assert.equal(client.writer, true);
+      await client.detach();
     } finally {
       await link.close();
     }

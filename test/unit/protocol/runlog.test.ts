@@ -209,6 +209,22 @@ describe("scanning a runs folder", () => {
     assert.deepEqual(info?.problems, []);
   });
 
+  it("a resumed run started at its first hello and runs again after its first done", async () => {
+    const first = runMessages(4);
+    const again: TrainerMessage[] = [
+      {
+        ...TRAINER_EXAMPLES.hello,
+        startedAt: "2026-01-05T00:00:00.000Z",
+        pid: process.pid,
+      } as TrainerMessage,
+      step(5),
+    ];
+    const info = await readRunInfo(writeRun("resumed", [...first, ...again]));
+    assert.equal(info?.status, "running");
+    assert.equal(info?.startedAt, "2026-01-01T12:00:00.000Z");
+    assert.equal(info?.steps, 5);
+  });
+
   it("a missing runs folder is an empty list", async () => {
     assert.deepEqual(await scanRuns(join(root, "nowhere")), []);
   });
