@@ -802,6 +802,7 @@ export interface HostLinkOptions {
 export class HostLink extends LinkEndpoint {
   private readonly stderrTail: string[] = [];
   private readonly stderrLimit: number;
+  private exitReport: TrainerExit | null = null;
   private readonly stderrLines = new LineDecoder(64 * 1024);
   /** Resolves with the exit report once the child is gone and its output read. */
   readonly exited: Promise<TrainerExit>;
@@ -861,6 +862,8 @@ export class HostLink extends LinkEndpoint {
   }
 
   private report(code: number | null, signal: NodeJS.Signals | null, spawnError?: string): TrainerExit {
+    // A failed spawn may be followed by close: report once.
+    if (this.exitReport) return this.exitReport;
     const before = this.reader.stats.truncated;
     this.reader.end();
     const rest = this.stderrLines.end();
@@ -877,6 +880,7 @@ export class HostLink extends LinkEndpoint {
       : signal
         ? `was killed by ${signal}`
         : `exited with code ${code}`;
+    this.exitReport = exit;
     this.finish(`the trainer ${how} before acknowledging`);
     this.emit("exit", exit);
     return exit;
