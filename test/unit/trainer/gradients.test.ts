@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { ew } from "../../../src/core/strategies/ew";
 import { GradientEngine, gramOf, type TrainBatch, taskLosses } from "../../../src/trainer/gradients";
-import type { TaskGrad } from "../../../src/trainer/model/layers";
+import { gateForward, mlpForward, type TaskGrad } from "../../../src/trainer/model/layers";
 import type { MultiTaskModel } from "../../../src/trainer/model/model";
 import { Adam } from "../../../src/trainer/optimizer";
 import { maxAbsDiff, tinyBatch, tinyModel, useCpu } from "./helpers";
@@ -226,6 +226,48 @@ describe("gradient engine", () => {
     }
     optimizer.dispose();
   });
+
+  for (const type of ["mmoe", "ple"] as const) {
+    test(`representation scope (${type}): the Gram matrix is that of the per-task gradients w.r.t. all expert outputs`, async () => {
+      const model = tinyModel(type);
+      const batch = tinyBatch(8, 6);
+      const optimizer = new Adam({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
+      const engine = new GradientEngine(model, optimizer, "representation", 1);
+      const expected = tf.tidy(() => {
+        const rows = model.embeddings.gatherBatch(batch.categorical, batch.size);
+        const table = tf.tensor2d(rows.rows, [rows.unique, 4]);
+        const state = model.forwardRows(batch, rows, table, { training: false, seed: 1, keep: false });
+        const labels = tf.tensor2d(batch.labels, [batch.size, 3]);
+        return [0, 1, 2].map((t) => {
+          const gate = model.gates[model.taskGate[t]];
+          // Task t's loss as a function of every expert output (zero gradient for experts its gate skips).
+          const f = (...experts: tf.Tensor[]) => {
+            const mixed = gate.dense
+              ? gateForward(
+                  gate.dense,
+                  state.input,
+                  gate.experts.map((e) => experts[e] as tf.Tensor2D),
+                  false,
+                ).out
+              : (experts[gate.experts[0]] as tf.Tensor2D);
+            const logit = mlpForward(model.towers[t], mixed, { training: false, seed: 1, keep: false }).out;
+            const all = tf.concat([logit, logit, logit], 1) as tf.Tensor2D;
+            // 0·Σ keeps every expert on the tape (tf.grads refuses inputs the output ignores).
+            const untouched = tf.mul(0, tf.addN(experts.map((e) => tf.sum(e))));
+            return tf.add(tf.sum(tf.slice(taskLosses(all, labels), t, 1)), untouched);
+          };
+          const grads = tf.grads(f)(state.expertOut);
+          return Float32Array.from(grads.flatMap((g) => Array.from(g.dataSync())));
+        });
+      });
+      const report = await engine.step(batch, { definition: ew, params: {}, state: null }, 1);
+      assert.equal(report.status, "applied");
+      const gram = gramMatrix(expected);
+      assert.ok(gram[0] > 0 && gram[4] > 0 && gram[8] > 0);
+      assert.ok(maxAbsDiff(report.gram, gram) < 1e-6 + 1e-4 * Math.max(...gram.map(Math.abs)));
+      optimizer.dispose();
+    });
+  }
 
   test("representation scope: the Gram matrix is that of the per-task gradients w.r.t. the bottom's output", async () => {
     const model = tinyModel("shared-bottom");
