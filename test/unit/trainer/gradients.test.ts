@@ -133,58 +133,59 @@ describe("gradient engine", () => {
     });
   }
 
-  test("the applied update is Σ α_t g_t on shared parameters and embedding rows, each tower its own gradient", async () => {
-    const model = tinyModel("ple");
-    const batch = tinyBatch(10, 9);
-    const reference = bruteForce(model, batch);
-    // Capture what the optimizer receives instead of applying it.
-    let captured: { dense: Map<tf.Variable, Float32Array>; rows: Float32Array } | undefined;
-    class Capture extends Adam {
-      override apply(
-        dense: ReadonlyArray<{ variable: tf.Variable; update: tf.Tensor }>,
-        _t: unknown,
-        rows: { update: Float32Array },
-      ) {
-        captured = {
-          dense: new Map(dense.map((d) => [d.variable, d.update.dataSync() as Float32Array])),
-          rows: Float32Array.from(rows.update),
-        };
+  for (const scope of ["params", "representation"] as const)
+    test(`the applied update is Σ α_t g_t on shared parameters and embedding rows, each tower its own gradient (${scope} scope)`, async () => {
+      const model = tinyModel("ple");
+      const batch = tinyBatch(10, 9);
+      const reference = bruteForce(model, batch);
+      // Capture what the optimizer receives instead of applying it.
+      let captured: { dense: Map<tf.Variable, Float32Array>; rows: Float32Array } | undefined;
+      class Capture extends Adam {
+        override apply(
+          dense: ReadonlyArray<{ variable: tf.Variable; update: tf.Tensor }>,
+          _t: unknown,
+          rows: { update: Float32Array },
+        ) {
+          captured = {
+            dense: new Map(dense.map((d) => [d.variable, d.update.dataSync() as Float32Array])),
+            rows: Float32Array.from(rows.update),
+          };
+        }
       }
-    }
-    const optimizer = new Capture({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
-    // Non-uniform weights: a strategy that weights task t by t+1.
-    const weighted = {
-      ...ew,
-      name: "test-weights",
-      step: () => ({ weights: Float64Array.from([1, 2, 3]), state: null }),
-    };
-    const engine = new GradientEngine(model, optimizer, "params", 1);
-    const report = await engine.step(batch, { definition: weighted, params: {}, state: null }, 1);
-    assert.equal(report.status, "applied");
-    assert.ok(captured);
-    const expected = new Float64Array(reference.rows[0].length);
-    reference.rows.forEach((row, t) => {
-      for (let i = 0; i < row.length; i++) expected[i] += (t + 1) * row[i];
+      const optimizer = new Capture({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
+      // Non-uniform weights: a strategy that weights task t by t+1.
+      const weighted = {
+        ...ew,
+        name: "test-weights",
+        step: () => ({ weights: Float64Array.from([1, 2, 3]), state: null }),
+      };
+      const engine = new GradientEngine(model, optimizer, scope, 1);
+      const report = await engine.step(batch, { definition: weighted, params: {}, state: null }, 1);
+      assert.equal(report.status, "applied");
+      assert.ok(captured);
+      const expected = new Float64Array(reference.rows[0].length);
+      reference.rows.forEach((row, t) => {
+        for (let i = 0; i < row.length; i++) expected[i] += (t + 1) * row[i];
+      });
+      const shared = model.sharedVariables();
+      const updates = captured.dense;
+      const flat = [...shared.map((v) => updates.get(v) ?? new Float32Array()), captured.rows];
+      const got = new Float32Array(expected.length);
+      let offset = 0;
+      for (const part of flat) {
+        got.set(part, offset);
+        offset += part.length;
+      }
+      assert.ok(maxAbsDiff(got, expected) < 1e-5);
+      const towerUpdates = [0, 1, 2].flatMap((t) =>
+        model.towerVariables(t).map((v) => updates.get(v) ?? new Float32Array()),
+      );
+      const towerReference = reference.towers.flat();
+      towerUpdates.forEach((u, i) => {
+        assert.ok(maxAbsDiff(u, towerReference[i]) < 1e-5);
+      });
+      optimizer.dispose();
     });
-    const shared = model.sharedVariables();
-    const updates = captured.dense;
-    const flat = [...shared.map((v) => updates.get(v) ?? new Float32Array()), captured.rows];
-    const got = new Float32Array(expected.length);
-    let offset = 0;
-    for (const part of flat) {
-      got.set(part, offset);
-      offset += part.length;
-    }
-    assert.ok(maxAbsDiff(got, expected) < 1e-5);
-    const towerUpdates = [0, 1, 2].flatMap((t) =>
-      model.towerVariables(t).map((v) => updates.get(v) ?? new Float32Array()),
-    );
-    const towerReference = reference.towers.flat();
-    towerUpdates.forEach((u, i) => {
-      assert.ok(maxAbsDiff(u, towerReference[i]) < 1e-5);
-    });
-    optimizer.dispose();
-  });
 
   test("the sparse embedding update equals a dense Adam update of the full table on touched rows", async () => {
     const model = tinyModel("shared-bottom");
