@@ -27,6 +27,7 @@ import { type GradCraftTestApi, type PanelRecord, summarize, waitFor } from "./t
 let manager: RunManager | undefined;
 
 export function activate(context: vscode.ExtensionContext): GradCraftTestApi | undefined {
+  const activationStart = performance.now();
   const log = vscode.window.createOutputChannel("GradCraft", { log: true });
   const registry = new RunRegistry();
   const traffic: PanelRecord[] = [];
@@ -146,8 +147,11 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   if (!vscode.workspace.isTrusted)
     log.info("Restricted Mode: GradCraft shows configs and runs but starts no trainer.");
 
+  const activationMs = performance.now() - activationStart;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
   if (!testing) return undefined;
   return {
+    activationMs,
     registry,
     runs: () => registry.all().map(summarize),
     run: (id) => {

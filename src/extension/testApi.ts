@@ -46,6 +46,8 @@ export interface PanelRecord {
 }
 
 export interface GradCraftTestApi {
+  /** Wall time activate() took, in ms (the goal is under 100). */
+  readonly activationMs: number;
   readonly registry: RunRegistry;
   /** Every run this window knows (live and ended), oldest first. */
   runs(): RunSummaryForTests[];

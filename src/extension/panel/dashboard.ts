@@ -32,7 +32,10 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
   }
 
   show(run: PanelRun, preserveFocus = false): vscode.WebviewPanel {
-    const existing = this.open.get(run.id);
+    // A finished live run and its replay are the same run: one panel.
+    const existing =
+      this.open.get(run.id) ??
+      (run.runDir ? [...this.open.values()].find((o) => o.session.run.runDir === run.runDir) : undefined);
     if (existing) {
       existing.panel.reveal(undefined, preserveFocus);
       return existing.panel;

@@ -247,9 +247,12 @@ export class RunManager implements vscode.Disposable {
       });
   }
 
+  /**
+   * Disposal normally follows deactivate (which already stopped every run gracefully); if not,
+   * stop them now. The process 'exit' hook stays as the last resort for whatever is left.
+   */
   dispose(): void {
-    process.removeListener("exit", this.killOnExit);
-    this.killOnExit();
+    void this.stopAll();
   }
 }
 
