@@ -155,7 +155,9 @@ export class DownsampledSeries {
 
   points(): { x: number; t: number; y: number }[] {
     const out: { x: number; t: number; y: number }[] = [];
-    this.forEach((x, t, y) => out.push({ x, t, y }));
+    this.forEach((x, t, y) => {
+      out.push({ x, t, y });
+    });
     return out;
   }
 
@@ -203,7 +205,9 @@ export class DownsampledSeries {
   resized(maxPoints: number): DownsampledSeries {
     const copy = new DownsampledSeries(maxPoints);
     // Re-appending the kept extremes keeps every spike; widths restart from the kept points.
-    this.forEach((x, t, y) => copy.append(x, t, y));
+    this.forEach((x, t, y) => {
+      copy.append(x, t, y);
+    });
     copy.total = this.total;
     return copy;
   }
@@ -681,7 +685,9 @@ export class RunModel {
       const series = this.series.get(name);
       if (!series) continue;
       const quoted = csvField(name);
-      series.forEach((x, t, y) => rows.push(`${quoted},${x},${Math.round(t)},${y}`));
+      series.forEach((x, t, y) => {
+        rows.push(`${quoted},${x},${Math.round(t)},${y}`);
+      });
     }
     return `${rows.join("\n")}\n`;
   }

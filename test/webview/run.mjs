@@ -1,0 +1,29 @@
+// The "panel in Chromium" stage of `npm test`: the dashboard webview (dist/webview.js) in headless
+// Debian chromium driven by playwright-core, fed a recorded run through the real host-side model.
+// Exit 0 passed, 1 failed, 77 not run (chromium missing and not installable here; 1 under CI).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ensureChromium, exitCodeFor } from "../provision.mjs";
+
+const root = join(import.meta.dirname, "..", "..");
+
+let chromium;
+try {
+  chromium = await ensureChromium();
+} catch (error) {
+  process.exit(exitCodeFor(error));
+}
+
+// The panel is tested as shipped: the bundle. Build it when missing (npm test builds first).
+if (!existsSync(join(root, "dist", "webview.js")) || process.argv.includes("--build")) {
+  const build = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: root, stdio: "inherit" });
+  if (build.status !== 0) process.exit(1);
+}
+
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/webview/panel.test.ts"],
+  { cwd: root, stdio: "inherit", env: { ...process.env, GRADCRAFT_CHROMIUM: chromium } },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,1147 @@
+/**
+ * The dashboard webview: two surfaces (the compact conflicts view and the full dashboard) drawn
+ * from a mirror of the host's run model. The host sends a snapshot on (re)open and batched trainer
+ * messages after it; the panel ingests them at once (cheap, bounded) and redraws once per
+ * animation frame, only the charts on screen.
+ */
+import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/extension/panel/messages";
+import {
+  averageCosines,
+  type DownsampledSeries,
+  type Marker,
+  RunModel,
+  seriesName,
+} from "../src/extension/panel/model";
+import type { TrainerMessage } from "../src/protocol/messages";
+import {
+  applyThemeDefaults,
+  HeatmapChart,
+  type LineSeries,
+  registerCharts,
+  TaskBarChart,
+  TimeChart,
+  type XMode,
+} from "./charts";
+import { buildFields, HYPERPARAMETER_SCHEMA, type ObjectSchema } from "./forms";
+import css from "./styles.css";
+import { type Palette, readPalette, taskColor } from "./theme";
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+type ControlKey =
+  | "pause"
+  | "resume"
+  | "stop"
+  | "checkpoint"
+  | "evaluate"
+  | "set-strategy"
+  | "set-hyperparameters";
+
+interface ViewState {
+  surface: Surface;
+  hiddenTasks: string[];
+  smoothing: number;
+  xMode: XMode;
+  normLog: boolean;
+  /** 0: the latest step; N: mean of the last N steps. */
+  heatmapWindow: number;
+  evalSplit: string;
+  pending: Record<string, { control: ControlKey; sentAt: number }>;
+  results: Partial<Record<ControlKey, { text: string; level: "ok" | "error" | "pending" }>>;
+}
+
+// Captured while this script runs: the host's CSP nonce also admits the injected stylesheet.
+const scriptNonce = (document.currentScript as HTMLScriptElement | null)?.nonce ?? "";
+const vscode = acquireVsCodeApi();
+const saved = (vscode.getState() ?? {}) as Partial<ViewState>;
+const view: ViewState = {
+  surface: (document.body.dataset.surface as Surface | undefined) ?? saved.surface ?? "dashboard",
+  hiddenTasks: saved.hiddenTasks ?? [],
+  smoothing: saved.smoothing ?? 0,
+  xMode: saved.xMode ?? "step",
+  normLog: saved.normLog ?? false,
+  heatmapWindow: saved.heatmapWindow ?? 0,
+  evalSplit: saved.evalSplit ?? "validation",
+  pending: saved.pending ?? {},
+  results: saved.results ?? {},
+};
+const persist = () => vscode.setState(view);
+
+let runs: RunModel[] = [];
+let palette: Palette;
+let layoutKey = "";
+let notice: { text: string; level: string } | null = null;
+
+// ---------------------------------------------------------------------------------------------
+// Chart registry and frame loop
+
+interface TimeCard {
+  kind: "time";
+  chart: TimeChart;
+  /** Series names of one run this chart shows, with their task index (null: not per task). */
+  series: (run: RunModel) => { name: string; task: number | null; label: string }[];
+  smooth: boolean;
+  log?: () => boolean;
+}
+interface OtherCard {
+  kind: "heatmap" | "bars" | "table";
+  render: () => void;
+  series?: (run: RunModel) => { name: string; task: number | null; label: string }[];
+  chartObject?: { chart: { toBase64Image(type?: string, quality?: number): string } };
+}
+type Card = (TimeCard | OtherCard) & {
+  id: string;
+  title: string;
+  element: HTMLElement;
+  visible: boolean;
+  stale: boolean;
+};
+
+const cards = new Map<string, Card>();
+let heatmap: HeatmapChart | null = null;
+let dirty = false;
+let ingestMs = 0;
+const perf = { frames: [] as number[], max: 5000 };
+
+function invalidate(): void {
+  for (const card of cards.values()) card.stale = true;
+  schedule();
+}
+
+function schedule(): void {
+  if (dirty) return;
+  dirty = true;
+  requestAnimationFrame(frame);
+}
+
+function frame(): void {
+  dirty = false;
+  const started = performance.now();
+  render();
+  const spent = performance.now() - started + ingestMs;
+  ingestMs = 0;
+  perf.frames.push(spent);
+  if (perf.frames.length > perf.max) perf.frames.splice(0, perf.frames.length - perf.max);
+}
+
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const card = cards.get((entry.target as HTMLElement).dataset.card ?? "");
+    if (!card) continue;
+    card.visible = entry.isIntersecting;
+    if (card.visible && card.stale) schedule();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Series to points: smoothing and x mode, cached per series version
+
+const pointCache = new WeakMap<DownsampledSeries, { key: string; points: { x: number; y: number }[] }>();
+
+/** EMA with bias correction (as Adam's): early points are not dragged toward zero. */
+function pointsOf(series: DownsampledSeries, smoothing: number): { x: number; y: number }[] {
+  const key = `${series.appended}|${view.xMode}|${smoothing}|${series.length}`;
+  const cached = pointCache.get(series);
+  if (cached && cached.key === key) return cached.points;
+  const points: { x: number; y: number }[] = [];
+  const beta = smoothing;
+  let ema = 0;
+  let correction = 1;
+  const byStep = view.xMode === "step";
+  series.forEach((x, t, y) => {
+    let value = y;
+    if (beta > 0) {
+      ema = beta * ema + (1 - beta) * y;
+      correction *= beta;
+      value = ema / (1 - correction);
+    }
+    points.push({ x: byStep ? x : t / 1000, y: value });
+  });
+  pointCache.set(series, { key, points });
+  return points;
+}
+
+const RUN_DASHES = [[], [6, 3], [2, 2], [10, 3, 2, 3]];
+
+function primary(): RunModel | undefined {
+  return runs[0];
+}
+
+function hiddenIndices(run: RunModel): Set<number> {
+  const hidden = new Set<number>();
+  run.tasks.forEach((task, t) => {
+    if (view.hiddenTasks.includes(task)) hidden.add(t);
+  });
+  return hidden;
+}
+
+function lineSeriesFor(card: TimeCard): LineSeries[] {
+  const out: LineSeries[] = [];
+  const compare = runs.length > 1;
+  runs.forEach((run, r) => {
+    for (const s of card.series(run)) {
+      if (s.task !== null && view.hiddenTasks.includes(run.tasks[s.task])) continue;
+      const series = run.series.get(s.name);
+      if (!series) continue;
+      const color = s.task === null ? palette.tasks[r % palette.tasks.length] : taskColor(palette, s.task);
+      out.push({
+        label: compare ? `${run.label} · ${s.label}` : s.label,
+        color,
+        points: pointsOf(series, card.smooth ? view.smoothing : 0),
+        dash: compare ? RUN_DASHES[r % RUN_DASHES.length] : [],
+      });
+    }
+  });
+  return out;
+}
+
+function allMarkers(): Marker[] {
+  if (runs.length <= 1) return primary()?.markers ?? [];
+  return runs.flatMap((run) => run.markers.map((m) => ({ ...m, label: `${run.label}: ${m.label}` })));
+}
+
+function render(): void {
+  renderHeader();
+  const markers = allMarkers();
+  const xEnd = Math.max(0, ...runs.map((r) => (view.xMode === "step" ? r.step : r.elapsed / 1000)));
+  for (const card of cards.values()) {
+    if (!card.stale || !card.visible) continue;
+    card.stale = false;
+    if (card.kind === "time") {
+      card.chart.setLog(card.log?.() ?? false);
+      card.chart.setData(lineSeriesFor(card), markers, view.xMode, palette, xEnd);
+    } else {
+      card.render();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "class") element.className = value;
+    else element.setAttribute(key, value);
+  }
+  element.append(...children);
+  return element;
+}
+
+const perTask =
+  (name: (task: string) => string) =>
+  (run: RunModel): { name: string; task: number | null; label: string }[] =>
+    run.tasks.map((task, t) => ({ name: name(task), task: t, label: task }));
+const single =
+  (name: string, label: string) =>
+  (_run: RunModel): { name: string; task: number | null; label: string }[] => [{ name, task: null, label }];
+
+function cardShell(
+  id: string,
+  title: string,
+  options: { wide?: boolean; square?: boolean; csv?: boolean; png?: boolean; extra?: Node[] } = {},
+) {
+  const heading = el("h2", { id: `${id}-title` }, title);
+  const actions = el("div", { class: "card-actions" }, ...(options.extra ?? []));
+  if (options.png !== false) {
+    const png = el(
+      "button",
+      { class: "icon", type: "button", "aria-label": `Export ${title} as PNG`, title: "Export as PNG" },
+      "PNG",
+    );
+    png.addEventListener("click", () => exportPng(id));
+    actions.append(png);
+  }
+  if (options.csv !== false) {
+    const csvButton = el(
+      "button",
+      {
+        class: "icon",
+        type: "button",
+        "aria-label": `Export ${title} series as CSV`,
+        title: "Export series as CSV",
+      },
+      "CSV",
+    );
+    csvButton.addEventListener("click", () => exportCsv(id));
+    actions.append(csvButton);
+  }
+  const element = el(
+    "section",
+    { class: `card${options.wide ? " wide" : ""}`, "aria-labelledby": `${id}-title`, "data-card": id },
+    el("header", {}, heading, actions),
+  );
+  return element;
+}
+
+function canvasIn(card: HTMLElement, label: string, square = false): HTMLCanvasElement {
+  const canvas = el("canvas", { role: "img", "aria-label": label });
+  card.append(el("div", { class: `chart-box${square ? " square" : ""}` }, canvas));
+  return canvas;
+}
+
+function addTimeCard(
+  grid: HTMLElement,
+  id: string,
+  title: string,
+  series: TimeCard["series"],
+  options: { yLabel?: string; smooth?: boolean; log?: () => boolean; extra?: Node[]; legend?: boolean } = {},
+): void {
+  const element = cardShell(id, title, { extra: options.extra });
+  const canvas = canvasIn(element, `${title} over ${view.xMode === "step" ? "steps" : "time"}`);
+  grid.append(element);
+  const chart = new TimeChart(id, canvas, palette, {
+    yLabel: options.yLabel,
+    log: options.log?.(),
+    // Task colours are in the toolbar's task toggles and runs in its run legend: chart legends
+    // would crowd out the data (six tasks × runs).
+    showLegend: options.legend ?? false,
+    onRangeChange: (source, min, max) => {
+      for (const card of cards.values())
+        if (card.kind === "time" && card.chart !== source) card.chart.setRange(min, max);
+    },
+  });
+  cards.set(id, {
+    kind: "time",
+    id,
+    title,
+    element,
+    chart,
+    series,
+    smooth: options.smooth ?? true,
+    log: options.log,
+    visible: true,
+    stale: true,
+  });
+  observer.observe(element);
+}
+
+function addOtherCard(grid: HTMLElement, card: Omit<Card, "visible" | "stale"> & OtherCard): void {
+  grid.append(card.element);
+  cards.set(card.id, { ...card, visible: true, stale: true } as Card);
+  observer.observe(card.element);
+}
+
+function destroyCards(): void {
+  for (const card of cards.values()) {
+    observer.unobserve(card.element);
+    if (card.kind === "time") card.chart.destroy();
+    else (card.chartObject as { destroy?: () => void } | undefined)?.destroy?.();
+  }
+  cards.clear();
+  heatmap = null;
+}
+
+const app = el("div", { id: "app" });
+const header = el("header", { class: "bar" });
+const toolbar = el("section", { class: "toolbar", "aria-label": "View options" });
+const grid = el("main", { class: "grid" });
+
+function build(): void {
+  destroyCards();
+  for (const name of [...document.body.classList])
+    if (name.startsWith("surface-") && name !== `surface-${view.surface}`)
+      document.body.classList.remove(name);
+  if (!document.body.classList.contains(`surface-${view.surface}`))
+    document.body.classList.add(`surface-${view.surface}`);
+  header.replaceChildren();
+  toolbar.replaceChildren();
+  grid.replaceChildren();
+  const run = primary();
+  if (!run) {
+    grid.append(
+      el("p", { class: "empty muted" }, "Waiting for a run… Start training or open a finished run."),
+    );
+    return;
+  }
+  buildHeader();
+  if (view.surface === "conflicts") buildConflicts();
+  else buildDashboard();
+}
+
+// ----- header: facts and run controls
+
+const facts = el("div", { class: "facts", "aria-live": "polite" });
+const controlButtons = new Map<ControlKey, HTMLButtonElement>();
+const controlStatus = new Map<ControlKey, HTMLElement>();
+
+function controlButton(
+  control: ControlKey,
+  label: string,
+  onClick: () => void,
+  className = "secondary",
+): HTMLElement {
+  const button = el("button", { type: "button", class: className, "data-control": control }, label);
+  button.addEventListener("click", onClick);
+  const status = el("span", { class: "status", role: "status", "data-status": control });
+  controlButtons.set(control, button);
+  controlStatus.set(control, status);
+  return el("span", { class: "control" }, button, status);
+}
+
+function buildHeader(): void {
+  controlButtons.clear();
+  controlStatus.clear();
+  const titleText = runs.length > 1 ? `Comparing ${runs.length} runs` : (primary()?.label ?? "");
+  const title = el("h1", {}, titleText);
+  const noticeLine = el(
+    "span",
+    { class: `notice ${notice?.level ?? ""}`, role: "status", id: "notice" },
+    notice?.text ?? "",
+  );
+  const controls = el("div", { class: "controls", role: "group", "aria-label": "Run controls" });
+  if (runs.length === 1) {
+    controls.append(
+      controlButton("pause", "Pause", () => send("pause", { type: "pause" })),
+      controlButton("resume", "Resume", () => send("resume", { type: "resume" })),
+      controlButton("checkpoint", "Checkpoint", () => send("checkpoint", { type: "checkpoint" })),
+      controlButton("evaluate", "Evaluate", () =>
+        send("evaluate", { type: "evaluate", split: "validation" }),
+      ),
+      controlButton("stop", "Stop", () => armStop(), "secondary danger"),
+    );
+  }
+  if (view.surface === "conflicts") {
+    const open = el(
+      "button",
+      { type: "button", class: "secondary", "data-control": "open-dashboard" },
+      "Open Dashboard",
+    );
+    open.addEventListener("click", () => post({ type: "open-dashboard", runId: primary()?.runId }));
+    controls.append(open);
+  }
+  header.append(title, facts, noticeLine, controls);
+  renderHeader();
+}
+
+let stopArmedUntil = 0;
+function armStop(): void {
+  const button = controlButtons.get("stop");
+  if (!button) return;
+  // Stopping ends the run: ask for a second press instead of a modal dialog.
+  if (Date.now() < stopArmedUntil) {
+    stopArmedUntil = 0;
+    button.dataset.armed = "false";
+    send("stop", { type: "stop" });
+    return;
+  }
+  stopArmedUntil = Date.now() + 4000;
+  button.dataset.armed = "true";
+  button.textContent = "Confirm stop";
+  setTimeout(() => {
+    if (Date.now() >= stopArmedUntil) {
+      button.dataset.armed = "false";
+      renderHeader();
+    }
+  }, 4100);
+}
+
+const CONTROL_LABELS: Record<ControlKey, [string, string]> = {
+  pause: ["Pause", "Pausing…"],
+  resume: ["Resume", "Resuming…"],
+  stop: ["Stop", "Stopping…"],
+  checkpoint: ["Checkpoint", "Checkpointing…"],
+  evaluate: ["Evaluate", "Evaluating…"],
+  "set-strategy": ["Switch", "Switching…"],
+  "set-hyperparameters": ["Apply", "Applying…"],
+};
+
+function isPending(control: ControlKey): boolean {
+  return Object.values(view.pending).some((p) => p.control === control);
+}
+
+function renderHeader(): void {
+  const run = primary();
+  if (!run) return;
+  const { stepsPerSecond, stepTimeMs } = run.throughput();
+  const fact = (label: string, value: string) =>
+    el("span", { class: "fact" }, `${label} `, el("b", {}, value));
+  facts.replaceChildren(
+    el("span", { class: "badge", "data-state": run.state, title: run.stateDetail ?? "" }, run.state),
+    fact("step", String(run.step)),
+    fact("epoch", run.epoch.toFixed(2)),
+    fact("strategy", run.strategy?.name ?? "–"),
+    fact(
+      "steps/s",
+      Number.isFinite(stepsPerSecond) ? stepsPerSecond.toFixed(stepsPerSecond < 10 ? 2 : 0) : "–",
+    ),
+    ...(view.surface === "dashboard"
+      ? [
+          fact("step time", Number.isFinite(stepTimeMs) ? `${stepTimeMs.toFixed(0)} ms` : "–"),
+          fact("backend", run.backend ?? "–"),
+        ]
+      : []),
+  );
+  const live = run.state === "running" || run.state === "paused" || run.state === "starting";
+  for (const [control, button] of controlButtons) {
+    const pending = isPending(control);
+    const [idle, busy] = CONTROL_LABELS[control];
+    if (control !== "stop" || button.dataset.armed !== "true") button.textContent = pending ? busy : idle;
+    button.setAttribute("aria-busy", String(pending));
+    let enabled = live && !pending;
+    if (control === "pause") enabled &&= run.state !== "paused";
+    if (control === "resume") enabled &&= run.state === "paused";
+    button.disabled = !enabled;
+    const status = controlStatus.get(control);
+    const result = view.results[control];
+    if (status) {
+      status.textContent = result?.text ?? "";
+      status.className = `status ${result?.level ?? ""}`;
+    }
+  }
+  const noticeLine = header.querySelector("#notice");
+  if (noticeLine) {
+    noticeLine.textContent = notice?.text ?? "";
+    noticeLine.className = `notice ${notice?.level ?? ""}`;
+  }
+}
+
+// ----- toolbar (dashboard)
+
+function buildToolbar(run: RunModel): void {
+  const tasks = el("fieldset", {}, el("legend", {}, "Tasks"));
+  run.tasks.forEach((task, t) => {
+    const id = `task-toggle-${t}`;
+    const box = el("input", { type: "checkbox", id });
+    box.checked = !view.hiddenTasks.includes(task);
+    box.addEventListener("change", () => {
+      view.hiddenTasks = box.checked
+        ? view.hiddenTasks.filter((x) => x !== task)
+        : [...view.hiddenTasks, task];
+      persist();
+      invalidate();
+    });
+    const swatch = el("span", { class: "swatch", "aria-hidden": "true" });
+    swatch.style.background = taskColor(palette, t);
+    tasks.append(el("span", { class: "task-toggle" }, box, el("label", { for: id }, swatch, ` ${task}`)));
+  });
+
+  const smoothing = el("input", {
+    type: "range",
+    min: "0",
+    max: "0.99",
+    step: "0.01",
+    id: "smoothing",
+    "aria-label": "Smoothing",
+  });
+  smoothing.value = String(view.smoothing);
+  const smoothingValue = el("output", { for: "smoothing" }, view.smoothing.toFixed(2));
+  smoothing.addEventListener("input", () => {
+    view.smoothing = Number(smoothing.value);
+    smoothingValue.textContent = view.smoothing.toFixed(2);
+    persist();
+    invalidate();
+  });
+
+  const xMode = select(
+    "x-mode",
+    [
+      ["step", "step"],
+      ["time", "time"],
+    ],
+    view.xMode,
+    (value) => {
+      view.xMode = value as XMode;
+      persist();
+      for (const card of cards.values()) if (card.kind === "time") card.chart.resetZoom();
+      invalidate();
+    },
+  );
+  const reset = el("button", { type: "button", class: "secondary" }, "Reset zoom");
+  reset.addEventListener("click", () => {
+    for (const card of cards.values()) if (card.kind === "time") card.chart.resetZoom();
+  });
+  const exportAll = el("button", { type: "button", class: "secondary" }, "Export all CSV");
+  exportAll.addEventListener("click", () => exportCsv(null));
+  toolbar.append(
+    tasks,
+    el("label", { for: "smoothing" }, "Smoothing ", smoothing, smoothingValue),
+    el("label", { for: "x-mode" }, "X axis ", xMode),
+    reset,
+    exportAll,
+    el("span", { class: "muted" }, "Ctrl+wheel zooms, drag pans."),
+  );
+  if (runs.length > 1) {
+    const legend = el("div", { class: "run-legends", role: "list", "aria-label": "Runs" });
+    runs.forEach((r, i) => {
+      const dash = RUN_DASHES[i % RUN_DASHES.length].join(" ");
+      const sample = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      sample.setAttribute("width", "28");
+      sample.setAttribute("height", "8");
+      sample.setAttribute("aria-hidden", "true");
+      sample.innerHTML = `<line x1="0" y1="4" x2="28" y2="4" stroke-dasharray="${dash}"></line>`;
+      legend.append(el("span", { class: "run-legend", role: "listitem" }, sample, r.label));
+    });
+    toolbar.append(legend);
+  }
+}
+
+function select(
+  id: string,
+  options: [string, string][],
+  value: string,
+  onChange: (value: string) => void,
+): HTMLSelectElement {
+  const element = el("select", { id });
+  for (const [v, label] of options) element.append(el("option", { value: v }, label));
+  element.value = value;
+  element.addEventListener("change", () => onChange(element.value));
+  return element;
+}
+
+// ----- the cards
+
+function heatmapCard(container: HTMLElement, compact: boolean): void {
+  const id = "heatmap";
+  const windowSelect = select(
+    "heatmap-window",
+    [
+      ["0", "latest step"],
+      ["10", "mean of 10"],
+      ["50", "mean of 50"],
+      ["200", "mean of 200"],
+    ],
+    String(view.heatmapWindow),
+    (value) => {
+      view.heatmapWindow = Number(value);
+      persist();
+      invalidate();
+    },
+  );
+  windowSelect.setAttribute("aria-label", "Heatmap window");
+  const element = cardShell(id, "Gradient conflicts (cosine)", {
+    extra: [windowSelect],
+    csv: false,
+    png: !compact,
+  });
+  const caption = el("p", { class: "muted", id: "heatmap-caption" });
+  const canvas = canvasIn(element, "Pairwise cosine of the task gradients", true);
+  element.append(caption);
+  const chart = new HeatmapChart(canvas, palette);
+  heatmap = chart;
+  addOtherCard(container, {
+    kind: "heatmap",
+    id,
+    title: "Gradient conflicts",
+    element,
+    chartObject: chart,
+    render: () => {
+      const run = primary();
+      if (!run) return;
+      const state =
+        view.heatmapWindow > 0 ? averageCosines(run.recentCosines(), view.heatmapWindow) : run.heatmap;
+      chart.setData(run.tasks, state?.cosines ?? null, palette, hiddenIndices(run));
+      const kept = run.recentCosines().length;
+      caption.textContent = state
+        ? view.heatmapWindow > 0
+          ? `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}${runs.length > 1 ? ` (${run.label})` : ""}.`
+          : `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.`
+        : "No step yet.";
+    },
+  });
+}
+
+function barsCard(container: HTMLElement, id: string, title: string, name: (task: string) => string): void {
+  const element = cardShell(id, title, { csv: false });
+  const canvas = canvasIn(element, `${title} per task, latest step`);
+  const chart = new TaskBarChart(canvas, palette, title);
+  addOtherCard(container, {
+    kind: "bars",
+    id,
+    title,
+    element,
+    chartObject: chart,
+    render: () => {
+      const run = primary();
+      if (!run) return;
+      const hidden = hiddenIndices(run);
+      const shown = run.tasks.map((_, t) => t).filter((t) => !hidden.has(t));
+      chart.setData(
+        shown.map((t) => run.tasks[t]),
+        shown.map((t) => run.latest(name(run.tasks[t]))),
+        shown.map((t) => taskColor(palette, t)),
+        palette,
+      );
+    },
+  });
+}
+
+function evalTableCard(container: HTMLElement): void {
+  const id = "eval-table";
+  const splitSelect = select(
+    "eval-split",
+    [
+      ["validation", "validation"],
+      ["test", "test"],
+      ["train", "train"],
+    ],
+    view.evalSplit,
+    (value) => {
+      view.evalSplit = value;
+      persist();
+      invalidate();
+    },
+  );
+  splitSelect.setAttribute("aria-label", "Evaluation split");
+  const element = cardShell(id, "Evaluation: latest and best", {
+    wide: false,
+    png: false,
+    extra: [splitSelect],
+  });
+  const body = el("div", {});
+  element.append(body);
+  addOtherCard(container, {
+    kind: "table",
+    id,
+    title: "Evaluation",
+    element,
+    series: (run) =>
+      ["auc", "gauc", "logloss"].flatMap((metric) => [
+        ...run.tasks.map((task, t) => ({
+          name: seriesName.evalMetric(view.evalSplit, metric, task),
+          task: t,
+          label: `${metric} ${task}`,
+        })),
+        { name: seriesName.evalMean(view.evalSplit, metric), task: null, label: `${metric} mean` },
+      ]),
+    render: () => {
+      const run = primary();
+      if (!run) return;
+      const metrics = ["auc", "gauc", "logloss"];
+      const head = el(
+        "tr",
+        {},
+        el("th", { scope: "col" }, "task"),
+        ...metrics.map((m) => el("th", { scope: "col" }, m === "logloss" ? "log loss" : m.toUpperCase())),
+      );
+      const cell = (name: string) => {
+        const latest = run.latestEval[name];
+        const best = run.best[name];
+        if (latest === undefined) return el("td", {}, "–");
+        return el(
+          "td",
+          {},
+          formatMetric(latest),
+          el(
+            "span",
+            { class: "best", title: best ? `best at step ${best.step}` : "" },
+            best ? `best ${formatMetric(best.value)} @${best.step}` : "",
+          ),
+        );
+      };
+      const rows = run.tasks
+        .filter((task) => !view.hiddenTasks.includes(task))
+        .map((task) =>
+          el(
+            "tr",
+            {},
+            el("th", { scope: "row" }, task),
+            ...metrics.map((m) => cell(seriesName.evalMetric(view.evalSplit, m, task))),
+          ),
+        );
+      const mean = el(
+        "tr",
+        { class: "mean" },
+        el("th", { scope: "row" }, "mean"),
+        ...metrics.map((m) => cell(seriesName.evalMean(view.evalSplit, m))),
+      );
+      const hasAny = Object.keys(run.latestEval).some((k) => k.startsWith(`eval/${view.evalSplit}/`));
+      body.replaceChildren(
+        hasAny
+          ? el(
+              "table",
+              {},
+              el("caption", { class: "visually-hidden" }, `Evaluation on ${view.evalSplit}`),
+              el("thead", {}, head),
+              el("tbody", {}, ...rows, mean),
+            )
+          : el("p", { class: "muted" }, `No ${view.evalSplit} evaluation yet.`),
+      );
+    },
+  });
+}
+
+function formatMetric(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(4) : "–";
+}
+
+/** The strategy switcher and the hyperparameter form, built from hello's JSON Schemas. */
+function controlsCard(container: HTMLElement, compact: boolean): void {
+  const run = primary();
+  if (!run || runs.length > 1) return;
+  const id = "controls";
+  const element = cardShell(id, compact ? "Strategy" : "Strategy and hyperparameters", {
+    csv: false,
+    png: false,
+  });
+  element.classList.add("controls-card");
+  const strategyId = "strategy-select";
+  const choices = run.strategies.length ? run.strategies : run.strategy ? [{ name: run.strategy.name }] : [];
+  const strategySelect = select(
+    strategyId,
+    choices.map((s) => [s.name, s.title ? `${s.title} (${s.name})` : s.name]),
+    run.strategy?.name ?? choices[0]?.name ?? "",
+    () => rebuildFields(),
+  );
+  const summary = el("p", { class: "strategy-summary muted" });
+  const fieldsHolder = el("div", {});
+  let fields = buildFields(undefined);
+  const rebuildFields = () => {
+    const info = run.strategies.find((s) => s.name === strategySelect.value);
+    summary.textContent = info?.summary ?? "";
+    const current =
+      run.strategy?.name === strategySelect.value ? run.strategy.params : (info?.defaults ?? {});
+    fields = buildFields(info?.paramsSchema as ObjectSchema | undefined, current, { idPrefix: "param" });
+    fieldsHolder.replaceChildren(fields.element);
+  };
+  rebuildFields();
+  const switchButton = el("button", { type: "button", "data-control": "set-strategy" }, "Switch");
+  const switchStatus = el("span", { class: "status", role: "status", "data-status": "set-strategy" });
+  controlButtons.set("set-strategy", switchButton);
+  controlStatus.set("set-strategy", switchStatus);
+  switchButton.addEventListener("click", () => {
+    const params = fields.read();
+    if (params === null) {
+      setResult("set-strategy", "Fix the highlighted parameters first.", "error");
+      return;
+    }
+    send("set-strategy", { type: "set-strategy", name: strategySelect.value, params });
+  });
+  element.append(
+    el("div", { class: "form-row" }, el("label", { for: strategyId }, "Strategy"), strategySelect),
+    summary,
+    fieldsHolder,
+    el("div", { class: "form-row" }, switchButton, switchStatus),
+  );
+  if (!compact) {
+    const hyper = buildFields(HYPERPARAMETER_SCHEMA, run.hyperparameters, {
+      onlyChanged: true,
+      idPrefix: "hyper",
+    });
+    const apply = el("button", { type: "button", "data-control": "set-hyperparameters" }, "Apply");
+    const applyStatus = el("span", { class: "status", role: "status", "data-status": "set-hyperparameters" });
+    controlButtons.set("set-hyperparameters", apply);
+    controlStatus.set("set-hyperparameters", applyStatus);
+    apply.addEventListener("click", () => {
+      const values = hyper.read();
+      if (values === null)
+        return setResult("set-hyperparameters", "Fix the highlighted values first.", "error");
+      if (Object.keys(values).length === 0)
+        return setResult("set-hyperparameters", "Nothing changed.", "error");
+      send("set-hyperparameters", { type: "set-hyperparameters", ...values });
+    });
+    element.append(
+      el("h2", {}, "Hyperparameters"),
+      hyper.element,
+      el("div", { class: "form-row" }, apply, applyStatus),
+    );
+  }
+  addOtherCard(container, { kind: "table", id, title: "Controls", element, render: () => {} });
+  renderHeader();
+}
+
+function buildConflicts(): void {
+  heatmapCard(grid, true);
+  barsCard(grid, "norm-bars", "Gradient norm", seriesName.norm);
+  barsCard(grid, "weight-bars", "Weight in the update", seriesName.weight);
+  controlsCard(grid, true);
+}
+
+function buildDashboard(): void {
+  const run = primary()!;
+  buildToolbar(run);
+  const normScale = select(
+    "norm-scale",
+    [
+      ["linear", "linear"],
+      ["log", "log"],
+    ],
+    view.normLog ? "log" : "linear",
+    (value) => {
+      view.normLog = value === "log";
+      persist();
+      invalidate();
+    },
+  );
+  normScale.setAttribute("aria-label", "Gradient norm scale");
+  addTimeCard(grid, "loss", "Loss per task", perTask(seriesName.loss));
+  addTimeCard(grid, "norm", "Gradient norm per task", perTask(seriesName.norm), {
+    log: () => view.normLog,
+    extra: [normScale],
+  });
+  addTimeCard(grid, "weight", "Weight in the update", perTask(seriesName.weight));
+  heatmapCard(grid, false);
+  addTimeCard(grid, "conflicting-pairs", "Conflicting pairs", single(seriesName.conflictingPairs, "pairs"), {
+    smooth: false,
+  });
+  addTimeCard(grid, "update-cosine", "cos(update, task gradient)", perTask(seriesName.updateCosine));
+  addTimeCard(grid, "conflict-set", "Conflict set size", perTask(seriesName.conflictSet), { smooth: false });
+  addTimeCard(grid, "correction", "Correction norm", perTask(seriesName.correction));
+  addTimeCard(grid, "scale", "Magnitude scale", perTask(seriesName.scale));
+  const evalSeries = (metric: string) => (r: RunModel) =>
+    r.tasks.map((task, t) => ({
+      name: seriesName.evalMetric(view.evalSplit, metric, task),
+      task: t,
+      label: task,
+    }));
+  addTimeCard(grid, "auc", "AUC", evalSeries("auc"), { smooth: false });
+  addTimeCard(grid, "gauc", "GAUC", evalSeries("gauc"), { smooth: false });
+  addTimeCard(grid, "logloss", "Log loss", evalSeries("logloss"), { smooth: false });
+  evalTableCard(grid);
+  addTimeCard(grid, "step-time", "Step time (ms)", single(seriesName.stepTime, "step time"));
+  addTimeCard(grid, "steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s"));
+  controlsCard(grid, false);
+}
+
+function ensureLayout(): void {
+  const run = primary();
+  const key = `${view.surface}|${runs.map((r) => `${r.runId}:${r.tasks.join(",")}:${r.strategies.length}`).join(";")}`;
+  if (key === layoutKey) return;
+  layoutKey = key;
+  build();
+  if (run) invalidate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands and acks
+
+let sequence = 0;
+
+function post(message: WebviewToHost): void {
+  vscode.postMessage(message);
+}
+
+function send(control: ControlKey, command: CommandMessage["command"]): void {
+  if (isPending(control)) return;
+  const id = `wv-${Date.now().toString(36)}-${++sequence}`;
+  view.pending[id] = { control, sentAt: Date.now() };
+  view.results[control] = { text: "waiting for the trainer…", level: "pending" };
+  persist();
+  post({ type: "command", id, runId: primary()?.runId, command });
+  renderHeader();
+}
+
+function setResult(control: ControlKey, text: string, level: "ok" | "error"): void {
+  view.results[control] = { text, level };
+  persist();
+  renderHeader();
+}
+
+const DONE_TEXT: Record<ControlKey, string> = {
+  pause: "paused",
+  resume: "resumed",
+  stop: "stopping",
+  checkpoint: "checkpoint requested",
+  evaluate: "evaluation started",
+  "set-strategy": "switched",
+  "set-hyperparameters": "applied",
+};
+
+function resolveAck(ack: { id: string; ok: boolean; step?: number; error?: string }): void {
+  const pending = view.pending[ack.id];
+  if (!pending) return;
+  delete view.pending[ack.id];
+  const at = ack.step !== undefined ? ` at step ${ack.step}` : "";
+  if (ack.ok) setResult(pending.control, `${DONE_TEXT[pending.control]}${at}`, "ok");
+  else setResult(pending.control, ack.error ?? "refused", "error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+function chartOf(id: string): { toBase64Image(type?: string, quality?: number): string } | null {
+  const card = cards.get(id);
+  if (!card) return null;
+  if (card.kind === "time") return card.chart.chart;
+  return card.chartObject?.chart ?? null;
+}
+
+function exportPng(id: string): void {
+  const chart = chartOf(id);
+  if (!chart) return;
+  post({ type: "export-png", chart: id, dataUrl: chart.toBase64Image("image/png", 1) });
+}
+
+function exportCsv(id: string | null): void {
+  const card = id ? cards.get(id) : null;
+  const seriesOf = (run: RunModel) => {
+    if (!card) return [...run.series.keys()].sort();
+    const list = card.kind === "time" ? card.series(run) : (card.series?.(run) ?? []);
+    return list.map((s) => s.name);
+  };
+  if (runs.length === 1) {
+    post({
+      type: "export-csv",
+      runId: primary()?.runId,
+      series: seriesOf(primary()!),
+      suggestedName: id ?? "all",
+    });
+    return;
+  }
+  // Compare mode: the panel holds every run; one long-form file with a run column.
+  const rows = ["run,series,step,time_ms,value"];
+  for (const run of runs) {
+    const body = run.toCsv(seriesOf(run)).trim().split("\n").slice(1);
+    const label = /[",\n]/.test(run.label) ? `"${run.label.replace(/"/g, '""')}"` : run.label;
+    for (const line of body) rows.push(`${label},${line}`);
+  }
+  post({ type: "export-csv", csv: `${rows.join("\n")}\n`, suggestedName: id ?? "compare" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host messages
+
+function ingestAll(run: RunModel, messages: TrainerMessage[]): void {
+  const started = performance.now();
+  for (const message of messages) {
+    run.ingest(message);
+    if (message.type === "ack") resolveAck(message);
+  }
+  ingestMs += performance.now() - started;
+}
+
+function handle(message: HostToWebview): void {
+  switch (message.type) {
+    case "snapshot": {
+      if (message.surface) view.surface = message.surface;
+      runs = [RunModel.fromSnapshot(message.run)];
+      if (message.settings) applySettings(message.settings);
+      persist();
+      ensureLayout();
+      invalidate();
+      break;
+    }
+    case "compare":
+      runs = message.runs.map((r) => RunModel.fromSnapshot(r));
+      if (message.settings) applySettings(message.settings);
+      layoutKey = "";
+      ensureLayout();
+      invalidate();
+      break;
+    case "delta": {
+      const run = runs.find((r) => r.runId === message.runId);
+      if (!run) return;
+      const tasksBefore = run.tasks.length;
+      const strategiesBefore = run.strategies.length;
+      ingestAll(run, message.messages);
+      if (run.tasks.length !== tasksBefore || run.strategies.length !== strategiesBefore) ensureLayout();
+      invalidate();
+      break;
+    }
+    case "ack":
+      resolveAck(message);
+      break;
+    case "settings":
+      applySettings(message.settings);
+      invalidate();
+      break;
+    case "notice":
+      notice = { text: message.text, level: message.level };
+      renderHeader();
+      break;
+  }
+}
+
+function applySettings(settings: { maxPoints?: number; heatmapWindowMax?: number }): void {
+  const next: { maxPoints?: number; heatmapWindowMax?: number } = {};
+  if (settings.maxPoints) next.maxPoints = settings.maxPoints;
+  if (settings.heatmapWindowMax) next.heatmapWindowMax = settings.heatmapWindowMax;
+  for (const run of runs) run.applySettings(next);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function retheme(): void {
+  palette = readPalette();
+  const fontFamily =
+    getComputedStyle(document.body).getPropertyValue("--vscode-font-family").trim() || "sans-serif";
+  applyThemeDefaults(palette, fontFamily);
+  for (const card of cards.values()) if (card.kind === "time") card.chart.theme(palette);
+  // Swatches in the toolbar carry task colours too.
+  layoutKey = "";
+  ensureLayout();
+  invalidate();
+}
+
+function themeClassKey(): string {
+  return [...document.body.classList]
+    .filter((c) => c.startsWith("vscode-"))
+    .sort()
+    .join(" ");
+}
+
+function start(): void {
+  const style = document.createElement("style");
+  if (scriptNonce) style.nonce = scriptNonce;
+  style.textContent = css;
+  document.head.append(style);
+  registerCharts();
+  palette = readPalette();
+  applyThemeDefaults(
+    palette,
+    getComputedStyle(document.body).getPropertyValue("--vscode-font-family").trim() || "sans-serif",
+  );
+  app.append(header, toolbar, grid);
+  document.body.append(app);
+  build();
+  // VS Code swaps the body's theme classes (and the variables) when the user changes theme.
+  let themeClasses = themeClassKey();
+  new MutationObserver(() => {
+    const next = themeClassKey();
+    if (next === themeClasses) return; // our own surface-* class changes
+    themeClasses = next;
+    retheme();
+  }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
+  window.addEventListener("message", (event: MessageEvent) => {
+    const data = event.data as HostToWebview | undefined;
+    if (data && typeof data === "object" && typeof data.type === "string") handle(data);
+  });
+  // Commands still pending from before a reload keep their state; their acks may still come.
+  post({ type: "ready", surface: view.surface });
+}
+
+/** Test and benchmark hooks (read-only views of the panel's state). */
+(window as unknown as { __gradcraft: unknown }).__gradcraft = {
+  perf,
+  view,
+  cards: () => [...cards.keys()],
+  runs: () => runs,
+  heatmapCellCenter: (row: number, column: number) => {
+    const center = heatmap?.cellCenter(row, column);
+    if (!center || !heatmap) return null;
+    const rect = heatmap.chart.canvas.getBoundingClientRect();
+    return { x: rect.left + center.x, y: rect.top + center.y };
+  },
+  canvasOf: (id: string) => {
+    const card = cards.get(id);
+    if (!card) return null;
+    return card.element.querySelector("canvas");
+  },
+  datasetLabels: (id: string) => {
+    const card = cards.get(id);
+    return card?.kind === "time" ? card.chart.chart.data.datasets.map((d) => d.label) : [];
+  },
+  markerCount: (id: string) => {
+    const card = cards.get(id);
+    if (card?.kind !== "time") return [];
+    const annotations = (
+      card.chart.chart.options.plugins as {
+        annotation: { annotations: Record<string, { label: { content: string } }> };
+      }
+    ).annotation.annotations;
+    return Object.values(annotations).map((a) => a.label.content);
+  },
+};
+
+start();
