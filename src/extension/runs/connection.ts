@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { trainerMessageReader } from "../../protocol/codec";
+import { AttachClient } from "../../protocol/link";
 import {
   type AckMessage,
   type HostCommandInput,
@@ -183,88 +184,61 @@ export class SpawnedConnection implements RunConnection {
 }
 
 /**
- * A run started elsewhere (`gradcraft train --listen`), reached over the socket its run folder
- * names (link.json), authenticated with the folder's token (link.token, owner-only). Closing it
- * detaches: the trainer goes on.
+ * A run started elsewhere (`gradcraft train --listen`), reached through the protocol's
+ * AttachClient (link.json + the run folder's owner-only token). Closing it detaches: the trainer
+ * goes on.
  */
 export class AttachedConnection implements RunConnection {
   readonly kind = "attached" as const;
-  canWrite = false;
   onMessage: (message: TrainerMessage) => void = () => undefined;
   onProblem: (reason: string) => void = () => undefined;
   onStderr: (line: string) => void = () => undefined;
   onExit: (info: ExitInfo) => void = () => undefined;
-  private readonly acks = new AckBook();
-  private closed = false;
+  private readonly queued: TrainerMessage[] = [];
+  private delivering = false;
 
-  private constructor(private readonly socket: import("node:net").Socket) {}
+  private constructor(private readonly client: AttachClient) {
+    client.on("problem", (problem) => this.onProblem(problem.reason));
+    client.on("close", () => this.onExit({ code: null, signal: null, stderrTail: [] }));
+  }
 
-  /** Connects and authenticates; resolves once the trainer answered the handshake. */
-  static async connect(
-    target: { path: string } | { host: string; port: number },
-    token: string,
-    wantWrite: boolean,
-    timeoutMs = 10_000,
-  ): Promise<AttachedConnection> {
-    const net = await import("node:net");
-    const socket =
-      "path" in target ? net.createConnection(target.path) : net.createConnection(target.port, target.host);
-    const connection = new AttachedConnection(socket);
-    return new Promise<AttachedConnection>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error("the trainer did not answer the attach handshake"));
-      }, timeoutMs);
-      let handshakeDone = false;
-      const reader = trainerMessageReader({
-        onMessage: (message) => {
-          if (!handshakeDone && message.type === "attached") {
-            handshakeDone = true;
-            clearTimeout(timer);
-            connection.canWrite = message.writer;
-            resolve(connection);
-            return;
-          }
-          connection.acks.settle(message);
-          connection.onMessage(message);
-        },
-        onProblem: (problem) => connection.onProblem(problem.reason),
-      });
-      socket.on("data", (chunk) => reader.push(chunk));
-      socket.on("error", (error) => {
-        clearTimeout(timer);
-        if (!handshakeDone) reject(new Error(`cannot attach: ${error.message}`));
-      });
-      socket.on("close", () => {
-        clearTimeout(timer);
-        reader.end();
-        if (!handshakeDone) reject(new Error("the trainer closed the connection (wrong token?)"));
-        connection.finish();
-      });
-      socket.write(
-        `${JSON.stringify({ v: "1.0", type: "attach", token, write: wantWrite, replay: "all" })}\n`,
-      );
+  get canWrite(): boolean {
+    return this.client.writer;
+  }
+
+  /** Connects and authenticates (asking to be the writer); the log so far is replayed first. */
+  static async connect(runDir: string, timeoutMs = 10_000): Promise<AttachedConnection> {
+    let connection: AttachedConnection | undefined;
+    const early: TrainerMessage[] = [];
+    const client = await AttachClient.connect(runDir, {
+      write: true,
+      replay: "all",
+      timeoutMs,
+      // Messages may arrive before the LiveRun subscribes: hold them until it does.
+      onMessage: (message) => (connection ? connection.deliver(message) : early.push(message)),
     });
+    connection = new AttachedConnection(client);
+    connection.queued.push(...early);
+    return connection;
+  }
+
+  /** Called by the LiveRun once it has subscribed: hands over what arrived before. */
+  start(): void {
+    this.delivering = true;
+    for (const message of this.queued.splice(0)) this.onMessage(message);
+  }
+
+  private deliver(message: TrainerMessage): void {
+    if (this.delivering) this.onMessage(message);
+    else this.queued.push(message);
   }
 
   send(command: CommandBody, timeoutMs = 30_000): Promise<AckMessage> {
-    if (this.closed) return Promise.reject(new Error("detached from the trainer"));
-    const { id, promise } = this.acks.create(timeoutMs);
-    this.socket.write(`${JSON.stringify(hostCommand({ ...command, id } as never))}\n`);
-    return promise;
+    return this.client.send(command, timeoutMs);
   }
 
   async close(): Promise<"detached"> {
-    this.socket.end();
-    this.socket.destroy();
-    this.finish();
+    await this.client.detach();
     return "detached";
-  }
-
-  private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.acks.failAll("detached from the trainer");
-    this.onExit({ code: null, signal: null, stderrTail: [] });
   }
 }

@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import * as vscode from "vscode";
 import type { TrainingConfig } from "../../protocol/config";
-import { runPaths } from "../../protocol/runlog";
 import { parseConfigFile } from "../config/parse";
 import { readSettings, runsFolder } from "../settings";
 import { ensureTrusted } from "../trust";
@@ -109,28 +108,10 @@ export class RunManager implements vscode.Disposable {
   async attach(runDir: string): Promise<LiveRun | undefined> {
     const existing = this.registry.forRunDir(runDir);
     if (existing) return existing;
-    const paths = runPaths(runDir);
-    if (!existsSync(paths.token)) {
-      void vscode.window.showErrorMessage(
-        `GradCraft: ${basename(runDir)} serves no link (no ${basename(paths.token)}): start it with "gradcraft train --listen".`,
-      );
-      return undefined;
-    }
-    const token = readFileSync(paths.token, "utf8").trim();
-    let target: { path: string } | { host: string; port: number } = { path: paths.socket };
-    if (existsSync(paths.linkInfo)) {
-      const info = JSON.parse(readFileSync(paths.linkInfo, "utf8")) as {
-        socket?: string;
-        host?: string;
-        port?: number;
-      };
-      if (info.socket) target = { path: info.socket };
-      else if (info.host && info.port) target = { host: info.host, port: info.port };
-    }
     const settings = readSettings();
     let connection: AttachedConnection;
     try {
-      connection = await AttachedConnection.connect(target, token, true);
+      connection = await AttachedConnection.connect(runDir);
     } catch (error) {
       void vscode.window.showErrorMessage(
         `GradCraft: cannot attach to ${basename(runDir)}: ${(error as Error).message}`,
@@ -144,6 +125,7 @@ export class RunManager implements vscode.Disposable {
       maxPoints: settings.maxPointsPerSeries,
     });
     this.wire(run);
+    connection.start();
     if (!connection.canWrite)
       void vscode.window.showInformationMessage(
         `GradCraft: attached to ${run.label} read-only: another client holds the commands.`,
