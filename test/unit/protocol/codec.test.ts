@@ -188,6 +188,24 @@ describe("NDJSON codec", () => {
     );
   });
 
+  it("mutating a valid command's fields never throws, and invalid results say what is wrong", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...Object.values(COMMAND_EXAMPLES)),
+        fc.jsonValue(),
+        fc.nat(),
+        (example, replacement, pick) => {
+          const keys = Object.keys(example).filter((k) => k !== "v" && k !== "type");
+          const key = keys[pick % keys.length];
+          const result = parseHostCommand(JSON.parse(JSON.stringify({ ...example, [key]: replacement })));
+          if (!result.ok)
+            assert.ok(result.reason.includes(key) || /nothing to change/.test(result.reason), result.reason);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("a truncated stream yields the whole lines before the cut and reports the torn tail", () => {
     const stream = examples.map(encodeLine).join("");
     fc.assert(
