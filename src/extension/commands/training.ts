@@ -115,34 +115,30 @@ export function registerTrainingCommands(s: Services): vscode.Disposable[] {
       },
     ),
 
-    vscode.commands.registerCommand("gradcraft.applyConfig", async (arg?: unknown) => {
-      let run: LiveRun | undefined;
+    vscode.commands.registerCommand("gradcraft.applyConfig", async (arg?: unknown, target?: unknown) => {
+      // (configUri), (runId), (configUri, runId) or nothing: the active config and its run.
       let uri = arg instanceof vscode.Uri ? arg : undefined;
-      if (uri) run = registry.forConfig(uri.fsPath);
-      else {
-        run = liveRunFromArg(registry, arg);
-        const editor = vscode.window.activeTextEditor;
-        if (!run && editor && isConfigDocument(editor.document)) {
-          uri = editor.document.uri;
-          run = registry.forConfig(uri.fsPath);
-        }
-        run ??= await pickLiveRun(
-          registry,
-          undefined,
-          "apply the config to",
-          (r) => r.canCommand && !!r.configPath,
+      let run = liveRunFromArg(registry, arg) ?? liveRunFromArg(registry, target);
+      const editor = vscode.window.activeTextEditor;
+      if (!uri && !run && editor && isConfigDocument(editor.document)) uri = editor.document.uri;
+      if (uri && !run) run = registry.forConfig(uri.fsPath);
+      // A config applied to a run started from elsewhere (another file, the quick preset).
+      run ??= await pickLiveRun(registry, undefined, "apply the config to", (r) => r.canCommand);
+      if (!run) return undefined;
+      uri ??= run.configPath ? vscode.Uri.file(run.configPath) : undefined;
+      if (!uri) {
+        void vscode.window.showInformationMessage(
+          "GradCraft: open the config to apply, then run this command again.",
         );
-        if (run?.configPath) uri = vscode.Uri.file(run.configPath);
-      }
-      if (!run || !uri) {
-        void vscode.window.showInformationMessage("GradCraft: no live run was started from this config.");
         return undefined;
       }
       const document = await vscode.workspace.openTextDocument(uri);
-      if (document.isDirty)
-        await document.save(); // the save hook applies it
-      else return applyAndShow(s, run, document.getText());
-      return undefined;
+      if (document.isDirty) {
+        await document.save();
+        // Saving the run's own config applies it already (the save hook below).
+        if (registry.forConfig(uri.fsPath) === run && readSettings(uri).applyOnSave) return undefined;
+      }
+      return applyAndShow(s, run, document.getText());
     }),
 
     vscode.commands.registerCommand("gradcraft.restartRun", async (arg?: unknown, configUri?: vscode.Uri) => {

@@ -19,8 +19,10 @@ export interface ApplyResult {
 export async function applyConfigToRun(run: LiveRun, text: string, timeoutMs: number): Promise<ApplyResult> {
   const parsed = parseConfigText(text);
   if (!parsed.ok) return { level: "error", text: `not applied: ${parsed.reason}` };
-  const before = run.configSnapshot;
-  if (!before) return { level: "error", text: "not applied: the run's starting config is unknown" };
+  // The file the run started from, as it was then; for a run started elsewhere (another file, a
+  // preset, an attach), what the trainer said it runs.
+  const before = run.configSnapshot ?? run.resolvedConfig;
+  if (!before) return { level: "error", text: "not applied: the trainer has not sent its config yet" };
   const after = parsed.config;
   const diff = diffConfigs(before, after);
   const outcomes = [];

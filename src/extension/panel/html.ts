@@ -52,7 +52,6 @@ export function renderWebviewHtml(options: HtmlOptions): string {
     <title>${escapeText(options.title)}</title>
   </head>
   <body data-surface="${options.surface}">
-    <div id="app" role="main" aria-label="${escapeAttr(options.title)}"></div>
     <script nonce="${nonce}" src="${escapeAttr(options.scriptUri)}"></script>
   </body>
 </html>`;

@@ -41,6 +41,8 @@ export class LiveRun {
   readonly model: RunModel;
   state: LiveState = "starting";
   hello?: HelloMessage;
+  /** The trainer's resolved config (presets and defaults applied), from its `config` message. */
+  resolvedConfig?: TrainingConfig;
   progress?: ProgressMessage;
   done?: DoneMessage;
   exit?: ExitInfo;
@@ -131,6 +133,7 @@ export class LiveRun {
         if (this.state === "starting") this.setState("running");
         break;
       case "config":
+        this.resolvedConfig = message.config;
         this.strategy ||= message.config.strategy.name;
         break;
       case "step":
