@@ -161,6 +161,7 @@ export async function startCodeServer({
   trust = false,
   extraEnv = {},
   logFile,
+  keepLogsIn,
   port: wantedPort,
 } = {}) {
   const port = wantedPort ?? (await freePort());
@@ -170,7 +171,14 @@ export async function startCodeServer({
   const extensions = join(scratch, "extensions");
   for (const dir of [home, userData, extensions]) mkdirSync(dir, { recursive: true });
   mkdirSync(join(userData, "User"), { recursive: true });
-  writeFileSync(join(userData, "User", "settings.json"), `${JSON.stringify(userSettings, null, 2)}\n`);
+  // GRADCRAFT_HARNESS_SETTINGS (JSON) adds user settings, to try a window set up differently.
+  const extraSettings = process.env.GRADCRAFT_HARNESS_SETTINGS
+    ? JSON.parse(process.env.GRADCRAFT_HARNESS_SETTINGS)
+    : {};
+  writeFileSync(
+    join(userData, "User", "settings.json"),
+    `${JSON.stringify({ ...userSettings, ...extraSettings }, null, 2)}\n`,
+  );
   const harnessId = randomUUID();
   const args = [
     codeServerEntry,
@@ -232,6 +240,11 @@ export async function startCodeServer({
       } catch {}
     }
     log.end();
+    // VS Code's own logs (the extension's output channel among them) outlive the throwaway folder.
+    if (keepLogsIn && existsSync(join(userData, "logs"))) {
+      rmSync(keepLogsIn, { recursive: true, force: true });
+      cpSync(join(userData, "logs"), keepLogsIn, { recursive: true });
+    }
     rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
     return { leaked };
   };

@@ -44,6 +44,8 @@ const UNTRUSTED_WINDOW = "@untrusted-window";
 
 /** How long the extension host may take for the whole integration suite. */
 const INTEGRATION_TIMEOUT_MS = 6 * 60_000;
+/** How long the host may take to shut down (deactivate stops trainers) once the suite is done. */
+const HOST_EXIT_TIMEOUT_MS = 30_000;
 
 function section(title) {
   console.log(`\n── ${title} ──`);
@@ -64,6 +66,7 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
     name: label,
     trust,
     logFile: join(artifactsDir, `code-server-${label}.log`),
+    keepLogsIn: join(artifactsDir, `${label}-vscode-logs`),
     extraEnv: {
       GRADCRAFT_TEST: "1",
       GRADCRAFT_TEST_LOG: testLog,
@@ -72,6 +75,7 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
       GRADCRAFT_TEST_INVERT: invert ? "1" : "",
       GRADCRAFT_TEST_WORKSPACE: workspace,
       GRADCRAFT_TEST_TRUST: trust ? "restricted" : "trusted",
+      GRADCRAFT_TEST_ARTIFACTS: join(artifactsDir, `${label}-runs`),
     },
   });
   console.log(`code-server on ${server.base} (workspace ${workspace}, trust ${trust ? "on" : "off"})`);
@@ -83,6 +87,7 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
     page.on("console", (message) => lines.push(`[console.${message.type()}] ${message.text()}`));
     page.on("pageerror", (error) => lines.push(`[pageerror] ${error.stack ?? error}`));
     let exitCode;
+    let hostExitProblem;
     // Both must exist before the workbench loads: it looks them up once, when tests start/end.
     await page.exposeFunction("codeAutomationExit", (code) => {
       exitCode = code;
@@ -94,9 +99,20 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
       workbenchUrl(server, { folder: workspace, extensionTestsPath: testIndex, extensionPath }),
     );
     try {
-      await waitFor(`the ${label} suite to finish (codeAutomationExit)`, () => exitCode !== undefined, {
+      await waitFor(`the ${label} suite to finish`, () => exitCode !== undefined || existsSync(resultsFile), {
         timeoutMs: INTEGRATION_TIMEOUT_MS,
         intervalMs: 250,
+      });
+      // The runner wrote its results; the host should now exit (deactivate runs first).
+      await waitFor(
+        "the extension host to exit after the suite (codeAutomationExit)",
+        () => exitCode !== undefined,
+        {
+          timeoutMs: HOST_EXIT_TIMEOUT_MS,
+          intervalMs: 250,
+        },
+      ).catch((error) => {
+        hostExitProblem = error.message;
       });
     } finally {
       await page
@@ -111,6 +127,11 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
     if (ran === 0) {
       console.log(`no ${label} test ran (exit code ${exitCode}); see ${workbenchLog}`);
       return { ...summary, failed: Math.max(1, summary.failed), exitCode };
+    }
+    if (hostExitProblem) {
+      // A host that does not shut down is a real defect (a deactivate that hangs, say).
+      console.log(`${hostExitProblem}: the extension host did not shut down after the suite`);
+      return { ...summary, failed: summary.failed + 1, exitCode };
     }
     if (exitCode !== 0 && summary.failed === 0) {
       console.log(`the extension host exited with ${exitCode} though no test failed`);
@@ -136,6 +157,7 @@ async function runEndToEnd({ chromium }) {
   const server = await startCodeServer({
     name: "e2e",
     logFile: join(artifactsDir, "code-server-e2e.log"),
+    keepLogsIn: join(artifactsDir, "e2e-vscode-logs"),
   });
   console.log(`code-server on ${server.base} (workspace ${workspace})`);
   try {

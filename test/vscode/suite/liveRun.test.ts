@@ -1,0 +1,304 @@
+// A live run driven through the extension's commands, checked where the truth is: the run folder
+// (events.ndjson is the trainer's own record of every step), the trainer process, and the test API
+// the extension returns from activate() under GRADCRAFT_TEST=1 (src/extension/testApi.ts).
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, join, relative } from "node:path";
+import * as vscode from "vscode";
+import type { GradCraftTestApi } from "../../../src/extension/testApi";
+import type { AckMessage, TrainerMessage } from "../../../src/protocol/messages";
+import { descendants, extension, trainerProcesses, waitFor, workspaceFolder } from "./util";
+
+const CONFIG = "tiny.gradcraft.json";
+
+/**
+ * The event log as written so far, read incrementally: the trainer writes a few hundred steps a
+ * second, and re-reading the whole file on every poll would block the extension host (and with it
+ * VS Code's save participants). A line still being written at the end waits for the next read.
+ */
+class EventLog {
+  private offset = 0;
+  private partial = "";
+  readonly messages: TrainerMessage[] = [];
+
+  constructor(readonly path: string) {}
+
+  read(): TrainerMessage[] {
+    const size = statSync(this.path).size;
+    if (size > this.offset) {
+      const buffer = Buffer.alloc(size - this.offset);
+      const fd = openSync(this.path, "r");
+      try {
+        readSync(fd, buffer, 0, buffer.length, this.offset);
+      } finally {
+        closeSync(fd);
+      }
+      this.offset = size;
+      const lines = (this.partial + buffer.toString("utf8")).split("\n");
+      this.partial = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) this.messages.push(JSON.parse(line) as TrainerMessage);
+    }
+    return this.messages;
+  }
+}
+
+const ofType = <T extends TrainerMessage["type"]>(log: TrainerMessage[], type: T) =>
+  log.filter((m): m is Extract<TrainerMessage, { type: T }> => m.type === type);
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("a live run", () => {
+  let api: GradCraftTestApi;
+  let runId: string | undefined;
+  let eventLog: EventLog | undefined;
+
+  const live = () => {
+    if (!runId || !eventLog) throw new Error("no live run: Start Training did not produce one (see above)");
+    const run = api.run(runId);
+    if (!run) throw new Error(`run ${runId} is not in the registry`);
+    return { run, log: eventLog };
+  };
+
+  before(async () => {
+    api = (await extension().activate()) as GradCraftTestApi;
+    assert.ok(api, "activate() returned no test API: GRADCRAFT_TEST=1 did not reach the extension host");
+  });
+
+  /** What the registry knows of the run: for failure messages. */
+  const describeRun = () => JSON.stringify(runId ? api.run(runId) : api.runs());
+
+  after(async () => {
+    // Whatever failed above, no trainer outlives the suite.
+    for (const run of api?.runs() ?? []) {
+      if (["starting", "running", "paused"].includes(run.state)) {
+        await vscode.commands.executeCommand("gradcraft.stop", run.id).then(undefined, () => undefined);
+      }
+    }
+    // The run folders go to the artifacts, for a look after a failure.
+    const keep = process.env.GRADCRAFT_TEST_ARTIFACTS;
+    for (const run of api?.runs() ?? []) {
+      if (keep && run.runDir && existsSync(run.runDir)) {
+        cpSync(run.runDir, join(keep, basename(run.runDir)), { recursive: true });
+      }
+    }
+  });
+
+  it("Start Training on a tiny config creates a run folder and a live run", async () => {
+    const config = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
+    const id = await vscode.commands.executeCommand<string | undefined>("gradcraft.startTraining", config);
+    assert.equal(typeof id, "string", `gradcraft.startTraining returned ${JSON.stringify(id)}, not a run id`);
+    runId = id;
+    await api.waitFor(() => (api.run(id!)?.step ?? 0) >= 3, 120_000, "the run's third step");
+    const run = api.run(id!)!;
+    assert.equal(run.state, "running", describeRun());
+    assert.ok(run.runDir && existsSync(run.runDir), `run folder ${run.runDir} does not exist`);
+
+    const inRuns = relative(api.runsFolder(), run.runDir);
+    assert.ok(
+      !inRuns.startsWith(".."),
+      `run folder ${run.runDir} is outside the runs folder ${api.runsFolder()}`,
+    );
+    assert.ok(existsSync(join(run.runDir, "config.json")), "the run folder has no config.json");
+    assert.ok(run.eventsPath && existsSync(run.eventsPath), "the run folder has no events.ndjson");
+    eventLog = new EventLog(run.eventsPath);
+    const log = eventLog.read();
+    assert.equal(log[0]?.type, "hello", "the event log does not start with hello");
+    assert.ok(ofType(log, "step").length >= 1, "no step in the event log");
+    // The trainer is a real child process of this extension host.
+    assert.ok(run.pid, "the run has no trainer pid");
+    assert.ok(
+      trainerProcesses().some((p) => p.pid === run.pid),
+      `trainer pid ${run.pid} is not among the trainer processes; this host (${process.pid}) has: ${JSON.stringify(descendants())}; run: ${describeRun()}`,
+    );
+    assert.match(api.statusBarText(), /\d/, `the status bar shows no step: "${api.statusBarText()}"`);
+  });
+
+  it("Switch Strategy is acknowledged and appears in the event log at the right step", async () => {
+    const { run, log: eventLog } = live();
+    const from = run.strategy;
+    const to =
+      run.strategies.includes("pcgrad") && from !== "pcgrad"
+        ? "pcgrad"
+        : run.strategies.find((s) => s !== from);
+    assert.ok(to, `the trainer announced no other strategy than ${from}: ${run.strategies}`);
+    const ack = await vscode.commands.executeCommand<AckMessage | undefined>(
+      "gradcraft.switchStrategy",
+      runId,
+      {
+        name: to,
+        params: {},
+      },
+    );
+    assert.ok(ack, `gradcraft.switchStrategy returned no ack; run: ${describeRun()}`);
+    assert.equal(ack.ok, true, `the switch was refused: ${ack.error}`);
+    const at = ack.step;
+    // The log holds the steps after the switch once the trainer has taken two more.
+    const log = await waitFor(
+      "two steps after the switch in the event log",
+      () => {
+        const now = eventLog.read();
+        return ofType(now, "step").filter((m) => m.step > at).length >= 2 ? now : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    assert.ok(
+      ofType(log, "ack").some((m) => m.id === ack.id && m.ok && m.step === at),
+      `the event log has no ack ${ack.id} at step ${at}`,
+    );
+    const changed = ofType(log, "strategy-changed").filter((m) => m.reason === "command" && m.name === to);
+    assert.equal(changed.length, 1, `expected one strategy-changed to ${to}, got ${JSON.stringify(changed)}`);
+    assert.equal(changed[0].step, at, "strategy-changed is not at the acknowledged step");
+    assert.equal(changed[0].previous?.name, from);
+    for (const step of ofType(log, "step")) {
+      const expected: string = step.step <= at ? from : to;
+      assert.equal(step.strategy, expected, `step ${step.step} used ${step.strategy}, expected ${expected}`);
+    }
+    await waitFor("the registry to show the new strategy", () => api.run(runId!)?.strategy === to);
+  });
+
+  it("saving a changed learning rate in the config applies it to the live run", async () => {
+    const { log: eventLog } = live();
+    const uri = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
+    const document = await vscode.workspace.openTextDocument(uri);
+    const text = document.getText();
+    const match = /"learningRate":\s*([0-9.eE+-]+)/.exec(text);
+    assert.ok(match, `${CONFIG} has no learningRate`);
+    const before = Number(match[1]);
+    const after = before * 2;
+    const start = document.positionAt(match.index + match[0].length - match[1].length);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(start, start.translate(0, match[1].length)), String(after));
+    assert.ok(await vscode.workspace.applyEdit(edit), "the edit was not applied");
+    const stepsBefore = ofType(eventLog.read(), "step").length;
+    assert.ok(await document.save(), `the config did not save (dirty: ${document.isDirty})`);
+
+    const changed = await waitFor(
+      "a hyper-changed learningRate in the event log",
+      () =>
+        ofType(eventLog.read(), "hyper-changed").find((m) =>
+          m.changes.some((c) => c.name === "learningRate" && c.to === after),
+        ),
+      { timeoutMs: 60_000 },
+    );
+    assert.deepEqual(
+      changed.changes.find((c) => c.name === "learningRate"),
+      { name: "learningRate", from: before, to: after },
+    );
+    const log = await waitFor(
+      "a step with the new learning rate",
+      () => {
+        const now = eventLog.read();
+        return ofType(now, "step").some((m) => m.step > changed.step) ? now : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    for (const step of ofType(log, "step").slice(stepsBefore)) {
+      const expected = step.step <= changed.step ? before : after;
+      assert.equal(step.learningRate, expected, `step ${step.step} trained with ${step.learningRate}`);
+    }
+    await waitFor(
+      "the run to report the new learning rate",
+      () => api.run(runId!)?.hyperparameters.learningRate === after,
+    );
+    assert.equal(api.lastApply()?.runId, runId, "the save was not applied to this run");
+  });
+
+  it("Stop ends the run and leaves no trainer process behind", async () => {
+    const { run, log: eventLog } = live();
+    const pid = run.pid!;
+    assert.ok(processAlive(pid), `the trainer died before Stop; run: ${describeRun()}`);
+    const how = await vscode.commands.executeCommand<string | undefined>("gradcraft.stop", runId);
+    assert.ok(how && ["graceful", "sigterm", "sigkill"].includes(how), `gradcraft.stop returned ${how}`);
+    await waitFor("the trainer process to exit", () => !processAlive(pid), { timeoutMs: 30_000 });
+    await waitFor(
+      "the run to leave the live state",
+      () => !["running", "stopping"].includes(api.run(runId!)!.state),
+    );
+    assert.deepEqual(api.trainerPids(), [], "the extension still tracks live trainer pids");
+    assert.deepEqual(trainerProcesses(), [], "trainer processes remain");
+    if (how === "graceful") {
+      const last = eventLog.read().at(-1);
+      assert.equal(last?.type, "done", "a graceful stop did not end the event log with done");
+      assert.equal(last.type === "done" && last.reason, "stopped");
+    }
+  });
+
+  it("Open Run replays a finished run from its folder (a run trained in a terminal)", async () => {
+    // A run this window never saw: only its folder can tell the dashboard what happened.
+    const folder = workspaceFolder().uri.fsPath;
+    const tiny = JSON.parse(readFileSync(join(folder, CONFIG), "utf8"));
+    const config = join(folder, "replay.gradcraft.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ...tiny,
+        name: "replay",
+        training: { ...tiny.training, maxSteps: 25, evalEvery: 10 },
+      }),
+    );
+    const runsFolder = api.runsFolder();
+    const before = new Set(existsSync(runsFolder) ? readdirSync(runsFolder) : []);
+    const cli = join(extension().extensionPath, "dist", "cli.js");
+    // process.execPath is Node in code-server and Electron on the desktop: run it as Node.
+    const trainer = spawn(process.execPath, [cli, "train", config, "--out", runsFolder], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    trainer.stderr.on("data", (chunk) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      trainer.on("error", reject);
+      trainer.on("exit", resolve);
+    });
+    assert.equal(code, 0, `the terminal run failed:\n${stderr}`);
+    const created = readdirSync(runsFolder).filter((name) => !before.has(name) && name.endsWith("-replay"));
+    assert.equal(created.length, 1, `expected one new run folder, got ${created}`);
+    const dir = join(runsFolder, created[0]);
+
+    await vscode.commands.executeCommand("gradcraft.refreshRuns");
+    await waitFor(
+      "the terminal run among the finished runs",
+      () => api.finishedRuns().some((r) => r.dir === dir),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const sentBefore = api.panelTraffic().length;
+    await vscode.commands.executeCommand("gradcraft.openRun", dir);
+    await waitFor("a dashboard on the replayed run", () => api.dashboards().includes(dir), {
+      timeoutMs: 30_000,
+    });
+    // The panel asked for its data (ready) and got the history read back from events.ndjson.
+    await waitFor(
+      "the replayed snapshot sent to the dashboard",
+      () =>
+        api
+          .panelTraffic()
+          .slice(sentBefore)
+          .some((m) => m.direction === "out" && m.surface === "dashboard" && m.type === "snapshot"),
+      { timeoutMs: 30_000 },
+    );
+    assert.ok(!api.runs().some((r) => r.runDir === dir), "the replayed run was registered as a live run");
+    assert.deepEqual(trainerProcesses(), [], "opening a finished run started a trainer");
+  });
+});
