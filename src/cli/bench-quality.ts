@@ -10,6 +10,7 @@ import { PRESETS, type PresetName, presetConfig, WECHAT_LIKE } from "../trainer/
 import {
   allStrategyNames,
   markdownTable,
+  mergeReports,
   type QualityEvent,
   type QualityReport,
   qualityEntries,
@@ -39,6 +40,10 @@ export interface BenchQualityFlags {
   dataDir?: string;
   scope?: "params" | "representation";
   json?: boolean;
+  /** "i/n": run every n-th run of the plan from the i-th (1-based), for parallel processes. */
+  shard?: string;
+  /** Report files of shards to join instead of training. */
+  merge?: string[];
 }
 
 const positive = (name: string) => (value: string) => {
@@ -87,6 +92,11 @@ export function registerBenchQuality(bench: Command): Command {
         .default("params"),
     )
     .option("--json", "print the report as JSON on stdout instead of the tables")
+    .option("--shard <i/n>", "run only the i-th of n interleaved parts of the plan (join them with --merge)")
+    .option(
+      "--merge <files...>",
+      "join the JSON reports of shards (no training); writes the joined report to --out",
+    )
     .action(async (flags: BenchQualityFlags) => {
       process.exitCode = await runBenchQuality(flags);
     });
@@ -132,14 +142,28 @@ export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfigInput {
   return base;
 }
 
+export function parseShard(text: string | undefined): { index: number; count: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const i = match ? Number(match[1]) : Number.NaN;
+  const n = match ? Number(match[2]) : Number.NaN;
+  if (!(n >= 1 && i >= 1 && i <= n))
+    throw new UsageError(`--shard: expected i/n with 1 ≤ i ≤ n (e.g. 1/2), got "${text}"`);
+  return { index: i - 1, count: n };
+}
+
 export async function runBenchQuality(
   flags: BenchQualityFlags,
   io: BenchIo = defaultIo,
   argv = process.argv,
 ): Promise<number> {
+  const command = `${invokedAs} ${argv.slice(2).join(" ")}`;
+  if (flags.merge) return mergeCommand(flags, io, command);
   let base: TrainingConfigInput;
   let entries: ReturnType<typeof qualityEntries>;
+  let shard: ReturnType<typeof parseShard>;
   try {
+    shard = parseShard(flags.shard);
     base = benchBaseConfig(flags);
     const names = flags.strategies
       ? flags.strategies
@@ -164,11 +188,16 @@ export async function runBenchQuality(
   );
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const progress = progressDisplay(io);
+  const outDir = resolve(flags.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  const stem = `quality-${flags.dataset}${shard ? `-shard${shard.index + 1}of${shard.count}` : ""}`;
+  const save = (report: QualityReport) => writeReport(outDir, stem, report, runContext(command, report));
   let report: QualityReport;
   try {
     report = await runQuality({
       base,
       dataset,
+      datasetName: flags.dataset,
       entries,
       seeds,
       backend,
@@ -179,28 +208,76 @@ export async function runBenchQuality(
         patience: flags.patience,
       },
       onEvent: progress.update,
+      shard,
+      // Written after every run: an interrupted benchmark keeps what it measured.
+      onProgress: save,
     });
   } finally {
     progress.stop();
   }
-  const command = `${invokedAs} ${argv.slice(2).join(" ")}`;
-  const context = runContext(command, report);
-  const outDir = resolve(flags.out);
-  fs.mkdirSync(outDir, { recursive: true });
-  const jsonPath = join(outDir, `quality-${flags.dataset}.json`);
-  const mdPath = join(outDir, `quality-${flags.dataset}.md`);
+  const { jsonPath, mdPath } = save(report);
+  printReport(io, flags, report, jsonPath, mdPath);
+  return 0;
+}
+
+function writeReport(outDir: string, stem: string, report: QualityReport, context: RunContext) {
+  const jsonPath = join(outDir, `${stem}.json`);
+  const mdPath = join(outDir, `${stem}.md`);
   fs.writeFileSync(jsonPath, `${JSON.stringify({ ...context, ...report }, null, 2)}\n`);
   fs.writeFileSync(mdPath, qualityMarkdown(report, context));
-  if (flags.json) io.stdout(`${JSON.stringify({ ...context, ...report }, null, 2)}\n`);
-  else {
-    io.stdout(
-      `\nTest AUC (${flags.dataset}; mean ± std over ${seeds.length} seed${seeds.length > 1 ? "s" : ""})\n`,
-    );
-    io.stdout(
-      `${textTable(tableRows(report, "auc"))}\n\nTest GAUC\n${textTable(tableRows(report, "gauc"))}\n`,
-    );
-    io.stdout(`\nwrote ${jsonPath} and ${mdPath}\n`);
+  return { jsonPath, mdPath };
+}
+
+function printReport(
+  io: BenchIo,
+  flags: BenchQualityFlags,
+  report: QualityReport,
+  jsonPath: string,
+  mdPath: string,
+) {
+  if (flags.json) {
+    io.stdout(`${fs.readFileSync(jsonPath, "utf8")}`);
+    return;
   }
+  const n = report.seeds.length;
+  io.stdout(
+    `\nTest AUC (${report.dataset}; mean ± std over ${n} seed${n > 1 ? "s" : ""})${report.complete ? "" : " (INCOMPLETE: runs missing)"}\n`,
+  );
+  io.stdout(`${textTable(tableRows(report, "auc"))}\n\nTest GAUC\n${textTable(tableRows(report, "gauc"))}\n`);
+  io.stdout(`\nwrote ${jsonPath} and ${mdPath}\n`);
+}
+
+async function mergeCommand(flags: BenchQualityFlags, io: BenchIo, command: string): Promise<number> {
+  let report: QualityReport;
+  let contexts: RunContext[];
+  try {
+    const parts = (flags.merge ?? []).map((file) => {
+      try {
+        return JSON.parse(fs.readFileSync(file, "utf8")) as QualityReport & RunContext;
+      } catch (error) {
+        throw new UsageError(`--merge: cannot read ${file}: ${(error as Error).message}`);
+      }
+    });
+    report = mergeReports(parts);
+    contexts = parts;
+  } catch (error) {
+    io.stderr(`gradcraft bench quality: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const context: RunContext = {
+    command: [...new Set(contexts.map((c) => c.command))].join(" ; ") + ` ; then ${command}`,
+    date:
+      contexts
+        .map((c) => c.date)
+        .sort()
+        .at(-1) ?? new Date().toISOString(),
+    machine: [...new Set(contexts.map((c) => c.machine))].join("; "),
+    node: [...new Set(contexts.map((c) => c.node))].join(", "),
+  };
+  const outDir = resolve(flags.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  const { jsonPath, mdPath } = writeReport(outDir, `quality-${report.dataset}`, report, context);
+  printReport(io, flags, report, jsonPath, mdPath);
   return 0;
 }
 
@@ -211,7 +288,7 @@ export interface RunContext {
   node: string;
 }
 
-export function runContext(command: string, _report: QualityReport): RunContext {
+export function runContext(command: string, _report?: QualityReport): RunContext {
   const cpus = os.cpus();
   return {
     command,

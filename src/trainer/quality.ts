@@ -50,6 +50,8 @@ export interface QualityOptions {
   readonly base: TrainingConfigInput;
   /** Loaded once and shared by every run. */
   readonly dataset: Dataset;
+  /** Name in the report (the preset's, e.g. "kuairand"); default the dataset's own. */
+  readonly datasetName?: string;
   readonly entries: readonly QualityEntry[];
   /** Training seeds, e.g. [1, 2]: a seed sets initialisation, dropout and batch order. */
   readonly seeds: readonly number[];
@@ -57,6 +59,13 @@ export interface QualityOptions {
   readonly budget?: Partial<QualityBudget>;
   /** Called as runs start, progress and end (progress display). */
   readonly onEvent?: (event: QualityEvent) => void;
+  /**
+   * Run only every count-th run of the plan, starting at index (0-based), so that several
+   * processes can share the plan; mergeReports joins their reports.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Called after each run with the report so far (to save partial results). */
+  readonly onProgress?: (partial: QualityReport) => void;
 }
 
 export type QualityEvent =
@@ -111,6 +120,10 @@ export interface QualityRow {
 
 export interface QualityReport {
   readonly dataset: string;
+  /** The table's rows, in order (with their parameters). */
+  readonly entries: QualityEntry[];
+  /** False while runs of the plan are missing (a shard, or an interrupted run). */
+  readonly complete: boolean;
   readonly taskNames: string[];
   readonly seeds: number[];
   readonly budget: QualityBudget;
@@ -360,25 +373,76 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
         for (let t = 0; t < k; t++) plan.push({ label: entry.label, seed, task: t });
       else plan.push({ label: entry.label, seed });
     }
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (
+    !(
+      Number.isInteger(shard.count) &&
+      shard.count >= 1 &&
+      Number.isInteger(shard.index) &&
+      shard.index >= 0 &&
+      shard.index < shard.count
+    )
+  )
+    throw new Error(`shard ${shard.index + 1}/${shard.count}: expected 1 ≤ i ≤ n`);
+  const mine = plan.filter((_, i) => i % shard.count === shard.index);
   const runs: RunRecord[] = [];
-  for (const [index, run] of plan.entries()) {
-    const entry = entries.find((e) => e.label === run.label) as QualityEntry;
-    options.onEvent?.({ type: "run-start", index, total: plan.length, run, stepBudget });
-    const onStep = (step: number) =>
-      options.onEvent?.({ type: "run-step", index, total: plan.length, run, step, stepBudget });
-    const record = await runOne(options, baseConfig, entry, run, budget, stepBudget, onStep);
-    runs.push(record);
-    options.onEvent?.({ type: "run-end", index, total: plan.length, run, record });
-  }
-  return {
-    dataset: dataset.name,
+  const report = (): QualityReport => ({
+    dataset: options.datasetName ?? dataset.name,
+    entries: [...entries],
+    complete: runs.length === plan.length,
     taskNames: [...dataset.taskNames],
     seeds: [...seeds],
     budget,
     backend: options.backend.name,
     rows: summarise(entries, runs, seeds, k),
-    runs,
+    runs: [...runs],
     wallMs: Date.now() - started,
+  });
+  for (const [index, run] of mine.entries()) {
+    const entry = entries.find((e) => e.label === run.label) as QualityEntry;
+    options.onEvent?.({ type: "run-start", index, total: mine.length, run, stepBudget });
+    const onStep = (step: number) =>
+      options.onEvent?.({ type: "run-step", index, total: mine.length, run, step, stepBudget });
+    const record = await runOne(options, baseConfig, entry, run, budget, stepBudget, onStep);
+    runs.push(record);
+    options.onEvent?.({ type: "run-end", index, total: mine.length, run, record });
+    options.onProgress?.(report());
+  }
+  return report();
+}
+
+/**
+ * Joins the reports of several shards (or of interrupted and resumed invocations) of the same
+ * plan: same dataset, tasks, rows and budget; runs are united (a run present twice is kept once).
+ */
+export function mergeReports(parts: readonly QualityReport[]): QualityReport {
+  if (parts.length === 0) throw new Error("nothing to merge");
+  const [first] = parts;
+  const same = (what: string, get: (r: QualityReport) => unknown) => {
+    for (const [i, part] of parts.entries())
+      if (JSON.stringify(get(part)) !== JSON.stringify(get(first)))
+        throw new Error(`cannot merge: report ${i + 1} has different ${what} than report 1`);
+  };
+  same("dataset", (r) => r.dataset);
+  same("tasks", (r) => r.taskNames);
+  same("rows (strategies and parameters)", (r) => r.entries);
+  same("budget", (r) => r.budget);
+  const key = (r: RunRecord) => `${r.label}|${r.seed}|${r.task ?? ""}`;
+  const runs = new Map<string, RunRecord>();
+  for (const part of parts) for (const run of part.runs) if (!runs.has(key(run))) runs.set(key(run), run);
+  const seeds = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
+  const k = first.taskNames.length;
+  const expected = seeds.length * first.entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
+  const all = [...runs.values()];
+  return {
+    ...first,
+    seeds,
+    complete: all.length === expected,
+    backend: [...new Set(parts.map((p) => p.backend))].join(", "),
+    rows: summarise(first.entries, all, seeds, k),
+    runs: all,
+    // Shards run side by side: the longest is the wall time.
+    wallMs: Math.max(...parts.map((p) => p.wallMs)),
   };
 }
 

@@ -11,7 +11,9 @@ import { generateSynthetic } from "../../../src/trainer/data/index";
 import {
   formatStat,
   meanStd,
+  mergeReports,
   type QualityEntry,
+  type QualityReport,
   qualityEntries,
   type RunRecord,
   relativeImprovement,
@@ -26,6 +28,38 @@ const close = (actual: number | null, expected: number, tolerance = 1e-12) => {
   assert.ok(actual !== null, `expected ${expected}, got null`);
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
 };
+
+/** Two tasks, two seeds: Single (one run per task) and EW. */
+function handMade(): { entries: QualityEntry[]; runs: RunRecord[] } {
+  const entries: QualityEntry[] = [
+    { label: "single", strategy: "single", params: {} },
+    { label: "ew", strategy: "ew", params: {} },
+  ];
+  const record = (label: string, seed: number, auc: number[], task?: number): RunRecord => ({
+    label,
+    seed,
+    ...(task !== undefined ? { task } : {}),
+    strategy: label,
+    params: {},
+    reason: "completed",
+    steps: 10,
+    bestStep: 10,
+    wallMs: 1,
+    testAuc: auc,
+    testGauc: auc.map((x) => x / 2),
+    bestValidationAuc: null,
+  });
+  const runs = [
+    // Single: task t's figures come from the run trained for task t only.
+    record("single", 1, [0.8, 0.1], 0),
+    record("single", 1, [0.2, 0.5], 1),
+    record("single", 2, [0.7, 0.3], 0),
+    record("single", 2, [0.4, 0.6], 1),
+    record("ew", 1, [0.88, 0.55]),
+    record("ew", 2, [0.735, 0.63]),
+  ];
+  return { entries, runs };
+}
 
 describe("quality arithmetic", () => {
   test("mean ± sample std over seeds, undefined values left out", () => {
@@ -48,33 +82,7 @@ describe("quality arithmetic", () => {
   });
 
   test("a row's AV and RI are per seed (RI paired with Single of the same seed), then mean ± std", () => {
-    const entries: QualityEntry[] = [
-      { label: "single", strategy: "single", params: {} },
-      { label: "ew", strategy: "ew", params: {} },
-    ];
-    const record = (label: string, seed: number, auc: number[], task?: number): RunRecord => ({
-      label,
-      seed,
-      ...(task !== undefined ? { task } : {}),
-      strategy: label,
-      params: {},
-      reason: "completed",
-      steps: 10,
-      bestStep: 10,
-      wallMs: 1,
-      testAuc: auc,
-      testGauc: auc.map((x) => x / 2),
-      bestValidationAuc: null,
-    });
-    const runs = [
-      // Single: task t's figures come from the run trained for task t only.
-      record("single", 1, [0.8, 0.1], 0),
-      record("single", 1, [0.2, 0.5], 1),
-      record("single", 2, [0.7, 0.3], 0),
-      record("single", 2, [0.4, 0.6], 1),
-      record("ew", 1, [0.88, 0.55]),
-      record("ew", 2, [0.735, 0.63]),
-    ];
+    const { entries, runs } = handMade();
     assert.deepEqual(seedMetrics(entries[0], runs, [1, 2], 2), [
       { seed: 1, auc: [0.8, 0.5], gauc: [0.4, 0.25] },
       { seed: 2, auc: [0.7, 0.6], gauc: [0.35, 0.3] },
@@ -98,6 +106,42 @@ describe("quality arithmetic", () => {
     assert.equal(formatStat({ mean: 0.075, std: 0.0354, n: 2 }, "percent"), "+7.50% ± 3.54");
     assert.equal(formatStat({ mean: -0.001, std: null, n: 1 }, "percent"), "-0.10%");
     assert.equal(formatStat({ mean: null, std: null, n: 0 }), "–");
+  });
+});
+
+describe("merging shards", () => {
+  const part = (runs: RunRecord[], seeds: number[]): QualityReport => {
+    const { entries } = handMade();
+    return {
+      dataset: "hand-made",
+      entries,
+      complete: false,
+      taskNames: ["a", "b"],
+      seeds,
+      budget: { epochs: 1, evalEvery: 5, patience: 2, maxSteps: 10 },
+      backend: "cpu",
+      rows: [],
+      runs,
+      wallMs: runs.length,
+    };
+  };
+
+  test("the union of the shards' runs gives the table of all runs", () => {
+    const { entries, runs } = handMade();
+    const merged = mergeReports([part(runs.slice(0, 3), [1, 2]), part(runs.slice(2), [1, 2])]);
+    assert.equal(merged.runs.length, runs.length, "a run in two shards is kept once");
+    assert.equal(merged.complete, true);
+    assert.deepEqual(merged.rows, summarise(entries, runs, [1, 2], 2));
+    assert.equal(merged.wallMs, 4);
+    const partial = mergeReports([part(runs.slice(0, 3), [1, 2])]);
+    assert.equal(partial.complete, false);
+  });
+
+  test("reports of different plans are not merged", () => {
+    const { runs } = handMade();
+    const other = { ...part(runs, [1]), budget: { epochs: 1, evalEvery: 5, patience: 3, maxSteps: 10 } };
+    assert.throws(() => mergeReports([part(runs, [1]), other]), /report 2 has different budget/);
+    assert.throws(() => mergeReports([]), /nothing to merge/);
   });
 });
 
@@ -187,6 +231,24 @@ describe("running the protocol", () => {
       }
   });
 
+  test("a shard runs every n-th run of the plan (seed-major: Single's tasks, then the strategies)", async () => {
+    const shard = await runQuality({
+      base,
+      dataset,
+      entries,
+      seeds: [1],
+      backend: cpu,
+      budget: { maxSteps: 1 },
+      shard: { index: 1, count: 2 },
+    });
+    assert.deepEqual(
+      shard.runs.map((r) => `${r.label}${r.task ?? ""}`),
+      ["single1", "single3", "single5", "gradcraft"],
+    );
+    assert.equal(shard.complete, false);
+    assert.equal(report.complete, true);
+  });
+
   test("a multi-task row reports the trainer's test metrics of its best-validation weights", async () => {
     const ew = report.runs.find((r) => r.label === "ew") as RunRecord;
     const again = await train({
@@ -260,6 +322,9 @@ describe("gradcraft bench quality (CLI)", () => {
     const c = io();
     assert.equal(await runBenchQuality({ dataset: "imagenet", seeds: 1, out: "x" }, c.io), 2);
     assert.match(c.err.join(""), /--dataset: unknown dataset "imagenet"/);
+    const d = io();
+    assert.equal(await runBenchQuality({ dataset: "quick", seeds: 1, out: "x", shard: "3/2" }, d.io), 2);
+    assert.match(d.err.join(""), /--shard: expected i\/n with 1 ≤ i ≤ n \(e.g. 1\/2\), got "3\/2"/);
   });
 
   test("prints both tables, writes JSON and Markdown, shows progress lines", async () => {
