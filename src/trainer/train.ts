@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { strategies } from "../core/strategies/index";
-import type { TrainingConfig } from "../protocol/config";
+import { SYNTHETIC_TASKS, type TrainingConfig } from "../protocol/config";
 import {
   type DoneMessage,
   type EvalMessage,
@@ -109,15 +109,38 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
   };
   const settings = config.training;
 
+  // The checkpoint to resume from is read first: `hello` says where the run resumes.
+  const last = request.resume
+    ? readCheckpoint(join(runPaths(requireRunDir(runDir)).checkpoints, "last"))
+    : null;
+  // `hello` goes out before the data loads (task names come from the config), so a host sees
+  // the loading progress.
+  const taskNames = request.dataset?.taskNames ?? configuredTaskNames(config);
+  emit({
+    v,
+    type: "hello",
+    trainer: { name: "gradcraft-tfjs", version: request.version ?? "0.1.0" },
+    backend: { name: request.backend.name, reason: request.backend.summary },
+    tasks: taskNames,
+    strategies: strategyInfos(),
+    runDir,
+    startedAt: new Date(started).toISOString(),
+    pid: process.pid,
+    ...(last && runDir ? { resumedFrom: { runDir, step: last.state.position.step } } : {}),
+  });
+  emit({ v, type: "config", config });
+
   // Data source -> model -> gradient engine -> strategy -> optimizer.
   const data =
     request.dataset ??
     (await loadDataset(config.data, {
       baseDir: request.baseDir,
-      // `hello` must be the first message and needs the task names: loading progress before it
-      // goes to the local display only.
-      onProgress: (phase, fraction) => request.observe?.({ v, type: "progress", phase, fraction }),
+      onProgress: (phase, fraction) => emit({ v, type: "progress", phase, fraction }),
     }));
+  if (data.taskNames.join("\u0000") !== taskNames.join("\u0000"))
+    throw new Error(
+      `the data's tasks (${data.taskNames.join(", ")}) differ from the configured ones (${taskNames.join(", ")})`,
+    );
   const k = data.taskNames.length;
   const model = new MultiTaskModel(
     config.model,
@@ -159,10 +182,7 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     },
   };
   let best: ReturnType<typeof snapshotWeights> | null = null;
-  let resumedFrom: { runDir: string; step: number } | undefined;
-  if (request.resume) {
-    if (!runDir) throw new Error("resume needs the run folder");
-    const last = readCheckpoint(join(runPaths(runDir).checkpoints, "last"));
+  if (last && runDir) {
     restoreCheckpoint(last, model, optimizer);
     position = { ...last.state.position };
     controls.evalEvery = position.evalEvery;
@@ -173,7 +193,6 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
       best = snapshotWeights(model);
       restoreWeights(model, current);
     }
-    resumedFrom = { runDir, step: position.step };
   }
   const earlierWallMs = position.wallMs; // time spent before a resume
   const wallMs = () => earlierWallMs + (Date.now() - started);
@@ -227,19 +246,6 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     return metrics;
   }
 
-  emit({
-    v,
-    type: "hello",
-    trainer: { name: "gradcraft-tfjs", version: request.version ?? "0.1.0" },
-    backend: { name: request.backend.name, reason: request.backend.summary },
-    tasks: data.taskNames,
-    strategies: strategyInfos(),
-    runDir,
-    startedAt: new Date(started).toISOString(),
-    pid: process.pid,
-    ...(resumedFrom ? { resumedFrom } : {}),
-  });
-  emit({ v, type: "config", config });
   emit({
     v,
     type: "strategy-changed",
@@ -383,6 +389,17 @@ function stepMessage(
     learningRate,
     stepTimeMs: report.ms,
   };
+}
+
+function requireRunDir(runDir: string | null): string {
+  if (!runDir) throw new Error("resume needs the run folder");
+  return runDir;
+}
+
+/** Task names as the config defines them (the synthetic generator's six, or the label columns). */
+export function configuredTaskNames(config: TrainingConfig): string[] {
+  if (config.data.source === "synthetic") return [...SYNTHETIC_TASKS];
+  return config.data.taskNames ?? [...config.data.labels];
 }
 
 function resumeStrategy(state: CheckpointState, k: number): ActiveStrategy {
