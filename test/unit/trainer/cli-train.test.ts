@@ -105,4 +105,29 @@ describe("gradcraft train (CLI)", () => {
         assert.ok(key in summary.splits[split].mean, `${split} mean ${key}`);
     }
   });
+
+  test("--resume RUN continues the run folder from its last checkpoint", async () => {
+    const dir = tempDir();
+    const out = join(dir, "runs");
+    assert.equal(
+      await runTrain(configFile(dir, { ...TINY, training: { ...TINY.training, maxSteps: 4 } }), { out }),
+      0,
+    );
+    const runDir = join(out, fs.readdirSync(out)[0]);
+    assert.equal(await runTrain(undefined, { resume: runDir, maxSteps: "7" }), 0);
+    const events = fs
+      .readFileSync(join(runDir, "events.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    const hellos = events.filter((e) => e.type === "hello");
+    assert.equal(hellos.length, 2);
+    assert.deepEqual(hellos[1].resumedFrom, { runDir, step: 4 });
+    assert.deepEqual(
+      events.filter((e) => e.type === "step").map((e) => e.step),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    assert.equal(JSON.parse(fs.readFileSync(join(runDir, "summary.json"), "utf8")).steps, 7);
+    assert.equal(await runTrain(undefined, { resume: join(dir, "nowhere") }), 2);
+  });
 });

@@ -56,4 +56,21 @@ describe("gradient engine robustness", () => {
     optimizer.dispose();
     model.dispose();
   });
+
+  test("clipping scales the whole update to the clip norm and reports the norm before clipping", async () => {
+    const model = tinyModel("shared-bottom");
+    const optimizer = new Adam({ learningRate: 0.01, l2: 0, clipNorm: 1e-4 }, model.denseVariables());
+    const engine = new GradientEngine(model, optimizer, "params", 1);
+    const definition = requireStrategy("ew");
+    const report = await engine.step(tinyBatch(12, 8), { definition, params: {}, state: null }, 1);
+    assert.equal(report.status, "applied");
+    if (report.status !== "applied") return;
+    assert.ok(report.updateNorm > 1e-4);
+    assert.ok(Math.abs(report.clipScale - 1e-4 / report.updateNorm) < 1e-12);
+    optimizer.settings.clipNorm = 0;
+    const unclipped = await engine.step(tinyBatch(12, 8), { definition, params: {}, state: null }, 2);
+    assert.equal(unclipped.status === "applied" && unclipped.clipScale, 1);
+    optimizer.dispose();
+    model.dispose();
+  });
 });
