@@ -122,7 +122,7 @@ function schedule(): void {
 function frame(): void {
   dirty = false;
   const started = performance.now();
-  render();
+  render(started);
   const spent = performance.now() - started + ingestMs;
   ingestMs = 0;
   perf.frames.push(spent);
@@ -143,12 +143,18 @@ const observer = new IntersectionObserver((entries) => {
 
 const pointCache = new WeakMap<DownsampledSeries, { key: string; points: { x: number; y: number }[] }>();
 
-/** EMA with bias correction (as Adam's): early points are not dragged toward zero. */
-function pointsOf(series: DownsampledSeries, smoothing: number): { x: number; y: number }[] {
-  const key = `${series.appended}|${view.xMode}|${smoothing}|${series.length}`;
+/**
+ * The points a chart draws: debiased EMA smoothing (as Adam's bias correction: early points are
+ * not dragged toward zero) over the kept history, then min/max buckets down to about the chart's
+ * pixel width, so a redraw costs the same however many points the host keeps (and no spike is
+ * lost). Cached per series version.
+ */
+function pointsOf(series: DownsampledSeries, smoothing: number, limit: number): { x: number; y: number }[] {
+  const key = `${series.appended}|${view.xMode}|${smoothing}|${series.length}|${limit}`;
   const cached = pointCache.get(series);
   if (cached && cached.key === key) return cached.points;
-  const points: { x: number; y: number }[] = [];
+  const xs: number[] = [];
+  const ys: number[] = [];
   const beta = smoothing;
   let ema = 0;
   let correction = 1;
@@ -160,8 +166,29 @@ function pointsOf(series: DownsampledSeries, smoothing: number): { x: number; y:
       correction *= beta;
       value = ema / (1 - correction);
     }
-    points.push({ x: byStep ? x : t / 1000, y: value });
+    xs.push(byStep ? x : t / 1000);
+    ys.push(value);
   });
+  const points: { x: number; y: number }[] = [];
+  const n = xs.length;
+  if (n <= limit) {
+    for (let i = 0; i < n; i++) points.push({ x: xs[i], y: ys[i] });
+  } else {
+    const width = Math.ceil(n / Math.max(1, Math.floor(limit / 2)));
+    for (let start = 0; start < n; start += width) {
+      const end = Math.min(n, start + width);
+      let lo = start;
+      let hi = start;
+      for (let i = start + 1; i < end; i++) {
+        if (ys[i] < ys[lo]) lo = i;
+        if (ys[i] > ys[hi]) hi = i;
+      }
+      const first = Math.min(lo, hi);
+      const second = Math.max(lo, hi);
+      points.push({ x: xs[first], y: ys[first] });
+      if (second !== first) points.push({ x: xs[second], y: ys[second] });
+    }
+  }
   pointCache.set(series, { key, points });
   return points;
 }
@@ -182,6 +209,11 @@ function hiddenIndices(run: RunModel): Set<number> {
 
 function lineSeriesFor(card: TimeCard): LineSeries[] {
   const out: LineSeries[] = [];
+  // Zoomed in, the chart needs the detail the host kept; otherwise about two points per pixel.
+  const chart = card.chart.chart;
+  const limit = chart.isZoomedOrPanned()
+    ? Number.POSITIVE_INFINITY
+    : Math.max(200, Math.round(chart.width * 1.5));
   const compare = runs.length > 1;
   runs.forEach((run, r) => {
     for (const s of card.series(run)) {
@@ -192,7 +224,7 @@ function lineSeriesFor(card: TimeCard): LineSeries[] {
       out.push({
         label: compare ? `${run.label} · ${s.label}` : s.label,
         color,
-        points: pointsOf(series, card.smooth ? view.smoothing : 0),
+        points: pointsOf(series, card.smooth ? view.smoothing : 0, limit),
         dash: compare ? RUN_DASHES[r % RUN_DASHES.length] : [],
       });
     }
@@ -205,19 +237,34 @@ function allMarkers(): Marker[] {
   return runs.flatMap((run) => run.markers.map((m) => ({ ...m, label: `${run.label}: ${m.label}` })));
 }
 
-function render(): void {
+/** Work per frame: charts past this budget wait for the next frame (round robin), so a frame stays short. */
+const FRAME_BUDGET_MS = 8;
+let nextCard = 0;
+
+function render(started: number): void {
   renderHeader();
   const markers = allMarkers();
   const xEnd = Math.max(0, ...runs.map((r) => (view.xMode === "step" ? r.step : r.elapsed / 1000)));
-  for (const card of cards.values()) {
+  const list = [...cards.values()];
+  for (let i = 0; i < list.length; i++) {
+    const card = list[(nextCard + i) % list.length];
     if (!card.stale || !card.visible) continue;
-    card.stale = false;
-    if (card.kind === "time") {
-      card.chart.setLog(card.log?.() ?? false);
-      card.chart.setData(lineSeriesFor(card), markers, view.xMode, palette, xEnd);
-    } else {
-      card.render();
+    if (performance.now() - started > FRAME_BUDGET_MS) {
+      nextCard = (nextCard + i) % list.length;
+      schedule();
+      return;
     }
+    renderCard(card, markers, xEnd);
+  }
+}
+
+function renderCard(card: Card, markers: Marker[], xEnd: number): void {
+  card.stale = false;
+  if (card.kind === "time") {
+    card.chart.setLog(card.log?.() ?? false);
+    card.chart.setData(lineSeriesFor(card), markers, view.xMode, palette, xEnd);
+  } else {
+    card.render();
   }
 }
 
@@ -1116,6 +1163,24 @@ function start(): void {
   perf,
   view,
   cards: () => [...cards.keys()],
+  /** Milliseconds each card takes to redraw now (benchmark aid). */
+  profile: (split = false) => {
+    const out: Record<string, number> = {};
+    const markers = allMarkers();
+    const xEnd = primary()?.step ?? 0;
+    for (const card of cards.values()) {
+      const t = performance.now();
+      if (split && card.kind === "time") {
+        lineSeriesFor(card);
+        out[`${card.id}:points`] = performance.now() - t;
+      }
+      renderCard(card, markers, xEnd);
+      out[card.id] = performance.now() - t;
+    }
+    return out;
+  },
+  /** True while some chart on screen still waits for its redraw. */
+  drawing: () => dirty || [...cards.values()].some((c) => c.stale && c.visible),
   runs: () => runs,
   heatmapCellCenter: (row: number, column: number) => {
     const center = heatmap?.cellCenter(row, column);

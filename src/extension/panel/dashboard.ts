@@ -22,9 +22,17 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     private readonly resolve: (runDir: string) => Promise<PanelRun | undefined>,
   ) {}
 
-  /** Run ids (live id or run folder) of the open dashboards: a test hook and the serializer's memory. */
+  /**
+   * The open dashboards by run: each panel's run id (a live run's id, or a finished run's folder)
+   * and, once known, its run folder. A test hook and the serializer's memory.
+   */
   openRunIds(): string[] {
-    return [...this.open.keys()];
+    const ids = new Set<string>();
+    for (const [id, { session }] of this.open) {
+      ids.add(id);
+      if (session.run.runDir) ids.add(session.run.runDir);
+    }
+    return [...ids];
   }
 
   session(runId: string): PanelSession | undefined {
