@@ -1,5 +1,5 @@
-import { isAbsolute, join, resolve } from "node:path";
 import * as vscode from "vscode";
+import { resolveRunsFolder } from "./runs/runsFolder";
 import type { TrainerSettings } from "./runs/spawn";
 
 /** Every `gradcraft.*` setting, read fresh each time (the user may change them at any moment). */
@@ -42,19 +42,6 @@ export function runsFolder(context: vscode.ExtensionContext, settings: Settings 
     vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
     context.globalStorageUri.fsPath,
   );
-}
-
-export function resolveRunsFolder(
-  setting: string,
-  workspaceFolder: string | undefined,
-  storage: string,
-): string {
-  const trimmed = setting.trim();
-  if (trimmed) {
-    if (isAbsolute(trimmed)) return trimmed;
-    return resolve(workspaceFolder ?? storage, trimmed);
-  }
-  return workspaceFolder ? join(workspaceFolder, ".gradcraft", "runs") : join(storage, "runs");
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
+import { resolveRunsFolder } from "../../../src/extension/runs/runsFolder";
 import { planTrainerSpawn, type TrainerSettings } from "../../../src/extension/runs/spawn";
 import { stopProcess } from "../../../src/extension/runs/stopProcess";
 
@@ -143,5 +144,18 @@ describe("stopping a spawned trainer", () => {
       }),
       "already-exited",
     );
+  });
+});
+
+describe("the runs folder", () => {
+  it("defaults to .gradcraft/runs in the workspace, like the CLI", () => {
+    assert.equal(resolveRunsFolder("", "/ws", "/storage"), "/ws/.gradcraft/runs");
+  });
+  it("without a workspace lives in the extension's storage", () => {
+    assert.equal(resolveRunsFolder("", undefined, "/storage"), "/storage/runs");
+  });
+  it("a relative setting resolves from the workspace, an absolute one is kept", () => {
+    assert.equal(resolveRunsFolder(" out/runs ", "/ws", "/storage"), "/ws/out/runs");
+    assert.equal(resolveRunsFolder("/data/runs", "/ws", "/storage"), "/data/runs");
   });
 });
