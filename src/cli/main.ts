@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerBench } from "./bench";
+import { registerBenchQuality } from "./bench-quality";
 import { registerCombine } from "./combine";
 import { registerConformance } from "./conformance";
 import { registerReplay, registerSummary } from "./replay";
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
   registerCombine(program);
   registerConformance(program);
   registerTrain(program);
-  registerBench(program);
+  registerBenchQuality(registerBench(program));
   registerReplay(program);
   registerSummary(program);
   return program;
