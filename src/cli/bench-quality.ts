@@ -411,9 +411,9 @@ function meanDefined(values: readonly (number | null)[]): number | null {
   return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-// Until `gradcraft bench` exists (src/cli/bench.ts registers its subcommands), this file also runs
-// on its own: `npx tsx src/cli/bench-quality.ts --dataset quick ...`.
-if (require.main === module) {
+// Also runs on its own, without building: `npx tsx src/cli/bench-quality.ts --dataset quick ...`
+// (recognised by file name, not require.main: inside the esbuild bundle every module shares the bundle's `module`.)
+if (/bench-quality\.ts$/.test(process.argv[1] ?? "")) {
   invokedAs = "npx tsx src/cli/bench-quality.ts";
   const program = new Command("bench");
   registerBenchQuality(program);
