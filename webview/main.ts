@@ -1193,6 +1193,14 @@ function start(): void {
     if (!card) return null;
     return card.element.querySelector("canvas");
   },
+  xTitle: (id: string) => {
+    const card = cards.get(id);
+    const x =
+      card?.kind === "time"
+        ? (card.chart.chart.options.scales as { x: { title: { text: string } } }).x
+        : null;
+    return x?.title.text ?? null;
+  },
   datasetLabels: (id: string) => {
     const card = cards.get(id);
     return card?.kind === "time" ? card.chart.chart.data.datasets.map((d) => d.label) : [];

@@ -12,7 +12,7 @@ import {
 import { RunModel } from "../../src/extension/panel/model";
 import { PROTOCOL_VERSION as v } from "../../src/protocol/messages";
 import { DEFAULT_TASKS, fakeRun } from "./fakeRun";
-import { pageHtml, type ThemeName } from "./themes";
+import { pageHtml, THEMES, type ThemeName } from "./themes";
 
 /**
  * The dashboard webview, as shipped (dist/webview.js), in headless Chromium. A stand-in for the
@@ -57,6 +57,8 @@ interface PanelWindow {
     canvasOf(id: string): HTMLCanvasElement;
     heatmapCellCenter(row: number, column: number): { x: number; y: number };
     markerCount(id: string): string[];
+    drawing(): boolean;
+    xTitle(id: string): string | null;
     datasetLabels(id: string): string[];
   };
 }
@@ -140,7 +142,9 @@ async function posted(page: Page): Promise<Posted[]> {
   return page.evaluate(() => (window as unknown as PanelWindow).__posted);
 }
 
+/** Waits until every chart on screen has drawn (the panel spreads redraws over frames), then n frames. */
 async function waitFrames(page: Page, n = 2) {
+  await page.waitForFunction(() => !(window as unknown as PanelWindow).__gradcraft.drawing());
   await page.evaluate(
     (count) =>
       new Promise<void>((resolve) => {
@@ -347,6 +351,19 @@ describe("dashboard webview in Chromium", () => {
     const csv = host.model.toCsv(exports[1].series);
     assert.ok(csv.includes("loss/click,123,"), "the host's CSV keeps the spike's step");
 
+    // X axis by time: every time chart switches.
+    await page.selectOption("#x-mode", "time");
+    await waitFrames(page, 3);
+    assert.equal(
+      await page.evaluate(() => (window as unknown as PanelWindow).__gradcraft.xTitle("loss")),
+      "time (s)",
+    );
+    assert.equal(
+      await page.evaluate(() => (window as unknown as PanelWindow).__gradcraft.xTitle("auc")),
+      "time (s)",
+    );
+    await page.selectOption("#x-mode", "step");
+
     // View options survive a reload: the state comes back and the panel asks for a snapshot.
     await page.fill("#smoothing", "0.9");
     await page.dispatchEvent("#smoothing", "input");
@@ -403,6 +420,26 @@ describe("dashboard webview in Chromium", () => {
         "norm bars drawn",
       );
       await page.screenshot({ path: join(artifacts, `conflicts-${theme}.png`), fullPage: true });
+      if (theme === "light") {
+        // VS Code switches theme under a live panel: new variables and body class; it redraws.
+        const before = await heatmapPixel(page, 0, 3);
+        assert.ok(before.r > 200, `cos 0 is near the light background ${JSON.stringify(before)}`);
+        await page.evaluate(
+          (dark) => {
+            document.documentElement.setAttribute("style", dark);
+            document.body.classList.replace("vscode-light", "vscode-dark");
+          },
+          Object.entries(THEMES.dark.vars)
+            .map(([k, value]) => `${k}: ${value};`)
+            .join(" "),
+        );
+        await waitFrames(page, 4);
+        const after = await heatmapPixel(page, 0, 3);
+        assert.ok(
+          after.r < 80,
+          `after the switch cos 0 is near the dark background ${JSON.stringify(after)}`,
+        );
+      }
       // Open the dashboard from the side view.
       await page.click('button[data-control="open-dashboard"]');
       assert.ok((await posted(page)).some((m) => m.type === "open-dashboard"));
