@@ -2,16 +2,9 @@ import * as vscode from "vscode";
 import type { AckMessage, TrainerMessage } from "../../protocol/messages";
 import type { CommandBody } from "../runs/connection";
 import { renderWebviewHtml } from "./html";
-import {
-  type HostToWebview,
-  PanelFeed,
-  parseWebviewMessage,
-  type Surface,
-  toHostCommand,
-  type ViewSettings,
-  type WebviewToHost,
-} from "./messages";
+import { type HostToWebview, PanelFeed, type Surface, type ViewSettings } from "./messages";
 import type { RunModel } from "./model";
+import { routeWebviewMessage } from "./webviewRouter";
 
 /** What a panel shows: a live run (LiveRun) or a finished one read from its event log. */
 export interface PanelRun {
@@ -101,66 +94,20 @@ export class PanelSession implements vscode.Disposable {
 
   private async receive(raw: unknown): Promise<void> {
     this.host.record?.("in", this.surface, raw);
-    const parsed = parseWebviewMessage(raw);
-    if (!parsed.ok) {
-      // Never act on what was not understood; say so once in the log.
-      this.host.log.warn(`${this.surface}: ${parsed.reason}`);
-      return;
-    }
-    await this.act(parsed.message);
-  }
-
-  private async act(message: WebviewToHost): Promise<void> {
-    switch (message.type) {
-      case "ready":
-        this.feed.ready(this.host.viewSettings());
-        return;
-      case "command": {
-        const command = toHostCommand(message);
-        if (!command.ok) {
-          this.post({ type: "ack", id: message.id, ok: false, error: command.reason });
-          return;
-        }
-        if (!this.run.send || !this.run.canCommand) {
-          this.post({ type: "ack", id: message.id, ok: false, error: `${this.run.label} is not a live run` });
-          return;
-        }
-        const { v: _v, id: _id, ...body } = command.message;
-        try {
-          const ack = await this.run.send(body as CommandBody, this.host.commandTimeoutMs());
-          this.post({
-            type: "ack",
-            id: message.id,
-            ok: ack.ok,
-            step: ack.step,
-            result: ack.result,
-            error: ack.error,
-          });
-        } catch (error) {
-          this.post({ type: "ack", id: message.id, ok: false, error: errorText(error) });
-        }
-        return;
-      }
-      case "export-csv":
-        if (message.csv !== undefined)
-          await this.saveText(message.csv, message.suggestedName ?? `${this.run.label}.csv`);
-        else await this.host.exportRun(message.runId ?? this.run.id);
-        return;
-      case "export-png": {
-        const base64 = message.dataUrl.slice(message.dataUrl.indexOf(",") + 1);
-        await this.saveBytes(Buffer.from(base64, "base64"), `${this.run.label}-${message.chart}.png`, {
-          "PNG image": ["png"],
-        });
-        return;
-      }
-      case "open-dashboard":
-        await this.host.openDashboard(message.runId ?? this.run.id);
-        return;
-    }
-  }
-
-  private async saveText(text: string, name: string): Promise<void> {
-    await this.saveBytes(Buffer.from(text, "utf8"), name, { CSV: ["csv"] });
+    await routeWebviewMessage(raw, {
+      runId: this.run.id,
+      runLabel: this.run.label,
+      send: this.run.send ? (body) => this.run.send!(body, this.host.commandTimeoutMs()) : undefined,
+      canCommand: this.run.canCommand ?? false,
+      post: (message) => this.post(message),
+      ready: () => this.feed.ready(this.host.viewSettings()),
+      save: (bytes, name, kind) =>
+        this.saveBytes(bytes, name, kind === "csv" ? { CSV: ["csv"] } : { "PNG image": ["png"] }),
+      exportRun: (runId) => this.host.exportRun(runId),
+      openDashboard: (runId) => this.host.openDashboard(runId),
+      // Never act on what was not understood; say so in the log.
+      warn: (reason) => this.host.log.warn(`${this.surface}: ${reason}`),
+    });
   }
 
   private async saveBytes(bytes: Uint8Array, name: string, filters: Record<string, string[]>): Promise<void> {

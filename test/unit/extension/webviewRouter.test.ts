@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { HostToWebview } from "../../../src/extension/panel/messages";
+import { type RouterDeps, routeWebviewMessage } from "../../../src/extension/panel/webviewRouter";
+import type { CommandBody } from "../../../src/extension/runs/connection";
+
+function harness(overrides: Partial<RouterDeps> = {}) {
+  const posted: HostToWebview[] = [];
+  const sent: CommandBody[] = [];
+  const warnings: string[] = [];
+  const saved: Array<{ name: string; kind: string; bytes: Uint8Array }> = [];
+  let readyCalls = 0;
+  const deps: RouterDeps = {
+    runId: "live-1",
+    runLabel: "tiny",
+    canCommand: true,
+    send: async (body) => {
+      sent.push(body);
+      return { v: "1.0", type: "ack", id: "vscode-1", ok: true, step: 12, result: { done: true } };
+    },
+    post: (m) => posted.push(m),
+    ready: () => {
+      readyCalls++;
+    },
+    save: async (bytes, name, kind) => {
+      saved.push({ bytes, name, kind });
+    },
+    exportRun: async () => undefined,
+    openDashboard: async () => undefined,
+    warn: (reason) => warnings.push(reason),
+    ...overrides,
+  };
+  return { deps, posted, sent, warnings, saved, readyCalls: () => readyCalls };
+}
+
+describe("messages from a webview", () => {
+  it("anything malformed is logged and never acted on", async () => {
+    const h = harness();
+    for (const raw of [
+      null,
+      "pause",
+      { type: "command" },
+      { type: "rm -rf" },
+      { type: "command", id: "", command: { type: "stop" } },
+    ]) {
+      assert.equal(await routeWebviewMessage(raw, h.deps), "ignored");
+    }
+    assert.deepEqual(h.sent, []);
+    assert.deepEqual(h.posted, []);
+    assert.equal(h.warnings.length, 5);
+  });
+
+  it("a valid command reaches the trainer without the panel's id, and the ack comes back under that id", async () => {
+    const h = harness();
+    const raw = {
+      type: "command",
+      id: "panel-7",
+      command: { type: "set-hyperparameters", learningRate: 0.002 },
+    };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "sent");
+    assert.deepEqual(h.sent, [{ type: "set-hyperparameters", learningRate: 0.002 }]);
+    assert.deepEqual(h.posted, [
+      { type: "ack", id: "panel-7", ok: true, step: 12, result: { done: true }, error: undefined },
+    ]);
+  });
+
+  it("an out-of-range value is refused by the protocol's schema before the trainer sees it", async () => {
+    const h = harness();
+    const raw = { type: "command", id: "p1", command: { type: "set-hyperparameters", learningRate: 5 } };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "refused");
+    assert.deepEqual(h.sent, []);
+    const ack = h.posted[0] as Extract<HostToWebview, { type: "ack" }>;
+    assert.equal(ack.ok, false);
+    assert.match(ack.error ?? "", /learningRate/);
+  });
+
+  it("commands to a finished run are refused in place", async () => {
+    const h = harness({ canCommand: false });
+    const raw = { type: "command", id: "p2", command: { type: "pause" } };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "refused");
+    assert.match((h.posted[0] as { error?: string }).error ?? "", /tiny is not a live run/);
+  });
+
+  it("a link that fails answers the panel with the reason", async () => {
+    const h = harness({
+      send: async () => {
+        throw new Error("the trainer has exited");
+      },
+    });
+    assert.equal(
+      await routeWebviewMessage({ type: "command", id: "p3", command: { type: "checkpoint" } }, h.deps),
+      "failed",
+    );
+    assert.deepEqual(h.posted, [{ type: "ack", id: "p3", ok: false, error: "the trainer has exited" }]);
+  });
+
+  it("ready asks for a snapshot; a PNG export is decoded to its bytes; a bad data URL is refused", async () => {
+    const h = harness();
+    assert.equal(await routeWebviewMessage({ type: "ready" }, h.deps), "ready");
+    assert.equal(h.readyCalls(), 1);
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+    const raw = {
+      type: "export-png",
+      chart: "loss",
+      dataUrl: `data:image/png;base64,${png.toString("base64")}`,
+    };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "saved");
+    assert.deepEqual([...h.saved[0].bytes], [...png]);
+    assert.equal(h.saved[0].name, "tiny-loss.png");
+    const script = { type: "export-png", chart: "x", dataUrl: "javascript:alert(1)" };
+    assert.equal(await routeWebviewMessage(script, h.deps), "ignored");
+  });
+});
