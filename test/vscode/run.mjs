@@ -7,7 +7,7 @@
 //
 // `node test/vscode/run.mjs [--only integration|restricted|e2e]... [--grep TEXT] [--build-only]`
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -193,6 +193,12 @@ async function runEndToEnd({ chromium }) {
     return status;
   } finally {
     const { leaked } = await server.stop();
+    // The run folders the browser session produced, for a look afterwards.
+    const runs = join(workspace, ".gradcraft", "runs");
+    if (existsSync(runs)) {
+      rmSync(join(artifactsDir, "e2e-runs"), { recursive: true, force: true });
+      cpSync(runs, join(artifactsDir, "e2e-runs"), { recursive: true });
+    }
     rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
     if (leaked.length > 0) {
       console.log("processes left behind by the e2e run (now killed):");

@@ -4,7 +4,16 @@
 // test/vscode/run.mjs against a code-server it started (GRADCRAFT_E2E_* variables); a screenshot
 // of each state goes to test-artifacts/vscode/.
 import * as assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Frame } from "playwright-core";
@@ -30,6 +39,40 @@ const trainers = () =>
   processesWithEnv("GRADCRAFT_HARNESS_ID", harnessId).filter(
     (p) => /\bcli\.js\b/.test(p.cmdline) && /\btrain\b/.test(p.cmdline),
   );
+
+/** The live run's folder under the workspace (the newest one). */
+function newestRunDir(): string | undefined {
+  const runs = join(workspace, ".gradcraft", "runs");
+  if (!existsSync(runs)) return undefined;
+  const names = readdirSync(runs).sort();
+  return names.length > 0 ? join(runs, names[names.length - 1]) : undefined;
+}
+
+/**
+ * Reads a run's events.ndjson from where the previous read stopped: the trainer writes hundreds of
+ * steps a second, and the test only needs the messages it looks for.
+ */
+class EventLogTail {
+  private offset = 0;
+  private partial = "";
+  constructor(readonly path: string) {}
+  read(): { type: string; [key: string]: unknown }[] {
+    if (!existsSync(this.path)) return [];
+    const size = statSync(this.path).size;
+    if (size <= this.offset) return [];
+    const buffer = Buffer.alloc(size - this.offset);
+    const fd = openSync(this.path, "r");
+    try {
+      readSync(fd, buffer, 0, buffer.length, this.offset);
+    } finally {
+      closeSync(fd);
+    }
+    this.offset = size;
+    const lines = (this.partial + buffer.toString("utf8")).split("\n");
+    this.partial = lines.pop() ?? "";
+    return lines.filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+}
 
 /** Canvases of a frame with real drawing on them: many pixels, several colours. */
 async function filledCanvases(frame: Frame, minInk = 400): Promise<string[]> {
@@ -93,12 +136,18 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
   step("F1 → GradCraft: Start Training starts a live run", async () => {
     await bench.runCommand("GradCraft: Start Training");
     // With configs in the workspace the command asks which one (or starts the only one).
-    await waitFor(
+    const configRow = bench.page.locator(".quick-input-widget .quick-input-list .monaco-list-row", {
+      hasText: CONFIG,
+    });
+    const next = await waitFor(
       "the config pick or a live run",
-      async () => (await bench.quickPickVisible()) || trainers().length > 0,
-      { timeoutMs: 30_000 },
+      async () => {
+        if (trainers().length > 0) return "started";
+        return (await configRow.first().isVisible()) ? "pick" : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
-    if (trainers().length === 0 && (await bench.quickPickVisible())) await bench.pick("tiny");
+    if (next === "pick") await configRow.first().click();
     await waitFor("a trainer process", () => trainers().length > 0, { timeoutMs: 60_000 });
     await waitFor(
       "the status bar to show the live run's step",
@@ -150,8 +199,19 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
     const next = options.find((o) => o !== current && o === "pcgrad") ?? options.find((o) => o !== current);
     assert.ok(next, `no other strategy to switch to (options: ${options})`);
     const before = await markers(dashboard);
+    const runDir = newestRunDir();
+    assert.ok(runDir, "no run folder in the workspace");
+    const log = new EventLogTail(join(runDir, "events.ndjson"));
+    log.read();
     await select.selectOption(next);
     await dashboard.locator('button[data-control="set-strategy"]').click();
+    // First where the truth is: the trainer took the switch (its own record).
+    await waitFor(
+      `the trainer to record the switch to ${next} (events.ndjson)`,
+      () =>
+        log.read().some((m) => m.type === "strategy-changed" && m.name === next && m.reason === "command"),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const status = dashboard.locator('[data-status="set-strategy"]');
     await waitFor(
       `the switch to ${next} to be acknowledged`,
