@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { listRuns, loadReplayedRun } from "../../../src/extension/runs/library";
+import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
+import type { TrainerMessage } from "../../../src/protocol/messages";
+
+type Step = Extract<TrainerMessage, { type: "step" }>;
+
+function writeRun(root: string, name: string, messages: TrainerMessage[], tornTail = false): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ name: name.split("-").pop() }));
+  const lines = messages.map((m) => JSON.stringify({ ...m, ...(m.type === "hello" ? { runDir: dir } : {}) }));
+  writeFileSync(
+    join(dir, "events.ndjson"),
+    lines.join("\n") + "\n" + (tornTail ? '{"v":"1.0","type":"st' : ""),
+  );
+  return dir;
+}
+
+const steps = (n: number): Step[] =>
+  Array.from({ length: n }, (_, i) => ({
+    ...(TRAINER_EXAMPLES.step as Step),
+    step: i + 1,
+    wallMs: (i + 1) * 50,
+  }));
+
+describe("finished runs read back from their folders", () => {
+  const root = mkdtempSync(join(tmpdir(), "gradcraft-library-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("a replayed run's panel model holds its whole history, bounded, and its end state", async () => {
+    const dir = writeRun(root, "20260101-000000-done", [
+      TRAINER_EXAMPLES.hello,
+      ...steps(500),
+      TRAINER_EXAMPLES.done,
+    ]);
+    const run = await loadReplayedRun(dir, 64);
+    assert.equal(run.id, dir);
+    assert.equal(run.canCommand, false);
+    assert.equal(run.model.step, 500);
+    assert.equal(run.model.state, "done");
+    for (const series of run.model.series.values())
+      assert.ok(series.length <= 64, "the panel's budget holds");
+    assert.deepEqual(run.problems, []);
+  });
+
+  it("a run killed mid-line replays up to its last full line, is shown stopped, and the torn tail is reported", async () => {
+    const dir = writeRun(root, "20260101-000100-killed", [TRAINER_EXAMPLES.hello, ...steps(20)], true);
+    const run = await loadReplayedRun(dir, 64);
+    assert.equal(run.model.step, 20);
+    assert.equal(run.model.state, "stopped");
+    assert.equal(run.problems.length, 1);
+    assert.match(run.problems[0], /middle of a line/);
+  });
+
+  it("the Runs view lists every run folder, newest first, and skips folders that are not runs", async () => {
+    mkdirSync(join(root, "not-a-run"));
+    const names = (await listRuns(root)).map((r) => r.dir.split("/").pop());
+    assert.deepEqual(names, ["20260101-000100-killed", "20260101-000000-done"]);
+  });
+});
