@@ -42,7 +42,7 @@ export class ProvisionError extends Error {
 }
 
 /** Missing and not installable here: under CI a failure, otherwise "not run" with instructions. */
-function unavailable(what, howToInstall) {
+export function unavailable(what, howToInstall) {
   const message = `${what} is missing and cannot be installed here.\nInstall it with:\n  ${howToInstall}`;
   if (inCI()) throw new ProvisionError(`CI=true: ${message}`);
   throw new NotRunError(message);
@@ -290,8 +290,8 @@ export function exitCodeFor(error) {
   return 1;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const wanted = process.argv.slice(2);
+/** `node test/provision.mjs [chromium|node24|code-server ...]` */
+async function cli(wanted) {
   const steps = {
     chromium: ensureChromium,
     node24: ensureNode24,
@@ -303,7 +303,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       if (!step) throw new ProvisionError(`unknown item "${name}" (known: ${Object.keys(steps)})`);
       log(`${name}: ${await step()}`);
     }
+    return 0;
   } catch (error) {
-    process.exit(exitCodeFor(error));
+    return exitCodeFor(error);
   }
+}
+
+// No top-level await: TypeScript tests load this module through a CommonJS transform.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  cli(process.argv.slice(2)).then((status) => process.exit(status));
 }

@@ -16,3 +16,4 @@ export function workbenchUrl(
   options?: { folder?: string; extensionTestsPath?: string; extensionPath?: string },
 ): string;
 export function processesWithEnv(name: string, value: string): { pid: number; cmdline: string }[];
+export function freePort(): Promise<number>;

@@ -1,0 +1,19 @@
+// Types of test/provision.mjs for TypeScript callers (the harness's unit tests).
+export const root: string;
+export const cacheDir: string;
+export const NOT_RUN: 77;
+export const CODE_SERVER_VERSION: string;
+export class NotRunError extends Error {
+  readonly exitCode: 77;
+}
+export class ProvisionError extends Error {
+  readonly exitCode: 1;
+}
+export function unavailable(what: string, howToInstall: string): never;
+export function exitCodeFor(error: unknown): number;
+export function ensureChromium(): Promise<string>;
+export function ensureNode24(): Promise<string>;
+export function ensureCodeServer(): Promise<string>;
+export function provisionAll(): Promise<{ chromium: string; node24: string; codeServer: string }>;
+export const node24Bin: string;
+export const codeServerEntry: string;
