@@ -116,7 +116,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
       }
       if (!dir) return undefined;
       const destination =
-        target ??
+        (target instanceof vscode.Uri ? target : undefined) ??
         (await vscode.window.showSaveDialog({
           defaultUri: vscode.Uri.file(join(dir, `${basename(dir)}.csv`)),
           filters: { CSV: ["csv"] },

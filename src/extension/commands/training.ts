@@ -103,7 +103,10 @@ export function registerTrainingCommands(s: Services): vscode.Disposable[] {
         const run = await pickLiveRun(registry, arg, "switch strategy", (r) => r.canCommand);
         if (!run) return undefined;
         // Tests and the panel can pass the choice; people pick it.
-        const choice = preset ?? (await pickStrategy(run));
+        // From a tree with several items selected the second argument is the selection: ignore it.
+        const given =
+          preset && !Array.isArray(preset) && typeof preset.name === "string" ? preset : undefined;
+        const choice = given ?? (await pickStrategy(run));
         if (!choice) return undefined;
         const body: CommandBody = {
           type: "set-strategy",

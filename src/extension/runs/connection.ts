@@ -5,6 +5,7 @@ import {
   type AckMessage,
   type HostCommandInput,
   hostCommand,
+  parseHostCommand,
   type TrainerMessage,
 } from "../../protocol/messages";
 import type { SpawnPlan } from "./spawn";
@@ -55,7 +56,7 @@ export class AckBook {
     { resolve: (ack: AckMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
   >();
 
-  create(timeoutMs: number): { id: string; promise: Promise<AckMessage> } {
+  create(timeoutMs: number): { id: string; promise: Promise<AckMessage>; cancel: () => void } {
     const id = `vscode-${process.pid}-${nextCommandId++}`;
     const promise = new Promise<AckMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -64,7 +65,12 @@ export class AckBook {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
     });
-    return { id, promise };
+    const cancel = () => {
+      const entry = this.pending.get(id);
+      if (entry) clearTimeout(entry.timer);
+      this.pending.delete(id);
+    };
+    return { id, promise, cancel };
   }
 
   /** True when the message was an ack this book was waiting for. */
@@ -151,9 +157,14 @@ export class SpawnedConnection implements RunConnection {
 
   send(command: CommandBody, timeoutMs = 30_000): Promise<AckMessage> {
     if (this.exited) return Promise.reject(new Error("the trainer has exited"));
-    const { id, promise } = this.acks.create(timeoutMs);
-    const line = `${JSON.stringify(hostCommand({ ...command, id } as never))}\n`;
-    this.child.stdin!.write(line);
+    const { id, promise, cancel } = this.acks.create(timeoutMs);
+    // Checked against the protocol before it leaves: a bad command is the host's bug, said here.
+    const parsed = parseHostCommand(hostCommand({ ...command, id } as never));
+    if (!parsed.ok) {
+      cancel();
+      return Promise.reject(new Error(parsed.reason));
+    }
+    this.child.stdin!.write(`${JSON.stringify(parsed.message)}\n`);
     return promise;
   }
 

@@ -167,6 +167,14 @@ describe("a spawned trainer over stdio (protocol stand-in process)", () => {
     assert.equal(switched?.type === "strategy-changed" && switched.step, ack.step);
   });
 
+  it("a command the protocol rejects never leaves the host", async () => {
+    const { run } = start({ FAKE_STEP_MS: "10" });
+    await until(() => run.step >= 1, "a step");
+    await assert.rejects(run.send({ type: "set-hyperparameters", learningRate: 5 }), /learningRate/);
+    assert.equal(run.model.hyperparameters.learningRate, 1e-3, "nothing changed on the trainer's side");
+    assert.equal(await run.close({ graceMs: 5000, termMs: 1000 }), "graceful");
+  });
+
   it("a trainer that dies reports failure with its last stderr lines", async () => {
     const { run } = start({ FAKE_STEP_MS: "5", FAKE_FAIL_AT: "4" });
     const exit = await new Promise<ExitInfo>((resolve) => run.onDidExit(resolve));
