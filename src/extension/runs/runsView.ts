@@ -10,7 +10,7 @@ import type { LiveRun, RunRegistry } from "./liveRun";
  * ".attached"), run.finished.
  */
 export type RunsNode =
-  | { kind: "group"; group: "live" | "finished" }
+  | { kind: "group"; group: "live" | "elsewhere" | "finished" }
   | { kind: "live"; run: LiveRun }
   | { kind: "finished"; info: RunInfo };
 
@@ -65,25 +65,26 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   getChildren(node?: RunsNode): RunsNode[] {
     const live = this.registry.live();
     const liveDirs = new Set(live.map((r) => r.runDir).filter(Boolean));
-    const finished = this.finished.filter((info) => !liveDirs.has(info.dir) && info.status !== "running");
+    const others = this.finished.filter((info) => !liveDirs.has(info.dir));
+    // Still being written by a trainer this window does not drive (a terminal run): attachable.
+    const elsewhere = others.filter((info) => info.status === "running");
+    const finished = others.filter((info) => info.status !== "running");
     if (!node) {
-      if (live.length === 0 && finished.length === 0) return []; // the welcome view shows
       const groups: RunsNode[] = [];
       if (live.length > 0) groups.push({ kind: "group", group: "live" });
+      if (elsewhere.length > 0) groups.push({ kind: "group", group: "elsewhere" });
       if (finished.length > 0) groups.push({ kind: "group", group: "finished" });
-      return groups;
+      return groups; // none: the welcome view shows
     }
     if (node.kind !== "group") return [];
     if (node.group === "live") return live.map((run) => ({ kind: "live", run }));
-    return finished.map((info) => ({ kind: "finished", info }));
+    return (node.group === "elsewhere" ? elsewhere : finished).map((info) => ({ kind: "finished", info }));
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
     if (node.kind === "group") {
-      const item = new vscode.TreeItem(
-        node.group === "live" ? "Live" : "Finished",
-        vscode.TreeItemCollapsibleState.Expanded,
-      );
+      const labels = { live: "Live", elsewhere: "Running elsewhere", finished: "Finished" };
+      const item = new vscode.TreeItem(labels[node.group], vscode.TreeItemCollapsibleState.Expanded);
       item.id = `group:${node.group}`;
       return item;
     }
@@ -135,12 +136,15 @@ function finishedItem(info: RunInfo): vscode.TreeItem {
   const parts = [info.strategy ?? "?", `${info.steps} steps`, info.status];
   if (typeof auc === "number") parts.push(`AUC ${auc.toFixed(4)}`);
   item.description = parts.join(" · ");
-  item.contextValue = "run.finished";
+  const running = info.status === "running";
+  item.contextValue = running ? "run.external" : "run.finished";
   const failed = info.status === "failed" || info.status === "interrupted" || info.problems.length > 0;
-  item.iconPath = new vscode.ThemeIcon(
-    failed ? "warning" : "pass",
-    failed ? new vscode.ThemeColor("charts.orange") : undefined,
-  );
+  item.iconPath = running
+    ? new vscode.ThemeIcon("radio-tower")
+    : new vscode.ThemeIcon(
+        failed ? "warning" : "pass",
+        failed ? new vscode.ThemeColor("charts.orange") : undefined,
+      );
   item.tooltip = new vscode.MarkdownString(
     [
       `**${info.name}**`,
