@@ -131,7 +131,12 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     contextKeys(registry),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("gradcraft.runsFolder")) void runsView.rescan();
-      if (event.affectsConfiguration("gradcraft.dashboard")) dashboards.refreshAll();
+      if (event.affectsConfiguration("gradcraft.dashboard")) {
+        // A new point budget reshapes the kept histories (extremes survive), then panels redraw.
+        const maxPoints = readSettings().maxPointsPerSeries;
+        for (const run of registry.all()) run.model.applySettings({ maxPoints });
+        dashboards.refreshAll();
+      }
     }),
     vscode.window.onDidChangeActiveColorTheme(() => dashboards.refreshAll()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info("workspace trusted: training is enabled")),
