@@ -418,7 +418,9 @@ function build(): void {
 
 // ----- header: facts and run controls
 
-const facts = el("div", { class: "facts", "aria-live": "polite" });
+// Not a live region: the step count changes many times a second and would flood a screen reader.
+const facts = el("div", { class: "facts" });
+let factsKey = "";
 const controlButtons = new Map<ControlKey, HTMLButtonElement>();
 const controlStatus = new Map<ControlKey, HTMLElement>();
 
@@ -513,22 +515,30 @@ function renderHeader(): void {
   const { stepsPerSecond, stepTimeMs } = run.throughput();
   const fact = (label: string, value: string) =>
     el("span", { class: "fact" }, `${label} `, el("b", {}, value));
-  facts.replaceChildren(
-    el("span", { class: "badge", "data-state": run.state, title: run.stateDetail ?? "" }, run.state),
-    fact("step", String(run.step)),
-    fact("epoch", run.epoch.toFixed(2)),
-    fact("strategy", run.strategy?.name ?? "–"),
-    fact(
-      "steps/s",
-      Number.isFinite(stepsPerSecond) ? stepsPerSecond.toFixed(stepsPerSecond < 10 ? 2 : 0) : "–",
-    ),
-    ...(view.surface === "dashboard"
-      ? [
-          fact("step time", Number.isFinite(stepTimeMs) ? `${stepTimeMs.toFixed(0)} ms` : "–"),
-          fact("backend", run.backend ?? "–"),
-        ]
-      : []),
-  );
+  const key = `${run.state}|${run.step}|${run.strategy?.name}|${stepsPerSecond}|${stepTimeMs}|${view.surface}`;
+  if (key !== factsKey) {
+    factsKey = key;
+    facts.replaceChildren(
+      el("span", { class: "badge", "data-state": run.state, title: run.stateDetail ?? "" }, run.state),
+      fact("step", String(run.step)),
+      fact("epoch", run.epoch.toFixed(2)),
+      fact("strategy", run.strategy?.name ?? "–"),
+      fact(
+        "steps/s",
+        Number.isFinite(stepsPerSecond) ? stepsPerSecond.toFixed(stepsPerSecond < 10 ? 2 : 0) : "–",
+      ),
+      ...(view.surface === "dashboard"
+        ? [
+            fact("step time", Number.isFinite(stepTimeMs) ? `${stepTimeMs.toFixed(0)} ms` : "–"),
+            fact("backend", run.backend ?? "–"),
+          ]
+        : []),
+    );
+  }
+  renderControls(run);
+}
+
+function renderControls(run: RunModel): void {
   const live = run.state === "running" || run.state === "paused" || run.state === "starting";
   for (const [control, button] of controlButtons) {
     const pending = isPending(control);
@@ -832,6 +842,11 @@ function controlsCard(container: HTMLElement, compact: boolean): void {
     png: false,
   });
   element.classList.add("controls-card");
+  // The forms follow the run (a switch made elsewhere, a config saved) until the user edits them.
+  let touched = false;
+  element.addEventListener("input", () => {
+    touched = true;
+  });
   const strategyId = "strategy-select";
   const choices = run.strategies.length ? run.strategies : run.strategy ? [{ name: run.strategy.name }] : [];
   const strategySelect = select(
@@ -844,11 +859,12 @@ function controlsCard(container: HTMLElement, compact: boolean): void {
   const fieldsHolder = el("div", {});
   let fields = buildFields(undefined);
   const rebuildFields = () => {
-    const info = run.strategies.find((s) => s.name === strategySelect.value);
+    const current = primary();
+    const info = current?.strategies.find((s) => s.name === strategySelect.value);
     summary.textContent = info?.summary ?? "";
-    const current =
-      run.strategy?.name === strategySelect.value ? run.strategy.params : (info?.defaults ?? {});
-    fields = buildFields(info?.paramsSchema as ObjectSchema | undefined, current, { idPrefix: "param" });
+    const values =
+      current?.strategy?.name === strategySelect.value ? current.strategy.params : (info?.defaults ?? {});
+    fields = buildFields(info?.paramsSchema as ObjectSchema | undefined, values, { idPrefix: "param" });
     fieldsHolder.replaceChildren(fields.element);
   };
   rebuildFields();
@@ -862,6 +878,7 @@ function controlsCard(container: HTMLElement, compact: boolean): void {
       setResult("set-strategy", "Fix the highlighted parameters first.", "error");
       return;
     }
+    touched = false;
     send("set-strategy", { type: "set-strategy", name: strategySelect.value, params });
   });
   element.append(
@@ -870,11 +887,17 @@ function controlsCard(container: HTMLElement, compact: boolean): void {
     fieldsHolder,
     el("div", { class: "form-row" }, switchButton, switchStatus),
   );
-  if (!compact) {
-    const hyper = buildFields(HYPERPARAMETER_SCHEMA, run.hyperparameters, {
+  const hyperHolder = el("div", {});
+  let hyper = buildFields(undefined);
+  const rebuildHyper = () => {
+    hyper = buildFields(HYPERPARAMETER_SCHEMA, primary()?.hyperparameters ?? {}, {
       onlyChanged: true,
       idPrefix: "hyper",
     });
+    hyperHolder.replaceChildren(hyper.element);
+  };
+  if (!compact) {
+    rebuildHyper();
     const apply = el("button", { type: "button", "data-control": "set-hyperparameters" }, "Apply");
     const applyStatus = el("span", { class: "status", role: "status", "data-status": "set-hyperparameters" });
     controlButtons.set("set-hyperparameters", apply);
@@ -885,15 +908,38 @@ function controlsCard(container: HTMLElement, compact: boolean): void {
         return setResult("set-hyperparameters", "Fix the highlighted values first.", "error");
       if (Object.keys(values).length === 0)
         return setResult("set-hyperparameters", "Nothing changed.", "error");
+      touched = false;
       send("set-hyperparameters", { type: "set-hyperparameters", ...values });
     });
     element.append(
       el("h2", {}, "Hyperparameters"),
-      hyper.element,
+      hyperHolder,
       el("div", { class: "form-row" }, apply, applyStatus),
     );
   }
-  addOtherCard(container, { kind: "table", id, title: "Controls", element, render: () => {} });
+  let strategyKey = JSON.stringify(run.strategy);
+  let hyperKey = JSON.stringify(run.hyperparameters);
+  addOtherCard(container, {
+    kind: "table",
+    id,
+    title: "Controls",
+    element,
+    render: () => {
+      const current = primary();
+      if (!current || touched || element.contains(document.activeElement)) return;
+      const nextStrategy = JSON.stringify(current.strategy);
+      if (nextStrategy !== strategyKey && current.strategy) {
+        strategyKey = nextStrategy;
+        strategySelect.value = current.strategy.name;
+        rebuildFields();
+      }
+      const nextHyper = JSON.stringify(current.hyperparameters);
+      if (!compact && nextHyper !== hyperKey) {
+        hyperKey = nextHyper;
+        rebuildHyper();
+      }
+    },
+  });
   renderHeader();
 }
 
@@ -994,6 +1040,23 @@ const DONE_TEXT: Record<ControlKey, string> = {
   "set-hyperparameters": "applied",
 };
 
+/**
+ * A command sent before a reload whose ack came while the panel was gone stays pending forever:
+ * after a minute without an answer, say so instead of spinning.
+ */
+function expireStalePending(): void {
+  const now = Date.now();
+  for (const [id, pending] of Object.entries(view.pending)) {
+    if (now - pending.sentAt < 60_000) continue;
+    delete view.pending[id];
+    view.results[pending.control] = {
+      text: "no answer seen (the panel was closed meanwhile?)",
+      level: "error",
+    };
+  }
+  persist();
+}
+
 function resolveAck(ack: { id: string; ok: boolean; step?: number; error?: string }): void {
   const pending = view.pending[ack.id];
   if (!pending) return;
@@ -1062,6 +1125,7 @@ function handle(message: HostToWebview): void {
     case "snapshot": {
       if (message.surface) view.surface = message.surface;
       runs = [RunModel.fromSnapshot(message.run)];
+      expireStalePending();
       if (message.settings) applySettings(message.settings);
       persist();
       ensureLayout();

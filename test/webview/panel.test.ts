@@ -269,6 +269,9 @@ describe("dashboard webview in Chromium", () => {
       assert.ok(labels.includes("→ pcgrad (seed=0)"), `${id} marks the switch: ${labels}`);
     }
     await page.screenshot({ path: join(artifacts, "dashboard-dark.png"), fullPage: true });
+    // The switcher follows the run: it shows the strategy in force and its parameters.
+    assert.equal(await page.inputValue("#strategy-select"), "pcgrad");
+    assert.equal(await page.inputValue('input[name="seed"]'), "0");
 
     // Pause: posts the command, shows it pending until the ack, then the result in place.
     await page.click('button[data-control="pause"]');
