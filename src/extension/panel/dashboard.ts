@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import * as vscode from "vscode";
 import { parseWebviewMessage } from "./messages";
 import type { RunSnapshot } from "./model";
@@ -74,7 +75,13 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
   }
 
   showCompare(runs: PanelRun[]): void {
-    const snapshots: RunSnapshot[] = runs.map((r) => r.model.toSnapshot());
+    // Runs of one config share a name: the legend tells them apart by their folder.
+    const names = runs.map((r) => r.label);
+    const snapshots: RunSnapshot[] = runs.map((r, i) => {
+      const snapshot = r.model.toSnapshot();
+      const twin = names.filter((n) => n === r.label).length > 1;
+      return twin ? { ...snapshot, label: r.runDir ? basename(r.runDir) : `${r.label} #${i + 1}` } : snapshot;
+    });
     this.compare?.dispose();
     const panel = vscode.window.createWebviewPanel(
       `${DASHBOARD_VIEW_TYPE}.compare`,
@@ -83,6 +90,7 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       webviewOptions(this.context.extensionUri),
     );
     this.compare = panel;
+    panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, "media", "gradcraft.svg");
     setWebviewHtml(panel.webview, this.context.extensionUri, "dashboard", "GradCraft: compare runs");
     const subscription = panel.webview.onDidReceiveMessage((raw) => {
       const parsed = parseWebviewMessage(raw);
