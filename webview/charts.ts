@@ -122,6 +122,7 @@ export class TimeChart {
   readonly chart: Chart<"line", { x: number; y: number }[]>;
   private markerKey = "";
   private log = false;
+  private drawnOnce = false;
 
   constructor(
     readonly id: string,
@@ -191,11 +192,13 @@ export class TimeChart {
       scale.title.color = palette.foreground;
     }
     this.markerKey = "";
+    this.drawnOnce = false;
   }
 
   setLog(log: boolean): void {
     if (log === this.log) return;
     this.log = log;
+    this.drawnOnce = false;
     const y = (this.chart.options.scales as Record<string, { type?: string }>).y;
     y.type = log ? "logarithmic" : "linear";
   }
@@ -205,9 +208,20 @@ export class TimeChart {
       this.chart.options.scales as Record<string, { suggestedMax?: number; suggestedMin?: number }>
     ).x;
     // Every time chart spans the whole run, so their x axes line up even where a series stops.
-    xScale.suggestedMin = 0;
-    xScale.suggestedMax = xEnd;
+    // The end is rounded up to a round number: axes then stay still between ticks instead of
+    // crawling every frame, and a chart whose data did not change need not be redrawn.
+    const end = roundUp(xEnd ?? 0);
     const datasets = this.chart.data.datasets as ChartDataset<"line", { x: number; y: number }[]>[];
+    const unchanged =
+      this.drawnOnce &&
+      xScale.suggestedMax === end &&
+      datasets.length === series.length &&
+      series.every((s, i) => datasets[i]?.data === s.points && datasets[i]?.borderColor === s.color) &&
+      this.markerKey === `${xMode}|${markers.length}|${markers.at(-1)?.step}|${palette.marker}`;
+    if (unchanged) return;
+    this.drawnOnce = true;
+    xScale.suggestedMin = 0;
+    xScale.suggestedMax = end;
     datasets.length = series.length;
     series.forEach((s, i) => {
       const existing = datasets[i];
@@ -272,6 +286,7 @@ export class TimeChart {
 
   resetZoom(): void {
     this.chart.resetZoom("none");
+    this.drawnOnce = false;
   }
 
   setRange(min: number, max: number): void {
@@ -281,6 +296,13 @@ export class TimeChart {
   destroy(): void {
     this.chart.destroy();
   }
+}
+
+/** x rounded up to two significant digits (the x axis end: 601 → 610, 12,345 → 13,000). */
+function roundUp(x: number): number {
+  if (!(x > 0)) return 0;
+  const unit = 10 ** (Math.floor(Math.log10(x)) - 1);
+  return Math.ceil(x / unit - 1e-9) * unit;
 }
 
 export interface HeatCell {
