@@ -1,13 +1,7 @@
 import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { findStrategy, strategies } from "../core/strategies/index";
 import { TrainingConfig, type TrainingConfigInput } from "../protocol/config";
-import {
-  type EvalMessage,
-  type HostCommand,
-  PROTOCOL_VERSION,
-  type SplitMetrics,
-  type TrainerMessage,
-} from "../protocol/messages";
+import type { SplitMetrics, TrainerMessage } from "../protocol/messages";
 import type { BackendChoice } from "./backend";
 import type { CommandChannel } from "./control";
 import { batchCount, type Dataset } from "./data/index";
@@ -21,10 +15,8 @@ import { train } from "./train";
  *
  * "Single" is one model per task, as in the paper: for each task t a run with the `single`
  * strategy following task t alone on the shared parameters (the other towers do not feed task t's
- * prediction), early-stopped and selected on task t's own validation AUC, and only task t's test
- * metrics kept. The trainer selects on mean AUC, so these runs are driven through the protocol's
- * host commands (evaluate test when task t improves, stop when its patience runs out), exactly as
- * an external host could do it; the trainer is not changed.
+ * prediction), early-stopped and selected on task t's own validation AUC (the trainer's
+ * `selectOn`), and only task t's test metrics kept.
  */
 
 /** One row of the table: a strategy with fixed parameters. */
@@ -312,34 +304,12 @@ export function summarise(
 // ---------------------------------------------------------------------------------------------
 // Running.
 
-const v = PROTOCOL_VERSION;
-
-/**
- * A channel with no host: the trainer's messages go to `observe`, and `queue` hands it commands
- * for its next step boundary.
- */
-class LocalChannel implements CommandChannel {
-  private pending: HostCommand[] = [];
-  private ids = 0;
-  constructor(private readonly observe: (message: TrainerMessage) => void) {}
-  send(message: TrainerMessage): void {
-    this.observe(message);
-  }
-  queue(command: { type: "evaluate"; split: "validation" | "test" } | { type: "stop" }): void {
-    this.pending.push({ v, id: `quality-${++this.ids}`, ...command } as HostCommand);
-  }
-  takeCommands(): HostCommand[] {
-    const taken = this.pending;
-    this.pending = [];
-    return taken;
-  }
-  async nextCommand(): Promise<HostCommand | null> {
-    return null;
-  }
-  ack(): void {}
+/** No host: nothing comes in, and what goes out is only watched for progress. */
+function quietChannel(observe: (message: TrainerMessage) => void): CommandChannel {
+  return { send: observe, takeCommands: () => [], nextCommand: async () => null, ack: () => {} };
 }
 
-const metricsOf = (m: SplitMetrics | EvalMessage) => ({
+const metricsOf = (m: SplitMetrics) => ({
   auc: m.tasks.map((t) => t.auc),
   gauc: m.tasks.map((t) => t.gauc),
 });
@@ -403,7 +373,7 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
     options.onEvent?.({ type: "run-start", index, total: mine.length, run, stepBudget });
     const onStep = (step: number) =>
       options.onEvent?.({ type: "run-step", index, total: mine.length, run, step, stepBudget });
-    const record = await runOne(options, baseConfig, entry, run, budget, stepBudget, onStep);
+    const record = await runOne(options, baseConfig, entry, run, budget, onStep);
     runs.push(record);
     options.onEvent?.({ type: "run-end", index, total: mine.length, run, record });
     options.onProgress?.(report());
@@ -452,10 +422,9 @@ async function runOne(
   entry: QualityEntry,
   run: RunKey,
   budget: QualityBudget,
-  stepBudget: number,
   onStep: (step: number) => void,
 ): Promise<RunRecord> {
-  const single = run.task !== undefined;
+  const task = run.task;
   const config = TrainingConfig.parse({
     ...baseConfig,
     name: `quality-${entry.label}-${run.seed}`,
@@ -464,7 +433,7 @@ async function runOne(
       // Seeded strategies (PCGrad's task order) follow the run's seed.
       params: {
         ...entry.params,
-        ...(single ? { task: run.task } : {}),
+        ...(task !== undefined ? { task } : {}),
         ...seedParam(entry.strategy, run.seed),
       },
     },
@@ -472,86 +441,28 @@ async function runOne(
       ...baseConfig.training,
       seed: run.seed,
       evalEvery: budget.evalEvery,
-      // Single runs are stopped and selected by the observer below, on the task's own AUC.
-      ...(single
-        ? { patience: Number.MAX_SAFE_INTEGER, epochs: Number.MAX_SAFE_INTEGER, maxSteps: undefined }
-        : { patience: budget.patience, epochs: budget.epochs, maxSteps: budget.maxSteps }),
+      patience: budget.patience,
+      epochs: budget.epochs,
+      maxSteps: budget.maxSteps,
     },
-  });
-
-  // Single-task selection: the same protocol as the trainer's, on task t's validation AUC.
-  let best: number | null = null;
-  let bestStep: number | null = null;
-  let stale = 0;
-  let stopping = false;
-  let testsAwaited = 0;
-  let selectedTest: { auc: (number | null)[]; gauc: (number | null)[] } | null = null;
-  let lastStep = 0;
-  const channel: LocalChannel = new LocalChannel((message) => {
-    if (message.type === "step") {
-      lastStep = message.step;
-      onStep(message.step);
-      // At the budget, make sure a validation follows at this boundary (the trainer's own comes
-      // only every evalEvery steps).
-      if (single && !stopping && message.step >= stepBudget && message.step % budget.evalEvery !== 0)
-        channel.queue({ type: "evaluate", split: "validation" });
-    }
-    if (!single || message.type !== "eval") return;
-    if (message.split === "test") {
-      // Only the evaluations this observer asked for; the trainer's closing ones use its own choice.
-      if (testsAwaited > 0) {
-        testsAwaited--;
-        selectedTest = metricsOf(message);
-      }
-      return;
-    }
-    if (stopping) return;
-    if (message.split !== "validation") return;
-    const auc = message.tasks[run.task as number]?.auc ?? null;
-    if (auc !== null && (best === null || auc > best)) {
-      best = auc;
-      bestStep = message.step;
-      stale = 0;
-      testsAwaited++;
-      channel.queue({ type: "evaluate", split: "test" });
-    } else stale++;
-    if (stale >= budget.patience || message.step >= stepBudget) {
-      stopping = true;
-      channel.queue({ type: "stop" });
-    }
   });
   const result = await train({
     config,
     baseDir: process.cwd(),
     runDir: null,
-    channel,
+    channel: quietChannel((message) => {
+      if (message.type === "step") onStep(message.step);
+    }),
     backend: options.backend,
     dataset: options.dataset,
+    // Single: one model per task, stopped and selected on that task's own validation AUC.
+    ...(task !== undefined ? { selectOn: (m: SplitMetrics) => m.tasks[task]?.auc ?? null } : {}),
   });
   const { summary } = result;
   const k = options.dataset.taskNames.length;
   const none = () => new Array<number | null>(k).fill(null);
-  if (single) {
-    const chosen = selectedTest as { auc: (number | null)[]; gauc: (number | null)[] } | null;
-    return {
-      ...run,
-      strategy: entry.strategy,
-      params: config.strategy.params,
-      reason:
-        result.reason === "stopped"
-          ? stale >= budget.patience
-            ? "early-stopped"
-            : "completed"
-          : result.reason,
-      steps: summary.steps || lastStep,
-      bestStep,
-      wallMs: summary.wallMs,
-      testAuc: chosen ? chosen.auc : none(),
-      testGauc: chosen ? chosen.gauc : none(),
-      bestValidationAuc: best,
-    };
-  }
   const test = summary.splits.test ? metricsOf(summary.splits.test) : { auc: none(), gauc: none() };
+  const validation = summary.splits.validation;
   return {
     ...run,
     strategy: entry.strategy,
@@ -562,7 +473,7 @@ async function runOne(
     wallMs: summary.wallMs,
     testAuc: test.auc,
     testGauc: test.gauc,
-    bestValidationAuc: summary.splits.validation?.mean.auc ?? null,
+    bestValidationAuc: (task !== undefined ? validation?.tasks[task]?.auc : validation?.mean.auc) ?? null,
   };
 }
 

@@ -54,6 +54,11 @@ export interface TrainRequest {
   readonly dataset?: Dataset;
   /** Sees every message (progress display). */
   readonly observe?: (message: TrainerMessage) => void;
+  /**
+   * What early stopping and the kept weights follow on validation; default the mean AUC over
+   * tasks (the paper's protocol). `bench quality` selects a Single run on its one task's AUC.
+   */
+  readonly selectOn?: (validation: SplitMetrics) => number | null;
   /** Called once the data is loaded, with the planned number of steps (progress display). */
   readonly onPlan?: (plan: { totalSteps: number; stepsPerEpoch: number; startStep: number }) => void;
   readonly version?: string;
@@ -222,7 +227,7 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     const metrics = toSplitMetrics(await evaluateSplit(model, data[split]), data.taskNames);
     let isBest = false;
     if (track) {
-      const auc = metrics.mean.auc;
+      const auc = request.selectOn ? request.selectOn(metrics) : metrics.mean.auc;
       isBest = auc !== null && (position.bestAuc === null || auc > position.bestAuc);
       if (isBest) {
         position.bestAuc = auc;

@@ -265,6 +265,43 @@ describe("running the protocol", () => {
     );
   });
 
+  test("train() with selectOn keeps the weights of the best value of that criterion, not of the mean", async () => {
+    const task = 2;
+    const validation: Array<{ step: number; auc: number | null; mean: number | null; best: boolean }> = [];
+    const result = await train({
+      config: TrainingConfig.parse({
+        ...base,
+        strategy: { name: "single", params: { task } },
+        training: { ...base.training, seed: 2, maxSteps: 8, evalEvery: 1, patience: 100, epochs: 5 },
+      }),
+      baseDir: process.cwd(),
+      runDir: null,
+      channel: {
+        send: (m: TrainerMessage) => {
+          if (m.type === "eval" && m.split === "validation")
+            validation.push({ step: m.step, auc: m.tasks[task].auc, mean: m.mean.auc, best: m.best });
+        },
+        takeCommands: () => [],
+        nextCommand: async () => null,
+        ack: () => {},
+      },
+      backend: cpu,
+      dataset,
+      selectOn: (m) => m.tasks[task].auc,
+    });
+    const tracked = validation.slice(0, -1); // the last one is the summary's, of the kept weights
+    let best = tracked[0];
+    for (const e of tracked) if ((e.auc ?? -1) > (best.auc ?? -1)) best = e;
+    let bestMean = tracked[0];
+    for (const e of tracked) if ((e.mean ?? -1) > (bestMean.mean ?? -1)) bestMean = e;
+    assert.notEqual(bestMean.step, best.step, "in this fixture the mean would pick another step");
+    assert.equal(result.summary.bestStep, best.step);
+    assert.equal(result.summary.splits.validation?.tasks[task].auc, best.auc);
+    assert.ok(
+      tracked.filter((e) => e.best).every((e, i, all) => i === 0 || (e.auc ?? 0) > (all[i - 1].auc ?? 0)),
+    );
+  });
+
   test("Single's figures are task t's test metrics at task t's best validation step", async () => {
     // Retrain each Single run deterministically up to its selected step, with one validation there.
     for (const run of report.runs.filter((r) => r.label === "single")) {
