@@ -17,8 +17,10 @@ export interface ParamSchema {
 
 export type ParamParse = { ok: true; value: unknown } | { ok: false; message: string };
 
-export function parseParam(name: string, schema: ParamSchema, text: string): ParamParse {
+export function parseParam(name: string, schema: ParamSchema, text: string, optional = false): ParamParse {
   const trimmed = text.trim();
+  // An optional parameter left empty is left out (the strategy's own default applies).
+  if (optional && trimmed === "") return { ok: true, value: undefined };
   const types = schemaTypes(schema);
   if (schema.enum) {
     const match = schema.enum.find((option) => String(option) === trimmed);
@@ -51,12 +53,18 @@ export function parseParam(name: string, schema: ParamSchema, text: string): Par
     return { ok: true, value };
   }
   if (types.includes("string")) return { ok: true, value: trimmed };
-  // Anything else (arrays, objects): JSON.
+  // Anything else (arrays, objects): JSON of that shape.
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(trimmed) };
+    value = JSON.parse(trimmed);
   } catch {
     return { ok: false, message: `${name} must be JSON` };
   }
+  if (types.includes("array") && !Array.isArray(value))
+    return { ok: false, message: `${name} must be a JSON list` };
+  if (types.includes("object") && (typeof value !== "object" || value === null || Array.isArray(value)))
+    return { ok: false, message: `${name} must be a JSON object` };
+  return { ok: true, value };
 }
 
 function schemaTypes(schema: ParamSchema): string[] {
@@ -71,6 +79,17 @@ export function paramEntries(paramsSchema: Record<string, unknown>): Array<[stri
   return Object.entries(properties as Record<string, ParamSchema>);
 }
 
+/** Parameters without a default that the schema does not require may be left out. */
+export function isOptionalParam(
+  paramsSchema: Record<string, unknown>,
+  name: string,
+  schema: ParamSchema,
+): boolean {
+  const required = Array.isArray(paramsSchema.required) ? (paramsSchema.required as string[]) : [];
+  return !required.includes(name) && schema.default === undefined;
+}
+
 export function formatParam(value: unknown): string {
+  if (value === undefined) return "";
   return typeof value === "string" ? value : JSON.stringify(value);
 }

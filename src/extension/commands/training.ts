@@ -7,7 +7,7 @@ import type { CommandBody } from "../runs/connection";
 import type { LiveRun } from "../runs/liveRun";
 import type { Services } from "../services";
 import { readSettings } from "../settings";
-import { formatParam, paramEntries, parseParam } from "./paramInput";
+import { formatParam, isOptionalParam, paramEntries, parseParam } from "./paramInput";
 import { liveRunFromArg, pickLiveRun, runDirFromArg } from "./pickRun";
 
 /** Start, steer and stop runs: the commands that talk to a trainer. */
@@ -236,7 +236,11 @@ async function pickStrategy(
   const start = { ...info.defaults, ...(current?.name === info.name ? current.params : {}) };
   const entries = paramEntries(info.paramsSchema);
   if (entries.length === 0) return { name: info.name, params: {} };
-  const summary = entries.map(([key]) => `${key}=${formatParam(start[key])}`).join(", ");
+  const summary =
+    entries
+      .filter(([key]) => start[key] !== undefined)
+      .map(([key]) => `${key}=${formatParam(start[key])}`)
+      .join(", ") || "the defaults";
   const mode = await vscode.window.showQuickPick(
     [
       { label: `$(check) Use ${summary}`, edit: false },
@@ -248,6 +252,7 @@ async function pickStrategy(
   if (!mode.edit) return { name: info.name, params: start };
   const params: Record<string, unknown> = {};
   for (const [key, schema] of entries) {
+    const optional = isOptionalParam(info.paramsSchema, key, schema);
     let value: unknown;
     if (schema.enum || schema.type === "boolean") {
       const options = schema.enum ?? [true, false];
@@ -263,16 +268,16 @@ async function pickStrategy(
         prompt: schema.description,
         value: formatParam(start[key]),
         validateInput: (input) => {
-          const result = parseParam(key, schema, input);
+          const result = parseParam(key, schema, input, optional);
           return result.ok ? undefined : result.message;
         },
       });
       if (text === undefined) return undefined;
-      const result = parseParam(key, schema, text);
+      const result = parseParam(key, schema, text, optional);
       if (!result.ok) return undefined;
       value = result.value;
     }
-    params[key] = value;
+    if (value !== undefined) params[key] = value;
   }
   return { name: info.name, params };
 }

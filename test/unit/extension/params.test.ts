@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { findStrategy } from "../../../src/core/strategies/index";
-import { paramEntries, parseParam } from "../../../src/extension/commands/paramInput";
+import { isOptionalParam, paramEntries, parseParam } from "../../../src/extension/commands/paramInput";
 import { describeStrategy } from "../../../src/protocol/messages";
 
 describe("strategy parameter input", () => {
@@ -41,5 +41,36 @@ describe("strategy parameter input", () => {
     assert.deepEqual(parseParam("on", p.on, "false"), { ok: true, value: false });
     assert.equal(parseParam("r", p.r, "1").ok, false);
     assert.deepEqual(parseParam("r", p.r, "0.5"), { ok: true, value: 0.5 });
+  });
+});
+
+describe("optional strategy parameters", () => {
+  const pcgrad = describeStrategy(findStrategy("pcgrad")!);
+  const entries = Object.fromEntries(paramEntries(pcgrad.paramsSchema));
+
+  it("PCGrad's replayed orders may be left out, and when given must be JSON lists", () => {
+    assert.ok("orders" in entries, `pcgrad params: ${Object.keys(entries)}`);
+    assert.equal(isOptionalParam(pcgrad.paramsSchema, "orders", entries.orders), true);
+    assert.deepEqual(parseParam("orders", entries.orders, "", true), { ok: true, value: undefined });
+    assert.deepEqual(parseParam("orders", entries.orders, "[[1,2],[0,2],[0,1]]", true), {
+      ok: true,
+      value: [
+        [1, 2],
+        [0, 2],
+        [0, 1],
+      ],
+    });
+    assert.equal(parseParam("orders", entries.orders, "1,2", true).ok, false);
+    assert.deepEqual(parseParam("orders", entries.orders, '"1,2"', true), {
+      ok: false,
+      message: "orders must be a JSON list",
+    });
+  });
+
+  it("a parameter with a default is not optional: an empty value is refused", () => {
+    const gradcraft = describeStrategy(findStrategy("gradcraft")!);
+    const tau = Object.fromEntries(paramEntries(gradcraft.paramsSchema)).tau;
+    assert.equal(isOptionalParam(gradcraft.paramsSchema, "tau", tau), false);
+    assert.equal(parseParam("tau", tau, "", false).ok, false);
   });
 });
