@@ -9,7 +9,7 @@ if (!app) {
   console.error("adapter.mjs: give the folder that holds node_modules/webgpu");
   process.exit(2);
 }
-const { create } = await import(pathToFileURL(join(app, "node_modules/webgpu/index.js")).href);
+const { create, globals } = await import(pathToFileURL(join(app, "node_modules/webgpu/index.js")).href);
 const gpu = create([]);
 const report = { dawn: "webgpu npm package", adapters: {} };
 let hardware = false;
@@ -60,10 +60,30 @@ async function smoke() {
   try {
     const { createRequire } = await import("node:module");
     const require = createRequire(join(app, "dist/cli.js"));
+    for (const [key, value] of Object.entries(globals)) if (!(key in globalThis)) globalThis[key] = value;
     globalThis.navigator = { gpu };
     require("@tensorflow/tfjs-backend-webgpu");
     const tf = require("@tensorflow/tfjs-core");
-    if (!(await tf.setBackend("webgpu"))) return { ok: false, error: "setBackend(webgpu) returned false" };
+    let workaround = null;
+    if (!(await tf.setBackend("webgpu"))) {
+      // tfjs 4.22 asks for requiredFeatures [..., ["bgra8unorm-storage"]] (an array in the list):
+      // if Dawn refuses that, say whether flattening the list is the fix.
+      const proto = globals.GPUAdapter?.prototype;
+      if (!proto?.requestDevice) return { ok: false, error: "setBackend(webgpu) returned false" };
+      const requestDevice = proto.requestDevice;
+      proto.requestDevice = function (descriptor) {
+        return requestDevice.call(this, {
+          ...descriptor,
+          requiredFeatures: descriptor?.requiredFeatures?.flat(),
+        });
+      };
+      if (!(await tf.setBackend("webgpu")))
+        return {
+          ok: false,
+          error: "setBackend(webgpu) returned false, also with requiredFeatures flattened",
+        };
+      workaround = "setBackend(webgpu) failed until requiredFeatures were flattened: backend.ts needs that";
+    }
     const n = 2048;
     const a = tf.randomUniform([n, n], -1, 1, "float32", 1);
     const b = tf.randomUniform([n, n], -1, 1, "float32", 2);
@@ -76,6 +96,7 @@ async function smoke() {
     let expected = 0;
     for (let i = 0; i < n; i++) expected += rowA[i] * colB[i];
     return {
+      workaround,
       ok: Math.abs(product[7] - expected) < 1e-2 * Math.max(1, Math.abs(expected)),
       matMul2048Ms: Math.round(ms * 10) / 10,
       checked: { gpu: product[7], cpu: expected },

@@ -105,9 +105,13 @@ async function attempt(name: ConcreteBackend): Promise<Attempt> {
       if (process.platform === "linux" && !hasVulkanLoader())
         return { ok: false, reason: "no hardware adapter (no Vulkan loader, libvulkan.so.1)" };
       let create: (options: string[]) => unknown;
+      let globals: Record<string, unknown> = {};
       try {
         const specifier = "webgpu"; // a variable keeps esbuild from bundling this ESM-only package
-        ({ create } = (await import(specifier)) as { create: typeof create });
+        ({ create, globals } = (await import(specifier)) as {
+          create: typeof create;
+          globals: typeof globals;
+        });
       } catch (error) {
         const message = firstLine(error);
         return {
@@ -134,6 +138,9 @@ async function attempt(name: ConcreteBackend): Promise<Attempt> {
           /swiftshader|llvmpipe|software/i.test(text)
         )
           return { ok: false, reason: "no hardware adapter (only a software one)" };
+        // tfjs-backend-webgpu reads GPUBufferUsage, GPUMapMode, ... as globals, as in a browser.
+        for (const [key, value] of Object.entries(globals ?? {}))
+          if (!(key in globalThis)) Object.assign(globalThis, { [key]: value });
         (globalThis as { navigator?: unknown }).navigator = { gpu };
         dynamicRequire("@tensorflow/tfjs-backend-webgpu");
       } catch (error) {
