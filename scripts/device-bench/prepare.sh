@@ -26,6 +26,9 @@ linux\ x64\ v2[0-9]*) ;;
   ;;
 esac
 
+# The bundle is built from the working tree: say so when it differs from the commit recorded.
+dirty="$(git status --porcelain -- src package.json | head -5)"
+[ -z "$dirty" ] || printf 'prepare: warning: uncommitted changes go into dist/:\n%s\n' "$dirty" >&2
 if [ "${SKIP_BUILD:-0}" != 1 ]; then npm run build --silent; fi
 for f in dist/cli.js dist/tfjs-backend-wasm-simd.wasm node_modules/webgpu/dist/linux-x64/dawn.node \
   node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.node.js; do
@@ -93,8 +96,8 @@ fi
 cmd='bash scripts/device-bench/run.sh'
 cat <<EOF
 
-Device call (one, about 6-9 minutes of the 15; give the machine back afterwards):
-  run(command: "$cmd", carry: ["$carry"], timeout_s: 580)
+Device call (one, at most about 9 minutes of the 15 with the start; give the machine back afterwards):
+  run(command: "$cmd", carry: ["$carry"], timeout_s: 560)
 Files that come back: run.log, adapter.json, speed-webgpu.json/.log, speed-wasm.json/.log,
 summary.md (a Markdown table for docs/benchmarks.md, "On a GPU machine").
 EOF

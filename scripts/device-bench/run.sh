@@ -4,8 +4,8 @@
 # `gradcraft bench speed --json` on webgpu and, for a ratio on the same machine, on wasm.
 # Everything lands in $OUT (at most 8 files come back): run.log, adapter.json,
 # speed-webgpu.json/.log, speed-wasm.json/.log, summary.md.
-# Ends inside about 9 minutes: each part has its own timeout (seconds, overridable):
-#   WEBGPU_TIMEOUT=300 WASM_TIMEOUT=170 STEPS=20 WARMUP=3
+# Ends inside about 8.5 minutes: each part has its own timeout (seconds, overridable):
+#   WEBGPU_TIMEOUT=270 WASM_TIMEOUT=150 STEPS=20 WARMUP=3
 # Also runs on a machine without a GPU (to test it): the webgpu run then says why it cannot.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -92,8 +92,8 @@ bench() { # backend, timeout
   *) say "$1: FAILED (exit $rc)$(grep -q 'no hardware adapter' "$OUT/speed-$1.log" && echo ': no hardware WebGPU adapter')" ;;
   esac
 }
-bench webgpu "${WEBGPU_TIMEOUT:-300}"
-bench wasm "${WASM_TIMEOUT:-170}"
+bench webgpu "${WEBGPU_TIMEOUT:-270}"
+bench wasm "${WASM_TIMEOUT:-150}"
 
 "$node" "$here/summarize.mjs" "$OUT" "$(date -u +%Y-%m-%d)" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores" "$gpu_line"
