@@ -79,6 +79,20 @@ async function filledCanvases(frame: Frame, minInk = 400): Promise<string[]> {
   return (await canvasInk(frame)).filter((c) => c.inked >= minInk && c.colours >= 2).map((c) => c.label);
 }
 
+/** What the panel's model holds as markers, and the cards it has: for failure messages. */
+async function markerDiagnostics(frame: Frame): Promise<string> {
+  return frame.evaluate(() => {
+    const hooks = (
+      window as unknown as {
+        __gradcraft?: { cards(): string[]; runs(): { markers: { step: number; label: string }[] }[] };
+      }
+    ).__gradcraft;
+    if (!hooks) return "the panel exposes no __gradcraft hooks";
+    const runs = hooks.runs();
+    return `cards ${JSON.stringify(hooks.cards())}; model markers ${JSON.stringify(runs.map((r) => r.markers))}`;
+  });
+}
+
 /** Marker labels on a time chart of the dashboard (the panel's read-only test hook). */
 async function markers(frame: Frame, card = "loss"): Promise<string[]> {
   return frame.evaluate((id) => {
@@ -230,6 +244,8 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
       async () => /switched/i.test((await status.textContent()) ?? ""),
       { timeoutMs: 60_000, intervalMs: 250 },
     );
+    // Charts off screen are not redrawn (the panel draws only what is visible): look at one.
+    await dashboard.locator('[data-card="loss"]').scrollIntoViewIfNeeded();
     const after = await waitFor(
       `a marker for ${next}`,
       async () => {
@@ -237,7 +253,11 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
         return now.length > before.length && now.some((m) => m.includes(next)) ? now : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    ).catch(async (error) => {
+      throw new Error(
+        `${error.message}; chart markers ${JSON.stringify(await markers(dashboard))}; ${await markerDiagnostics(dashboard)}`,
+      );
+    });
     assert.ok(after.some((m) => m.includes(next)));
     await bench.screenshot("e2e-05-strategy-switched");
   });
@@ -247,18 +267,34 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
     const lines = text.split("\n");
     const index = lines.findIndex((l) => l.includes('"learningRate"'));
     assert.ok(index >= 0, `${CONFIG} has no learningRate line`);
-    const indent = lines[index].match(/^\s*/)?.[0] ?? "";
-    const comma = lines[index].trimEnd().endsWith(",") ? "," : "";
+    const value = /"learningRate":\s*([0-9.eE+-]+)(.*)$/.exec(lines[index]);
+    assert.ok(value, `cannot read the learning rate on line ${index + 1}: ${lines[index]}`);
+    assert.equal(Number(value[1]), 0.001, "the sample config's learning rate changed: update this test");
     await bench.openFile(CONFIG);
-    await bench.replaceLine(index + 1, `${indent}"learningRate": 0.002${comma}`);
-    await bench.save();
-    assert.match(readFileSync(join(workspace, CONFIG), "utf8"), /"learningRate": 0\.002/);
+    await bench.replaceNearLineEnd(index + 1, value[1], "0.002", value[2]);
+    await bench.save(() => /"learningRate": 0\.002/.test(readFileSync(join(workspace, CONFIG), "utf8")));
+    // Only that line changed, and the file is still the JSON it was.
+    const saved = readFileSync(join(workspace, CONFIG), "utf8");
+    let parsed: { training: { learningRate: number } };
+    try {
+      parsed = JSON.parse(saved);
+    } catch (error) {
+      throw new Error(`the saved config is not JSON any more (${(error as Error).message}):\n${saved}`);
+    }
+    assert.equal(parsed.training.learningRate, 0.002);
+    assert.deepEqual(
+      saved.split("\n").filter((l, i) => l !== lines[i]),
+      [lines[index].replace(/0\.001/, "0.002")],
+    );
     await bench.screenshot("e2e-06-config-saved");
     await bench.runCommand("GradCraft: Open Dashboard");
     dashboard = await bench.webview("dashboard");
     await waitFor(
       "a learning-rate marker on the dashboard",
-      async () => (await markers(dashboard)).some((m) => /learningRate.*0\.002/.test(m)),
+      async () => {
+        await dashboard.locator('[data-card="loss"]').scrollIntoViewIfNeeded();
+        return (await markers(dashboard)).some((m) => /learningRate.*0\.002/.test(m));
+      },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     await bench.screenshot("e2e-07-learning-rate-applied");

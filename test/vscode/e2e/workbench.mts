@@ -89,27 +89,28 @@ export class Workbench {
     await this.page.locator(".monaco-editor .view-lines").first().waitFor();
   }
 
-  /** Replaces line `line` (1-based) of the active editor with `text`, as typed by a user. */
-  async replaceLine(line: number, text: string): Promise<void> {
+  /**
+   * On line `line` (1-based), selects `oldText`, which ends `trailing.length` characters before the
+   * line's end, and types `newText` over it: the keys a user would press to change a value.
+   */
+  async replaceNearLineEnd(line: number, oldText: string, newText: string, trailing = ""): Promise<void> {
     await this.page.locator(".editor-group-container.active .monaco-editor .view-lines").first().click();
     await this.page.keyboard.press("Control+G");
     const input = this.page.locator(".quick-input-widget input.input");
     await input.waitFor({ state: "visible" });
     await input.fill(`:${line}`);
     await this.page.keyboard.press("Enter");
-    await this.page.keyboard.press("Home");
-    await this.page.keyboard.press("Shift+End");
-    // Typed raw: the editor's auto-closing of quotes and brackets must not add characters.
-    await this.page.keyboard.insertText(text);
+    await input.waitFor({ state: "hidden" });
+    await this.page.keyboard.press("End");
+    for (let i = 0; i < trailing.length; i++) await this.page.keyboard.press("ArrowLeft");
+    for (let i = 0; i < oldText.length; i++) await this.page.keyboard.press("Shift+ArrowLeft");
+    await this.page.keyboard.type(newText);
   }
 
-  /** Ctrl+S, then wait until the active tab no longer shows unsaved changes. */
-  async save(): Promise<void> {
+  /** Ctrl+S, then wait until `onDisk()` says the file holds what was typed. */
+  async save(onDisk: () => boolean): Promise<void> {
     await this.page.keyboard.press("Control+S");
-    await waitFor(
-      "the editor to save",
-      async () => (await this.page.locator(".tab.active.dirty").count()) === 0,
-    );
+    await waitFor("the editor to save the file", onDisk, { timeoutMs: 15_000 });
   }
 
   /**
