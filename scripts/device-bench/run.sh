@@ -82,7 +82,7 @@ fi
 
 bench() { # backend, timeout
   say "bench speed --backend $1 (timeout $2 s)"
-  timeout -k 10 "$2" "$node" "$work/dist/cli.js" bench speed --json --backend "$1" \
+  timeout -k 10 "$2" "$node" ${preload:+--import "$preload"} "$work/dist/cli.js" bench speed --json --backend "$1" \
     --steps "${STEPS:-20}" --warmup "${WARMUP:-3}" >"$OUT/speed-$1.json" 2>"$OUT/speed-$1.log"
   local rc=$?
   cat "$OUT/speed-$1.log"
@@ -92,7 +92,14 @@ bench() { # backend, timeout
   *) say "$1: FAILED (exit $rc)$(grep -q 'no hardware adapter' "$OUT/speed-$1.log" && echo ': no hardware WebGPU adapter')" ;;
   esac
 }
+preload=""
+if grep -q '"workaround": "' "$OUT/adapter.json"; then
+  export DEVICE_BENCH_APP="$work"
+  preload="$here/flatten-features.mjs"
+  say "WORKAROUND: tfjs's device request needed its requiredFeatures flattened; the webgpu run uses $preload (src/trainer/backend.ts needs the same fix)"
+fi
 bench webgpu "${WEBGPU_TIMEOUT:-270}"
+preload=""
 bench wasm "${WASM_TIMEOUT:-150}"
 
 "$node" "$here/summarize.mjs" "$OUT" "$(date -u +%Y-%m-%d)" \
