@@ -26,7 +26,13 @@ export function buildProgram(): Command {
 
 /** Usage errors exit with 2, as the CLI's contract says; anything else with 1. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
+  // Subcommands do not inherit exitOverride: set it on every level so usage errors reach the catch.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
