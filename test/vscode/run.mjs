@@ -44,6 +44,8 @@ const UNTRUSTED_WINDOW = "@untrusted-window";
 
 /** How long the extension host may take for the whole integration suite. */
 const INTEGRATION_TIMEOUT_MS = 6 * 60_000;
+/** How long the browser suite may take in all. */
+const E2E_TIMEOUT_MS = 8 * 60_000;
 /** How long the host may take to shut down (deactivate stops trainers) once the suite is done. */
 const HOST_EXIT_TIMEOUT_MS = 30_000;
 
@@ -187,8 +189,16 @@ async function runEndToEnd({ chromium }) {
           },
         },
       );
+      // The steps have their own deadlines; this bounds the whole suite whatever happens.
+      const watchdog = setTimeout(() => {
+        console.log(`the e2e suite ran past ${E2E_TIMEOUT_MS / 60_000} minutes: stopping it`);
+        child.kill("SIGKILL");
+      }, E2E_TIMEOUT_MS);
       child.on("error", reject);
-      child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      child.on("exit", (code, signal) => {
+        clearTimeout(watchdog);
+        resolve(code ?? (signal ? 1 : 0));
+      });
     });
     return status;
   } finally {
