@@ -730,7 +730,11 @@ abstract class LinkEndpoint extends EventEmitter {
     const promise = new Promise<AckMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`no ack for "${command.type}" (${id}) within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `no ack for "${command.type}" (${id}) within ${timeoutMs} ms: the trainer did not acknowledge it`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
     });
@@ -823,8 +827,9 @@ export class HostLink extends LinkEndpoint {
     child.stdin.on("error", () => {});
     let spawnError: string | undefined;
     this.exited = new Promise((resolve) => {
-      child.once("error", (error) => {
-        spawnError = error.message;
+      // `on`, not `once`: a failed kill() emits "error" too, and an unheard "error" would throw.
+      child.on("error", (error) => {
+        spawnError ??= error.message;
         // A child that never started emits no close.
         if (child.pid === undefined) resolve(this.report(null, null, spawnError));
       });

@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { trainerMessageReader } from "../../protocol/codec";
-import { AttachClient } from "../../protocol/link";
+import type { ChildProcess } from "node:child_process";
+import type { StreamProblem } from "../../protocol/codec";
 import {
-  type AckMessage,
-  type HostCommandInput,
-  hostCommand,
-  parseHostCommand,
-  type TrainerMessage,
-} from "../../protocol/messages";
+  AttachClient,
+  HostLink,
+  type CommandBody as LinkCommandBody,
+  type TrainerExit,
+} from "../../protocol/link";
+import type { AckMessage, HostCommandInput, TrainerMessage } from "../../protocol/messages";
 import type { SpawnPlan } from "./spawn";
 import { type StopOutcome, type StopTimeouts, stopProcess } from "./stopProcess";
 
@@ -49,51 +48,11 @@ export interface RunConnection {
 const STDERR_TAIL = 40;
 let nextCommandId = 1;
 
-/** Matches acks to the commands that asked for them. */
-export class AckBook {
-  private readonly pending = new Map<
-    string,
-    { resolve: (ack: AckMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  >();
-
-  create(timeoutMs: number): { id: string; promise: Promise<AckMessage>; cancel: () => void } {
-    const id = `vscode-${process.pid}-${nextCommandId++}`;
-    const promise = new Promise<AckMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the trainer did not acknowledge within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-    });
-    const cancel = () => {
-      const entry = this.pending.get(id);
-      if (entry) clearTimeout(entry.timer);
-      this.pending.delete(id);
-    };
-    return { id, promise, cancel };
-  }
-
-  /** True when the message was an ack this book was waiting for. */
-  settle(message: TrainerMessage): boolean {
-    if (message.type !== "ack") return false;
-    const entry = this.pending.get(message.id);
-    if (!entry) return false;
-    clearTimeout(entry.timer);
-    this.pending.delete(message.id);
-    entry.resolve(message);
-    return true;
-  }
-
-  failAll(reason: string): void {
-    for (const [id, entry] of this.pending) {
-      clearTimeout(entry.timer);
-      entry.reject(new Error(reason));
-      this.pending.delete(id);
-    }
-  }
-}
-
-/** The trainer as a child process speaking the protocol on stdout, reading commands on stdin. */
+/**
+ * The trainer as a child process speaking the protocol on stdout, reading commands on stdin: the
+ * protocol's HostLink (no shell, NDJSON reading, acks by id, stderr tail, exit report) seen
+ * through the RunConnection interface, plus the graceful stop.
+ */
 export class SpawnedConnection implements RunConnection {
   readonly kind = "spawned" as const;
   readonly canWrite = true;
@@ -101,96 +60,55 @@ export class SpawnedConnection implements RunConnection {
   onProblem: (reason: string) => void = () => undefined;
   onStderr: (line: string) => void = () => undefined;
   onExit: (info: ExitInfo) => void = () => undefined;
-  private readonly child: ChildProcess;
-  private readonly acks = new AckBook();
-  private readonly stderrTail: string[] = [];
-  private exited = false;
-  private readonly finished: Promise<void>;
-  private markFinished: () => void = () => undefined;
+  private readonly link: HostLink;
 
   constructor(plan: SpawnPlan) {
-    this.finished = new Promise((resolve) => {
-      this.markFinished = resolve;
-    });
-    this.child = spawn(plan.command, plan.args, {
+    this.link = HostLink.spawn(plan.command, plan.args, {
       cwd: plan.cwd,
       env: plan.env,
-      shell: plan.shell,
-      stdio: ["pipe", "pipe", "pipe"],
       windowsHide: true,
+      stderrLines: STDERR_TAIL,
     });
-    const reader = trainerMessageReader({
-      onMessage: (message) => {
-        this.acks.settle(message);
-        this.onMessage(message);
-      },
-      onProblem: (problem) => this.onProblem(`${problem.reason} (stream line ${problem.line})`),
-    });
-    this.child.stdout!.on("data", (chunk: Buffer) => reader.push(chunk));
-    this.child.stdout!.on("end", () => reader.end());
-    let partial = "";
-    this.child.stderr!.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("utf8")).split(/\r?\n/);
-      partial = lines.pop() ?? "";
-      for (const line of lines) this.stderrLine(line);
-    });
-    // A closed stdin (the trainer exited) must not surface as an unhandled 'error' event.
-    this.child.stdin!.on("error", () => undefined);
-    let spawnError: string | undefined;
-    this.child.on("error", (error) => {
-      spawnError = error.message;
-      if (this.child.pid === undefined) this.finish(null, null, spawnError);
-    });
-    this.child.on("close", (code, signal) => {
-      if (partial) this.stderrLine(partial);
-      this.finish(code, signal, spawnError);
-    });
+    this.link.on("message", (message: TrainerMessage) => this.onMessage(message));
+    this.link.on("problem", (problem: StreamProblem) =>
+      this.onProblem(`${problem.reason} (stream line ${problem.line})`),
+    );
+    this.link.on("stderr", (line: string) => this.onStderr(line));
+    this.link.on("exit", (exit: TrainerExit) =>
+      this.onExit({
+        code: exit.code,
+        signal: exit.signal,
+        stderrTail: exit.stderrTail,
+        spawnError: exit.spawnError,
+      }),
+    );
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.link.pid;
   }
 
   get process(): ChildProcess {
-    return this.child;
+    return this.link.child;
   }
 
   send(command: CommandBody, timeoutMs = 30_000): Promise<AckMessage> {
-    if (this.exited) return Promise.reject(new Error("the trainer has exited"));
-    const { id, promise, cancel } = this.acks.create(timeoutMs);
-    // Checked against the protocol before it leaves: a bad command is the host's bug, said here.
-    const parsed = parseHostCommand(hostCommand({ ...command, id } as never));
-    if (!parsed.ok) {
-      cancel();
-      return Promise.reject(new Error(parsed.reason));
-    }
-    this.child.stdin!.write(`${JSON.stringify(parsed.message)}\n`);
-    return promise;
+    // The extension's own ids, so a run's event log tells its commands from a terminal client's.
+    return this.link.send(
+      { ...command, id: `vscode-${process.pid}-${nextCommandId++}` } as LinkCommandBody,
+      timeoutMs,
+    );
   }
 
   async close(timeouts: StopTimeouts): Promise<StopOutcome> {
     const outcome = await stopProcess(
-      this.child,
+      this.link.child,
       () => this.send({ type: "stop" }, timeouts.graceMs + timeouts.termMs),
       timeouts,
     );
     // 'exit' has come; the run's state changes on 'close' (stdio drained), a moment later.
-    await Promise.race([this.finished, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    await Promise.race([this.link.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
     return outcome;
-  }
-
-  private stderrLine(line: string): void {
-    this.stderrTail.push(line);
-    if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
-    this.onStderr(line);
-  }
-
-  private finish(code: number | null, signal: NodeJS.Signals | string | null, spawnError?: string): void {
-    if (this.exited) return;
-    this.exited = true;
-    this.acks.failAll("the trainer exited before acknowledging");
-    this.onExit({ code, signal: signal ?? null, stderrTail: [...this.stderrTail], spawnError });
-    this.markFinished();
   }
 }
 

@@ -414,6 +414,13 @@ describe("host link over a child's stdio", () => {
     assert.match(exit.spawnError ?? "", /ENOENT/);
   });
 
+  it("a child that emits a second error (a failed kill) does not throw; the first error is the report's", async () => {
+    const host = HostLink.spawn(join(root, "no-such-trainer"), []);
+    const exit = await host.exited;
+    assert.doesNotThrow(() => host.child.emit("error", new Error("kill EPERM")));
+    assert.match(exit.spawnError ?? "", /ENOENT/);
+  });
+
   it("a command nobody acknowledges times out", async () => {
     const host = HostLink.spawn(process.execPath, ["-e", "process.stdin.resume()"]);
     await assert.rejects(host.send({ type: "checkpoint" }, 100), /no ack for "checkpoint"/);
