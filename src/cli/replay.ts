@@ -51,6 +51,21 @@ export function resolveRun(run: string, runsDir = DEFAULT_RUNS_DIR): string {
   );
 }
 
+/** resolveRun for a subcommand: a missing run is said on stderr (undefined: exit with 2). */
+function resolveRunFor(
+  command: string,
+  run: string,
+  runsDir: string | undefined,
+  io: ReplayIo,
+): string | undefined {
+  try {
+    return resolveRun(run, runsDir);
+  } catch (error) {
+    io.stderr(`gradcraft ${command}: ${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
 export interface ReplayCommandOptions {
   runs?: string;
   /** Only these message types (comma-separated on the command line). */
@@ -63,13 +78,8 @@ export async function runReplay(
   options: ReplayCommandOptions = {},
   io = defaultIo,
 ): Promise<number> {
-  let dir: string;
-  try {
-    dir = resolveRun(run, options.runs);
-  } catch (error) {
-    io.stderr(`gradcraft replay: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const dir = resolveRunFor("replay", run, options.runs, io);
+  if (dir === undefined) return 2;
   const onProblem = (problem: StreamProblem) =>
     io.stderr(
       `gradcraft replay: ${basename(dir)}/${RUN_FILES.events} line ${problem.line}: ${problem.reason}\n`,
@@ -140,13 +150,8 @@ export async function runSummary(
   options: SummaryCommandOptions = {},
   io = defaultIo,
 ): Promise<number> {
-  let dir: string;
-  try {
-    dir = resolveRun(run, options.runs);
-  } catch (error) {
-    io.stderr(`gradcraft summary: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const dir = resolveRunFor("summary", run, options.runs, io);
+  if (dir === undefined) return 2;
   try {
     const problems: string[] = [];
     const found = await findSummary(dir, (p) => problems.push(p.reason));
