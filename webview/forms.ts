@@ -37,9 +37,11 @@ function effective(property: JsonSchemaProperty): JsonSchemaProperty {
   return property;
 }
 
-function kindOf(property: JsonSchemaProperty): "number" | "integer" | "boolean" | "enum" | "string" {
+function kindOf(property: JsonSchemaProperty): "number" | "integer" | "boolean" | "enum" | "string" | "json" {
   if (property.enum) return "enum";
   const type = Array.isArray(property.type) ? property.type.find((t) => t !== "null") : property.type;
+  // Lists and objects (e.g. PCGrad's recorded `orders`) are typed as JSON; left empty they are not sent.
+  if (type === "array" || type === "object") return "json";
   if (type === "integer") return "integer";
   if (type === "number") return "number";
   if (type === "boolean") return "boolean";
@@ -63,6 +65,14 @@ export function checkValue(
   }
   if (kind === "string") return { ok: true, value: String(raw) };
   const text = String(raw).trim();
+  if (kind === "json") {
+    if (text === "") return { ok: true, value: undefined };
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch {
+      return { ok: false, error: `${name} must be JSON (e.g. [[0, 1], [1, 0]]), or empty` };
+    }
+  }
   if (text === "") return { ok: false, error: `${name} needs a value` };
   const value = Number(text);
   if (!Number.isFinite(value)) return { ok: false, error: `${name} must be a number` };
@@ -138,13 +148,14 @@ export function buildFields(
         field.type = "checkbox";
         field.checked = Boolean(initial);
       } else {
-        field.type = kind === "string" ? "text" : "number";
-        if (kind !== "string") {
+        field.type = kind === "string" || kind === "json" ? "text" : "number";
+        if (kind === "integer" || kind === "number") {
           field.step = kind === "integer" ? "1" : "any";
           if (property.minimum !== undefined) field.min = String(property.minimum);
           if (property.maximum !== undefined) field.max = String(property.maximum);
         }
-        if (initial !== undefined && initial !== null) field.value = String(initial);
+        if (initial !== undefined && initial !== null)
+          field.value = kind === "json" ? JSON.stringify(initial) : String(initial);
       }
       input = field;
     }
@@ -183,7 +194,7 @@ export function buildFields(
       for (const reader of readers) {
         const r = reader();
         if (!r.ok) ok = false;
-        else if (!options.onlyChanged || r.changed) out[r.name] = r.value;
+        else if ((!options.onlyChanged || r.changed) && r.value !== undefined) out[r.name] = r.value;
       }
       return ok ? out : null;
     },

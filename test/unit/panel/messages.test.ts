@@ -153,4 +153,19 @@ describe("strategy form checks (from the parameter JSON Schema)", () => {
       error: "x must be at most 2",
     });
   });
+  it("takes lists as JSON and leaves an empty one unset (PCGrad's recorded orders)", () => {
+    const orders = { type: "array", items: { type: "array", items: { type: "integer" } } };
+    assert.deepEqual(checkValue("orders", "", orders), { ok: true, value: undefined });
+    assert.deepEqual(checkValue("orders", "[[1, 0], [0, 1]]", orders), {
+      ok: true,
+      value: [
+        [1, 0],
+        [0, 1],
+      ],
+    });
+    assert.deepEqual(checkValue("orders", "[[1, 0]", orders), {
+      ok: false,
+      error: "orders must be JSON (e.g. [[0, 1], [1, 0]]), or empty",
+    });
+  });
 });
