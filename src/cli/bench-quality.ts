@@ -42,6 +42,10 @@ export interface BenchQualityFlags {
   json?: boolean;
   /** "i/n": run every n-th run of the plan from the i-th (1-based), for parallel processes. */
   shard?: string;
+  /** Seeds are firstSeed..firstSeed+seeds−1 (default 1). */
+  firstSeed?: number;
+  /** Run this process's part of the plan from its end. */
+  reverse?: boolean;
   /** Report files of shards to join instead of training. */
   merge?: string[];
 }
@@ -186,11 +190,11 @@ export async function runBenchQuality(
   io.stderr(
     `dataset ${flags.dataset}: ${dataset.train.size} train, ${dataset.validation.size} validation, ${dataset.test.size} test rows, ${dataset.taskNames.length} tasks (loaded in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s)\n`,
   );
-  const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
+  const seeds = Array.from({ length: flags.seeds }, (_, i) => i + (flags.firstSeed ?? 1));
   const progress = progressDisplay(io);
   const outDir = resolve(flags.out);
   fs.mkdirSync(outDir, { recursive: true });
-  const stem = `quality-${flags.dataset}${shard ? `-shard${shard.index + 1}of${shard.count}` : ""}`;
+  const stem = `quality-${flags.dataset}${shard ? `-shard${shard.index + 1}of${shard.count}` : ""}${flags.firstSeed ? `-from-seed${flags.firstSeed}` : ""}${flags.reverse ? "-reverse" : ""}`;
   const save = (report: QualityReport) => writeReport(outDir, stem, report, runContext(command, report));
   let report: QualityReport;
   try {
@@ -209,6 +213,7 @@ export async function runBenchQuality(
       },
       onEvent: progress.update,
       shard,
+      reverse: flags.reverse === true,
       // Written after every run: an interrupted benchmark keeps what it measured.
       onProgress: save,
     });
@@ -306,6 +311,10 @@ export function qualityMarkdown(report: QualityReport, context: RunContext): str
     `Command: \`${context.command}\``,
     `Machine: ${context.machine}; Node ${context.node}; backend ${report.backend}; ${context.date}; ${(report.wallMs / 60000).toFixed(1)} min.`,
     `Budget per run: ${b.maxSteps !== undefined ? `at most ${b.maxSteps} steps, ` : ""}at most ${b.epochs} epochs, validation every ${b.evalEvery} steps, patience ${b.patience}; seeds ${report.seeds.join(", ")}.`,
+    ...(report.partialSeeds ?? []).map(
+      (p) =>
+        `Seed ${p.seed} is left out of the tables: ${p.runs} of its ${p.of} runs finished (they are listed below).`,
+    ),
     "",
     "Test AUC (mean ± std over seeds); AV = mean over tasks; RI = mean over tasks of the relative improvement over Single, paired by seed.",
     "",

@@ -56,6 +56,8 @@ export interface QualityOptions {
    * processes can share the plan; mergeReports joins their reports.
    */
   readonly shard?: { readonly index: number; readonly count: number };
+  /** Walk this process's runs from the last: a worker started later then shares the plan with the first ones from the other end (their reports merge). */
+  readonly reverse?: boolean;
   /** Called after each run with the report so far (to save partial results). */
   readonly onProgress?: (partial: QualityReport) => void;
 }
@@ -116,6 +118,8 @@ export interface QualityReport {
   readonly entries: QualityEntry[];
   /** False while runs of the plan are missing (a shard, or an interrupted run). */
   readonly complete: boolean;
+  /** After a merge: seeds with runs missing, left out of the table (their runs stay in `runs`). */
+  readonly partialSeeds?: Array<{ seed: number; runs: number; of: number }>;
   readonly taskNames: string[];
   readonly seeds: number[];
   readonly budget: QualityBudget;
@@ -355,6 +359,7 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
   )
     throw new Error(`shard ${shard.index + 1}/${shard.count}: expected 1 ≤ i ≤ n`);
   const mine = plan.filter((_, i) => i % shard.count === shard.index);
+  if (options.reverse) mine.reverse();
   const runs: RunRecord[] = [];
   const report = (): QualityReport => ({
     dataset: options.datasetName ?? dataset.name,
@@ -400,14 +405,22 @@ export function mergeReports(parts: readonly QualityReport[]): QualityReport {
   const key = (r: RunRecord) => `${r.label}|${r.seed}|${r.task ?? ""}`;
   const runs = new Map<string, RunRecord>();
   for (const part of parts) for (const run of part.runs) if (!runs.has(key(run))) runs.set(key(run), run);
-  const seeds = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
+  const planned = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
   const k = first.taskNames.length;
-  const expected = seeds.length * first.entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
+  const perSeed = first.entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
   const all = [...runs.values()];
+  // A seed with runs missing would mix n's across rows and pair RI with a partial Single: the
+  // table uses complete seeds only; the others are named in `partialSeeds`.
+  const count = (seed: number) => all.filter((r) => r.seed === seed).length;
+  const seeds = planned.filter((seed) => count(seed) === perSeed);
+  const partialSeeds = planned
+    .filter((seed) => count(seed) < perSeed)
+    .map((seed) => ({ seed, runs: count(seed), of: perSeed }));
   return {
     ...first,
     seeds,
-    complete: all.length === expected,
+    ...(partialSeeds.length > 0 ? { partialSeeds } : {}),
+    complete: partialSeeds.length === 0,
     backend: [...new Set(parts.map((p) => p.backend))].join(", "),
     rows: summarise(first.entries, all, seeds, k),
     runs: all,

@@ -133,8 +133,18 @@ describe("merging shards", () => {
     assert.equal(merged.complete, true);
     assert.deepEqual(merged.rows, summarise(entries, runs, [1, 2], 2));
     assert.equal(merged.wallMs, 4);
-    const partial = mergeReports([part(runs.slice(0, 3), [1, 2])]);
-    assert.equal(partial.complete, false);
+  });
+
+  test("a seed with runs missing is left out of the table and named", () => {
+    const { entries, runs } = handMade();
+    // Seed 1 complete (Single's two tasks and EW); seed 2 lacks EW.
+    const seed1 = runs.filter((r) => r.seed === 1);
+    const merged = mergeReports([part([...seed1, runs[2], runs[3]], [1, 2])]);
+    assert.equal(merged.complete, false);
+    assert.deepEqual(merged.seeds, [1]);
+    assert.deepEqual(merged.partialSeeds, [{ seed: 2, runs: 2, of: 3 }]);
+    assert.deepEqual(merged.rows, summarise(entries, seed1, [1], 2));
+    assert.equal(merged.runs.length, 5, "the partial seed's runs are kept in the report");
   });
 
   test("reports of different plans are not merged", () => {
