@@ -1,6 +1,9 @@
+import { advanceRandom, uniformOf } from "../core/random";
+
 /**
- * A small seeded generator (SplitMix32-style) whose whole state is one integer, so a checkpoint
- * can store it and a resumed run draws the same numbers.
+ * The seeded generator of src/core/random.ts (the one PCGrad's task order uses) as an object,
+ * with normals and integers: its whole state is one integer, so a checkpoint can store it and a
+ * resumed run draws the same numbers.
  */
 export class Rng {
   constructor(private state: number) {
@@ -9,11 +12,8 @@ export class Rng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+    this.state = advanceRandom(this.state);
+    return uniformOf(this.state);
   }
 
   /** Standard normal (Box–Muller). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { assertFiniteGram } from "../linalg/gram";
+import { nextRandom } from "../random";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -11,17 +12,7 @@ import { defineStrategy } from "../strategy";
  * In Gram space pc_i is a coefficient vector c (pc_i = Σ c_j g_j) and pc_i·g_j = (Gc)_j.
  */
 
-/** A small seeded generator (Weyl sequence + murmur3 finaliser); its state is one uint32. */
-export function nextRandom(state: number): { value: number; state: number } {
-  const next = (state + 0x9e3779b9) >>> 0;
-  let z = next;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  z = (z ^ (z >>> 16)) >>> 0;
-  return { value: z / 4294967296, state: next };
-}
-
-/** Fisher–Yates shuffle of `items` in place with the seeded generator; returns the new state. */
+/** Fisher–Yates shuffle of `items` in place with the seeded generator (core/random); returns the new state. */
 export function shuffleInPlace(items: number[], state: number): number {
   let s = state;
   for (let i = items.length - 1; i > 0; i--) {
