@@ -11,6 +11,7 @@
  */
 import { gramMatrix } from "../src/core/linalg/gram";
 import { strategies } from "../src/core/strategies/index";
+import { gaussian, mulberry32 } from "../test/unit/helpers/random";
 
 const ITERATIVE = new Set(["nash-mtl", "upgrad", "cagrad"]);
 const INPUTS_PER_KIND = 16;
@@ -32,29 +33,13 @@ function option(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(next: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-}
-
 /**
  * "random": Gaussian rows in D = 2K + 8 dimensions, norms in [0.5, 2] (well conditioned, about
  * half the pairs conflict). "conflicting": directions of a regular simplex (pairwise cosine
  * −1/(K−1)) plus 5 % noise, so every pair conflicts (the worst case of projection methods).
  */
 function gramInputs(k: number, kind: Row["kind"], seed: number): Float64Array[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const d = 2 * k + 8;
   const inputs: Float64Array[] = [];
   for (let n = 0; n < INPUTS_PER_KIND; n++) {

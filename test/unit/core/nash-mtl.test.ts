@@ -2,23 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { nashMtl } from "../../../src/core/strategies/nash-mtl";
-
-/** Seeded uniform numbers in [0, 1) (mulberry32): fixtures are generated, never copied. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomGrads(k: number, d: number, seed: number): number[][] {
-  const next = random(seed);
-  return Array.from({ length: k }, () => Array.from({ length: d }, () => 2 * next() - 1));
-}
+import { randomGrads } from "../helpers/random";
 
 function solve(grads: number[][], params: Record<string, unknown> = {}, state?: unknown) {
   const k = grads.length;

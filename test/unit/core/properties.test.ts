@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { findStrategy, strategies } from "../../../src/core/strategies/index";
 import type { StrategyDefinition } from "../../../src/core/strategy";
+import { mulberry32 } from "../helpers/random";
 
 /**
  * Property tests of the guarantees the strategies promise (issue 2, "Verification"). Every run is
@@ -53,14 +54,7 @@ function genericRows(minK: number, maxK: number): fc.Arbitrary<number[][]> {
       seed: fc.nat(),
     })
     .map(({ k, extra, seed }) => {
-      let a = seed >>> 0;
-      const next = () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
+      const next = mulberry32(seed);
       return Array.from({ length: k }, () => {
         const scale = 10 ** (4 * next() - 2);
         return Array.from({ length: k + extra }, () => Math.fround(scale * (2 * next() - 1)));

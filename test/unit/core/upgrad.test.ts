@@ -3,22 +3,7 @@ import { describe, it } from "node:test";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { solveNonNegativeQp } from "../../../src/core/linalg/nnls";
 import { upgrad } from "../../../src/core/strategies/upgrad";
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomGrads(k: number, d: number, seed: number): number[][] {
-  const next = random(seed);
-  return Array.from({ length: k }, () => Array.from({ length: d }, () => 2 * next() - 1));
-}
+import { randomGrads } from "../helpers/random";
 
 function run(grads: number[][], params: Record<string, unknown> = {}) {
   const k = grads.length;
