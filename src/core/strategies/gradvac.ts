@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { checkOrders, ordersParam, shuffleInPlace } from "./pcgrad";
+import { checkOrders, moveAlong, ordersParam, squaredNorm, startAt, visitingOrder } from "./projection";
 
 /**
  * Gradient Vaccine (Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task
@@ -56,19 +56,10 @@ export const gradvac = defineStrategy({
     const conflictSetSize = new Array<number>(k).fill(0);
     const correctionNorm = new Array<number>(k).fill(0);
     for (let i = 0; i < k; i++) {
-      order.length = 0;
-      if (params.orders) order.push(...params.orders[i]);
-      else {
-        for (let j = 0; j < k; j++) if (j !== i) order.push(j);
-        rng = shuffleInPlace(order, rng);
-      }
-      c.fill(0);
-      c[i] = 1;
-      for (let t = 0; t < k; t++) h[t] = gram[i * k + t];
+      rng = visitingOrder(order, i, k, params.orders, rng, true);
+      startAt(i, k, gram, c, h);
       for (const j of order) {
-        let pcSquared = 0;
-        for (let t = 0; t < k; t++) pcSquared += c[t] * h[t];
-        const pcNorm = Math.sqrt(Math.max(0, pcSquared));
+        const pcNorm = Math.sqrt(Math.max(0, squaredNorm(k, c, h)));
         const rho = h[j] / (pcNorm * norms[j] + 1e-8);
         const target = targets[i * k + j];
         if (rho < target) {
@@ -77,8 +68,7 @@ export const gradvac = defineStrategy({
               (target * Math.sqrt(Math.max(0, 1 - rho * rho)) -
                 rho * Math.sqrt(Math.max(0, 1 - target * target)))) /
             (norms[j] * Math.sqrt(Math.max(0, 1 - target * target)) + 1e-8);
-          c[j] += w;
-          for (let t = 0; t < k; t++) h[t] += w * gram[j * k + t];
+          moveAlong(j, w, k, gram, c, h);
           conflictSetSize[i]++;
         }
         targets[i * k + j] = (1 - params.beta) * target + params.beta * rho;

@@ -2,7 +2,16 @@ import { z } from "zod";
 import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 import { magnitudeScales, scaledGram } from "./gradcraft";
-import { checkOrders, ordersParam, type PcgradState, quadratic, shuffleInPlace } from "./pcgrad";
+import type { PcgradState } from "./pcgrad";
+import {
+  checkOrders,
+  moveAlong,
+  ordersParam,
+  quadratic,
+  squaredNorm,
+  startAt,
+  visitingOrder,
+} from "./projection";
 
 /**
  * PCGrad+ (the GradCraft paper's baseline, official solvers/pc_grad_magnitude_positive.py): the
@@ -43,26 +52,14 @@ export const pcgradPlus = defineStrategy({
     const conflictSetSize = new Array<number>(k).fill(0);
     const correctionNorm = new Array<number>(k).fill(0);
     for (let i = 0; i < k; i++) {
-      order.length = 0;
-      if (params.orders) order.push(...params.orders[i]);
-      else {
-        for (let j = 0; j < k; j++) order.push(j);
-        rng = shuffleInPlace(order, rng);
-      }
-      c.fill(0);
-      c[i] = 1;
-      for (let t = 0; t < k; t++) h[t] = g[i * k + t];
+      rng = visitingOrder(order, i, k, params.orders, rng, false);
+      startAt(i, k, g, c, h);
       for (const j of order) {
         const dot = h[j];
         const squared = g[j * k + j];
         if (!(dot < 0) || !(squared > 0)) continue;
-        // ‖pc_i‖ = √(cᵀĜc) = √(c·h).
-        let pcSquared = 0;
-        for (let t = 0; t < k; t++) pcSquared += c[t] * h[t];
-        const target = params.eps * Math.sqrt(Math.max(0, pcSquared)) * Math.sqrt(squared);
-        const w = (target - dot) / squared;
-        c[j] += w;
-        for (let t = 0; t < k; t++) h[t] += w * g[j * k + t];
+        const target = params.eps * Math.sqrt(Math.max(0, squaredNorm(k, c, h))) * Math.sqrt(squared);
+        moveAlong(j, (target - dot) / squared, k, g, c, h);
         conflictSetSize[i]++;
       }
       c[i] -= 1;

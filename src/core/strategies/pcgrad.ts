@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { assertFiniteGram } from "../linalg/gram";
-import { nextRandom } from "../random";
 import { defineStrategy } from "../strategy";
+import { checkOrders, moveAlong, ordersParam, quadratic, startAt, visitingOrder } from "./projection";
 
 /**
  * PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020), as the GradCraft
@@ -11,48 +11,6 @@ import { defineStrategy } from "../strategy";
  * mean of the pc_i (`reduction: "sum"` and `denominatorEps: 1e-8` give LibMTL's flavour).
  * In Gram space pc_i is a coefficient vector c (pc_i = Σ c_j g_j) and pc_i·g_j = (Gc)_j.
  */
-
-/** Fisher–Yates shuffle of `items` in place with the seeded generator (core/random); returns the new state. */
-export function shuffleInPlace(items: number[], state: number): number {
-  let s = state;
-  for (let i = items.length - 1; i > 0; i--) {
-    const r = nextRandom(s);
-    s = r.state;
-    const j = Math.floor(r.value * (i + 1));
-    const t = items[i];
-    items[i] = items[j];
-    items[j] = t;
-  }
-  return s;
-}
-
-/**
- * Checks replayed visiting orders: one list per task, each a permutation of the allowed indices
- * (every task, or every other task when `excludeSelf`).
- */
-export function checkOrders(who: string, k: number, orders: number[][], excludeSelf: boolean): void {
-  if (orders.length !== k)
-    throw new Error(`${who}: "orders" has ${orders.length} lists, expected one per task (${k})`);
-  for (let i = 0; i < k; i++) {
-    const order = orders[i];
-    const expected = excludeSelf ? k - 1 : k;
-    const seen = new Set(order);
-    const valid =
-      order.length === expected &&
-      seen.size === expected &&
-      order.every((j) => Number.isInteger(j) && j >= 0 && j < k && !(excludeSelf && j === i));
-    if (!valid)
-      throw new Error(
-        `${who}: orders[${i}] = [${order.join(", ")}] must be a permutation of the task indices` +
-          (excludeSelf ? ` other than ${i}` : ` 0..${k - 1}`),
-      );
-  }
-}
-
-export const ordersParam = z
-  .array(z.array(z.number().int().min(0)))
-  .optional()
-  .describe("Explicit visiting order per task (replays a recorded run); replaces the seeded shuffle.");
 
 export const pcgradParams = z.object({
   seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
@@ -96,23 +54,12 @@ export const pcgrad = defineStrategy({
     let zeroTasks = 0;
     for (let t = 0; t < k; t++) if (!(gram[t * k + t] > 0)) zeroTasks++;
     for (let i = 0; i < k; i++) {
-      if (params.orders) {
-        order.length = 0;
-        order.push(...params.orders[i]);
-      } else {
-        order.length = 0;
-        for (let j = 0; j < k; j++) order.push(j);
-        rng = shuffleInPlace(order, rng);
-      }
-      c.fill(0);
-      c[i] = 1;
-      for (let t = 0; t < k; t++) h[t] = gram[i * k + t];
+      rng = visitingOrder(order, i, k, params.orders, rng, false);
+      startAt(i, k, gram, c, h);
       for (const j of order) {
         const dot = h[j];
         if (!(dot < 0)) continue;
-        const w = -dot / (gram[j * k + j] + params.denominatorEps);
-        c[j] += w;
-        for (let t = 0; t < k; t++) h[t] += w * gram[j * k + t];
+        moveAlong(j, -dot / (gram[j * k + j] + params.denominatorEps), k, gram, c, h);
         conflictSetSize[i]++;
       }
       // ‖pc_i − g_i‖² = δᵀGδ with δ = c − e_i.
@@ -132,15 +79,3 @@ export const pcgrad = defineStrategy({
     };
   },
 });
-
-/** xᵀ G x. */
-export function quadratic(k: number, gram: ArrayLike<number>, x: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < k; i++) {
-    if (x[i] === 0) continue;
-    let row = 0;
-    for (let j = 0; j < k; j++) row += gram[i * k + j] * x[j];
-    sum += x[i] * row;
-  }
-  return sum;
-}

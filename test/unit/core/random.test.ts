@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { advanceRandom, nextRandom, uniformOf } from "../../../src/core/random";
-import { shuffleInPlace } from "../../../src/core/strategies/pcgrad";
+import { shuffleInPlace } from "../../../src/core/strategies/projection";
 import { Rng } from "../../../src/trainer/rng";
 
 describe("the seeded generator (core/random)", () => {
