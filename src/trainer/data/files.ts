@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { FileDataConfig } from "../../protocol/config";
 import { hashUniform } from "./random";
 import { DataFileError, detectFormat, readTable, type TableFormat, type TableRow } from "./readers";
-import { type Dataset, type LoadOptions, positiveRates, type Split } from "./types";
+import { type Dataset, type LoadOptions, type Split, splitStats } from "./types";
 
 const BAD_ROW_EXAMPLES = 5;
 const SPLITS = ["train", "validation", "test"] as const;
@@ -433,12 +433,7 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     validation,
     test,
     stats: {
-      rows: { train: train.size, validation: validation.size, test: test.size },
-      positiveRate: {
-        train: positiveRates(train),
-        validation: positiveRates(validation),
-        test: positiveRates(test),
-      },
+      ...splitStats(train, validation, test),
       skippedRows: bad.skipped,
       badRowExamples: bad.examples,
       droppedRows,

@@ -1,6 +1,6 @@
 import { SYNTHETIC_TASKS, SyntheticDataConfig } from "../../protocol/config";
 import { Random, ZipfSampler } from "./random";
-import { type Dataset, positiveRates, type Split } from "./types";
+import { type Dataset, type Split, splitStats } from "./types";
 
 /**
  * The embedded feed-log generator (docs/data.md has the full story).
@@ -249,12 +249,7 @@ export function generateSynthetic(input: SyntheticInput = {}): Dataset {
     validation,
     test,
     stats: {
-      rows: { train: train.size, validation: validation.size, test: test.size },
-      positiveRate: {
-        train: positiveRates(train),
-        validation: positiveRates(validation),
-        test: positiveRates(test),
-      },
+      ...splitStats(train, validation, test),
       skippedRows: 0,
       badRowExamples: [],
       droppedRows: 0,

@@ -87,3 +87,19 @@ export function positiveRates(split: Split): number[] {
   for (let r = 0; r < split.size; r++) for (let t = 0; t < k; t++) sums[t] += split.labels[r * k + t];
   return Array.from(sums, (s) => (split.size > 0 ? s / split.size : Number.NaN));
 }
+
+/** Row counts and positive rates per split: the part of DatasetStats every loader reports alike. */
+export function splitStats(
+  train: Split,
+  validation: Split,
+  test: Split,
+): Pick<DatasetStats, "rows" | "positiveRate"> {
+  return {
+    rows: { train: train.size, validation: validation.size, test: test.size },
+    positiveRate: {
+      train: positiveRates(train),
+      validation: positiveRates(validation),
+      test: positiveRates(test),
+    },
+  };
+}
