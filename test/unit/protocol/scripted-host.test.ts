@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { AttachClient, HostLink } from "../../../src/protocol/link";
 import type { AckMessage, StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 import { readEventLog } from "../../../src/protocol/runlog";
+import { TINY_SYNTHETIC_MMOE } from "../helpers/configs";
 
 /**
  * Issue 4's scripted host: a real `gradcraft train --protocol stdio --listen` process on a tiny
@@ -18,17 +19,7 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const TINY = {
   name: "scripted",
-  backend: "cpu",
-  data: {
-    source: "synthetic",
-    rows: 1200,
-    users: 30,
-    items: 50,
-    authors: 6,
-    contextVocabularies: [3],
-    seed: 5,
-  },
-  model: { type: "mmoe", embeddingDim: 4, experts: [8], towers: [4], numExperts: 2 },
+  ...TINY_SYNTHETIC_MMOE,
   training: { batchSize: 64, epochs: 1000, evalEvery: 1000 },
   strategy: { name: "gradcraft", params: { tau: 0.5 } },
 };

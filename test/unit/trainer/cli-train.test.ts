@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, resolveTrainConfig, runTrain } from "../../../src/cli/train";
+import { TINY_SYNTHETIC_MMOE } from "../helpers/configs";
 
 function tempDir(): string {
   return fs.mkdtempSync(join(tmpdir(), "gradcraft-cli-"));
@@ -17,17 +18,7 @@ function configFile(dir: string, body: unknown): string {
 
 const TINY = {
   name: "tiny",
-  backend: "cpu",
-  data: {
-    source: "synthetic",
-    rows: 1200,
-    users: 30,
-    items: 50,
-    authors: 6,
-    contextVocabularies: [3],
-    seed: 5,
-  },
-  model: { type: "mmoe", embeddingDim: 4, experts: [8], towers: [4], numExperts: 2 },
+  ...TINY_SYNTHETIC_MMOE,
   training: { batchSize: 64, maxSteps: 8, evalEvery: 4 },
   strategy: { name: "gradcraft" },
 };
