@@ -9,6 +9,7 @@ import { loadDataset } from "../trainer/data/index";
 import { PRESETS, type PresetName, presetConfig, WECHAT_LIKE } from "../trainer/presets";
 import {
   allStrategyNames,
+  compareWithPaper,
   markdownTable,
   mergeReports,
   type QualityEvent,
@@ -324,6 +325,7 @@ export function qualityMarkdown(report: QualityReport, context: RunContext): str
     "",
     markdownTable(tableRows(report, "gauc")),
     "",
+    ...paperLines(report),
     "Runs (Single: one run per task, selected on that task's validation AUC):",
     "",
     markdownTable([
@@ -340,6 +342,34 @@ export function qualityMarkdown(report: QualityReport, context: RunContext): str
     "",
   ];
   return lines.join("\n");
+}
+
+/** Our averages and ranks beside the paper's WeChat ones, with Spearman's ρ of the rankings. */
+function paperLines(report: QualityReport): string[] {
+  const c = compareWithPaper(report);
+  if (c.rows.length === 0) return [];
+  const f = (x: number | null) => (x === null ? "–" : x.toFixed(4).replace(/^0\./, "."));
+  const rho = (x: number | null) => (x === null ? "–" : x.toFixed(2));
+  return [
+    `Beside the paper (WeChat, PLE; different data, so compare rankings, not values). Spearman's ρ of the AV rankings: AUC ${rho(c.rhoAuc)}, GAUC ${rho(c.rhoGauc)}.`,
+    "",
+    markdownTable([
+      ["strategy", "AV AUC (ours)", "rank", "AV AUC (paper)", "rank", "AV GAUC (ours)", "AV GAUC (paper)"],
+      ...c.rows
+        .slice()
+        .sort((a, b) => a.rank.ours - b.rank.ours)
+        .map((r) => [
+          r.label,
+          f(r.ours.auc),
+          String(r.rank.ours),
+          f(r.paper.auc),
+          String(r.rank.paper),
+          f(r.ours.gauc),
+          f(r.paper.gauc),
+        ]),
+    ]),
+    "",
+  ];
 }
 
 /** A bar on a terminal; otherwise a line per run and at most one progress line per 30 s. */

@@ -9,6 +9,7 @@ import type { TrainerMessage } from "../../../src/protocol/messages";
 import type { BackendChoice } from "../../../src/trainer/backend";
 import { generateSynthetic } from "../../../src/trainer/data/index";
 import {
+  compareWithPaper,
   formatStat,
   meanStd,
   mergeReports,
@@ -16,9 +17,11 @@ import {
   type QualityReport,
   qualityEntries,
   type RunRecord,
+  ranks,
   relativeImprovement,
   runQuality,
   seedMetrics,
+  spearman,
   summarise,
 } from "../../../src/trainer/quality";
 import { train } from "../../../src/trainer/train";
@@ -152,6 +155,55 @@ describe("merging shards", () => {
     const other = { ...part(runs, [1]), budget: { epochs: 1, evalEvery: 5, patience: 3, maxSteps: 10 } };
     assert.throws(() => mergeReports([part(runs, [1]), other]), /report 2 has different budget/);
     assert.throws(() => mergeReports([]), /nothing to merge/);
+  });
+});
+
+describe("beside the paper", () => {
+  test("ranks: 1 is the largest, ties share their average rank", () => {
+    assert.deepEqual(ranks([0.5, 0.9, 0.5, 0.1]), [2.5, 1, 2.5, 4]);
+  });
+
+  test("Spearman's ρ: 1 for the same order, −1 for the reverse, by hand for one swap", () => {
+    close(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
+    close(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+    // One adjacent swap among four: 1 − 6·Σd²/(n(n²−1)) = 1 − 6·2/60.
+    close(spearman([1, 2, 3, 4], [1, 3, 2, 4]), 0.8);
+    assert.equal(spearman([1, 2], [1, 2]), null);
+    assert.equal(spearman([1, 1, 1], [1, 2, 3]), null);
+  });
+
+  test("the comparison takes the paper's strategies only, never the ablations", () => {
+    const stat = (mean: number) => ({ mean, std: null, n: 1 });
+    const row = (label: string, auc: number, ablation = false) => ({
+      label,
+      strategy: label,
+      params: {},
+      ablation,
+      auc: [],
+      gauc: [],
+      avAuc: stat(auc),
+      avGauc: stat(auc / 2),
+      riAuc: stat(0),
+      riGauc: stat(0),
+    });
+    const c = compareWithPaper({
+      rows: [
+        row("single", 0.7),
+        row("mgda", 0.6),
+        row("gradcraft", 0.8),
+        row("upgrad", 0.9),
+        row("gradcraft (local)", 0.95, true),
+      ],
+    });
+    assert.deepEqual(
+      c.rows.map((r) => [r.label, r.rank.ours, r.rank.paper]),
+      [
+        ["single", 2, 2],
+        ["mgda", 3, 3],
+        ["gradcraft", 1, 1],
+      ],
+    );
+    close(c.rhoAuc, 1);
   });
 });
 
