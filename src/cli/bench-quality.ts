@@ -98,6 +98,11 @@ export function registerBenchQuality(bench: Command): Command {
     )
     .option("--json", "print the report as JSON on stdout instead of the tables")
     .option("--shard <i/n>", "run only the i-th of n interleaved parts of the plan (join them with --merge)")
+    .option("--first-seed <n>", "seeds are n..n+N−1 (default 1)", positive("--first-seed"))
+    .option(
+      "--reverse",
+      "run this process's part of the plan from its end (a late extra worker; merge the reports)",
+    )
     .option(
       "--merge <files...>",
       "join the JSON reports of shards (no training); writes the joined report to --out",
