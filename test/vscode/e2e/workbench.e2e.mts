@@ -128,6 +128,7 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
   let bench: Workbench;
   let dashboard: Frame;
   let conflicts: Frame;
+  let switchedTo: string | undefined;
 
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -259,6 +260,7 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
       );
     });
     assert.ok(after.some((m) => m.includes(next)));
+    switchedTo = next;
     await bench.screenshot("e2e-05-strategy-switched");
   });
 
@@ -296,6 +298,17 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
         return (await markers(dashboard)).some((m) => /learningRate.*0\.002/.test(m));
       },
       { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    // The save changed the learning rate only: the strategy chosen in the panel stays.
+    const runDir = newestRunDir();
+    assert.ok(runDir);
+    const changes = new EventLogTail(join(runDir, "events.ndjson"))
+      .read()
+      .filter((m) => m.type === "strategy-changed");
+    assert.equal(
+      changes.at(-1)?.name,
+      switchedTo,
+      `saving the config switched the strategy: ${JSON.stringify(changes.at(-1))}`,
     );
     await bench.screenshot("e2e-07-learning-rate-applied");
   });

@@ -219,6 +219,10 @@ describe("a live run", () => {
       () => api.run(runId!)?.hyperparameters.learningRate === after,
     );
     assert.equal(api.lastApply()?.runId, runId, "the save was not applied to this run");
+    // Only the learning rate changed in the file: the strategy switched to above stays.
+    const switches = ofType(eventLog.read(), "strategy-changed");
+    assert.equal(switches.at(-1)?.reason, "command", "saving the config changed the strategy");
+    assert.equal(api.run(runId!)?.strategy, switches.at(-1)?.name);
   });
 
   it("Stop ends the run and leaves no trainer process behind", async () => {
