@@ -50,5 +50,5 @@ export function diagnose(k: number, gram: Float64Array, weights: Float64Array): 
 }
 
 function clampUnit(x: number): number {
-  return x > 1 ? 1 : x < -1 ? -1 : x;
+  return Math.min(1, Math.max(-1, x));
 }
