@@ -220,10 +220,14 @@ export async function startCodeServer({
     exited = { code, signal };
   });
 
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return { leaked: [] };
-    stopped = true;
+  // One teardown, however many callers (the suite's finally and a signal handler may race):
+  // every caller waits for the same completion.
+  let stopping;
+  const stop = () => {
+    stopping ??= teardown();
+    return stopping;
+  };
+  const teardown = async () => {
     killGroup(child.pid, "SIGTERM");
     const gone = await waitFor("code-server's process group to end", () => !groupAlive(child.pid), {
       timeoutMs: 5_000,
@@ -317,7 +321,30 @@ export function processesWithEnv(name, value) {
 
 // Whatever happens (failure, Ctrl-C, kill), servers this process started are torn down.
 const liveServers = new Set();
+/** Child processes (the e2e runner) that must not outlive this one. */
+const liveChildren = new Set();
+/** Tracks a child started with `detached: true` (its own process group) until it exits. */
+export function trackChild(child) {
+  liveChildren.add(child);
+  child.on("exit", () => liveChildren.delete(child));
+  return child;
+}
+
+/** SIGTERM to each tracked group (Playwright then closes its browser), SIGKILL after a grace. */
+async function stopChildren() {
+  const children = [...liveChildren];
+  for (const child of children) killGroup(child.pid, "SIGTERM");
+  for (const child of children) {
+    const gone = await waitFor("a child process group to end", () => !groupAlive(child.pid), {
+      timeoutMs: 5_000,
+    }).catch(() => false);
+    if (!gone) killGroup(child.pid, "SIGKILL");
+  }
+  liveChildren.clear();
+}
+
 export async function stopAllServers() {
+  await stopChildren();
   const results = [];
   for (const stop of [...liveServers]) {
     liveServers.delete(stop);
@@ -338,6 +365,7 @@ export function installTeardownHandlers() {
   }
   // Last resort on a plain exit: synchronous SIGKILL of each group is all that can run there.
   process.on("exit", () => {
+    for (const child of liveChildren) killGroup(child.pid, "SIGKILL");
     for (const stop of liveServers) stop.emergency?.();
   });
 }

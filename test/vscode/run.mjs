@@ -23,6 +23,7 @@ import {
   root,
   startCodeServer,
   stopAllServers,
+  trackChild,
   waitFor,
   workbenchUrl,
 } from "./harness.mjs";
@@ -164,35 +165,39 @@ async function runEndToEnd({ chromium }) {
   console.log(`code-server on ${server.base} (workspace ${workspace})`);
   try {
     const status = await new Promise((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "--test",
-          "--test-reporter=spec",
-          "--test-timeout=300000",
-          ...(options.grep ? ["--test-name-pattern", options.grep] : []),
-          "test/vscode/e2e/workbench.e2e.mts",
-        ],
-        {
-          cwd: root,
-          stdio: "inherit",
-          env: {
-            ...process.env,
-            GRADCRAFT_E2E_PORT: String(server.port),
-            GRADCRAFT_E2E_WORKSPACE: workspace,
-            GRADCRAFT_E2E_CHROMIUM: chromium,
-            GRADCRAFT_E2E_ARTIFACTS: artifactsDir,
-            GRADCRAFT_HARNESS_ID: server.harnessId,
-            GRADCRAFT_E2E_EXTENSION: options.extension ? extensionPath : "",
+      const child = trackChild(
+        spawn(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            "--test",
+            "--test-reporter=spec",
+            "--test-timeout=300000",
+            ...(options.grep ? ["--test-name-pattern", options.grep] : []),
+            "test/vscode/e2e/workbench.e2e.mts",
+          ],
+          {
+            cwd: root,
+            stdio: "inherit",
+            // Its own process group, so that teardown reaches the per-file test processes too.
+            detached: true,
+            env: {
+              ...process.env,
+              GRADCRAFT_E2E_PORT: String(server.port),
+              GRADCRAFT_E2E_WORKSPACE: workspace,
+              GRADCRAFT_E2E_CHROMIUM: chromium,
+              GRADCRAFT_E2E_ARTIFACTS: artifactsDir,
+              GRADCRAFT_HARNESS_ID: server.harnessId,
+              GRADCRAFT_E2E_EXTENSION: options.extension ? extensionPath : "",
+            },
           },
-        },
+        ),
       );
       // The steps have their own deadlines; this bounds the whole suite whatever happens.
       const watchdog = setTimeout(() => {
         console.log(`the e2e suite ran past ${E2E_TIMEOUT_MS / 60_000} minutes: stopping it`);
-        child.kill("SIGKILL");
+        process.kill(-child.pid, "SIGKILL");
       }, E2E_TIMEOUT_MS);
       child.on("error", reject);
       child.on("exit", (code, signal) => {
