@@ -38,8 +38,16 @@ export const gradcraftParams = z.object({
 export type GradcraftParams = z.infer<typeof gradcraftParams>;
 
 /**
- * Magnitude scale factors s_t = τ·max(n)/n_t + (1 − τ). A zero gradient cannot be rescaled: its
- * factor is 1 (the official code divides by zero there) and it is reported in `zeroTasks`.
+ * A gradient this many times smaller than the largest one has vanished: rescaling it would blow
+ * float32 rounding noise (the trainer's Gram matrix is float32 on the device) up to the largest
+ * norm, with weights near 1e20. The reference cases' "tiny" tasks are 1e-3 of the others.
+ */
+export const VANISHED_NORM_RATIO = 1e-10;
+
+/**
+ * Magnitude scale factors s_t = τ·max(n)/n_t + (1 − τ). A zero (or vanished) gradient cannot be
+ * rescaled: its factor is 1 (the official code divides by zero there) and it is counted in the
+ * returned number of zero tasks.
  */
 export function magnitudeScales(k: number, gram: ArrayLike<number>, tau: number, out: Float64Array): number {
   let maxNorm = 0;
@@ -47,7 +55,7 @@ export function magnitudeScales(k: number, gram: ArrayLike<number>, tau: number,
   let zeroTasks = 0;
   for (let t = 0; t < k; t++) {
     const norm = Math.sqrt(Math.max(0, gram[t * k + t]));
-    if (norm > 0) out[t] = (tau * maxNorm) / norm + (1 - tau);
+    if (norm > maxNorm * VANISHED_NORM_RATIO) out[t] = (tau * maxNorm) / norm + (1 - tau);
     else {
       out[t] = 1;
       zeroTasks++;

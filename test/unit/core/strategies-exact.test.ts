@@ -142,6 +142,24 @@ describe("gradcraft", () => {
     close(run("gradcraft", [[2, 3]]).update, [2, 3]);
   });
 
+  it("a vanished gradient (1e-15 of the largest) is not blown up to the largest norm", () => {
+    // Rescaled, it would get a weight near 1e15 and turn float32 noise into a full-size direction.
+    const r = run("gradcraft", [
+      [1, 0],
+      [0, 1e-15],
+      [-1, 2],
+    ]);
+    assert.ok(r.stats.flags.includes("zero-gradient"));
+    assert.equal(r.stats.projection!.magnitudeScale[1], 1);
+    assert.ok(Math.max(...r.weights.map(Math.abs)) < 10, `weights ${Array.from(r.weights)}`);
+    // A 1e-3 "tiny" task (as in the reference cases) is still lifted to the largest norm.
+    const tiny = run("gradcraft", [
+      [1, 0],
+      [0, 1e-3],
+    ]);
+    close([tiny.stats.projection!.magnitudeScale[1]], [1000]);
+  });
+
   it("a non-finite Gram entry is an error naming the task", () => {
     const step = () =>
       findStrategy("gradcraft")!.step(
