@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
@@ -424,6 +424,67 @@ describe("gradcraft bench quality (CLI)", () => {
     const d = io();
     assert.equal(await runBenchQuality({ dataset: "quick", seeds: 1, out: "x", shard: "3/2" }, d.io), 2);
     assert.match(d.err.join(""), /--shard: expected i\/n with 1 ≤ i ≤ n \(e.g. 1\/2\), got "3\/2"/);
+  });
+
+  test("--merge joins shard reports into one table and names a seed left out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quality-merge-"));
+    try {
+      const { entries, runs } = handMade();
+      const shard = (name: string, part: RunRecord[]) => {
+        const path = join(dir, name);
+        const report = {
+          command: `gradcraft bench quality --shard ${name}`,
+          date: "2026-11-29T02:00:00.000Z",
+          machine: "test",
+          node: "v20",
+          dataset: "hand-made",
+          entries,
+          complete: false,
+          taskNames: ["a", "b"],
+          seeds: [1, 2],
+          budget: { epochs: 1, evalEvery: 5, patience: 2, maxSteps: 10 },
+          backend: "cpu",
+          rows: [],
+          runs: part,
+          wallMs: 1000,
+        };
+        writeFileSync(path, JSON.stringify(report));
+        return path;
+      };
+      // Seed 2 lacks EW's run.
+      const files = [shard("a.json", runs.slice(0, 3)), shard("b.json", [runs[3], runs[4]])];
+      const a = io();
+      const code = await runBenchQuality({ dataset: "quick", seeds: 1, out: dir, merge: files }, a.io, [
+        "node",
+        "gradcraft",
+        "bench",
+        "quality",
+        "--merge",
+      ]);
+      assert.equal(code, 0, a.err.join(""));
+      assert.match(
+        a.out.join(""),
+        /Test AUC \(hand-made; mean ± std over 1 seed\) \(INCOMPLETE: runs missing\)/,
+      );
+      assert.match(a.out.join(""), /^ew\s+\.8800\s+\.5500\s+\.7150\s+\+10\.00%$/m);
+      const markdown = readFileSync(join(dir, "quality-hand-made.md"), "utf8");
+      assert.match(markdown, /Seed 2 is left out of the tables: 2 of its 3 runs finished/);
+      assert.match(
+        markdown,
+        /gradcraft bench quality --shard a\.json ; gradcraft bench quality --shard b\.json ; then gradcraft bench quality --merge/,
+      );
+      const bad = io();
+      assert.equal(
+        await runBenchQuality(
+          { dataset: "quick", seeds: 1, out: dir, merge: [join(dir, "none.json")] },
+          bad.io,
+        ),
+        2,
+      );
+      assert.match(bad.err.join(""), /--merge: cannot read .*none\.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("prints both tables, writes JSON and Markdown, shows progress lines", async () => {
