@@ -399,8 +399,9 @@ function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; 
   const name = (event: QualityEvent) =>
     `${event.run.label}${event.run.task !== undefined ? ` [task ${event.run.task}]` : ""} seed ${event.run.seed}`;
   if (io.interactive) {
+    // Our own ETA: cli-progress's {eta} (a reserved name) extrapolates from the last updates only.
     const bar = new SingleBar({
-      format: "{bar} {percentage}% | run {run}/{runs}: {name} step {step} | ETA {eta}",
+      format: "{bar} {percentage}% | run {run}/{runs}: {name} step {step} | ETA {remaining}",
       stream: process.stderr,
       hideCursor: true,
     });
@@ -413,7 +414,7 @@ function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; 
             runs: event.total,
             name: name(event),
             step: 0,
-            eta: "?",
+            remaining: "?",
           });
           startedBar = true;
         }
@@ -422,7 +423,7 @@ function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; 
           run: event.index + 1,
           name: name(event),
           step: event.type === "run-step" ? event.step : event.type === "run-end" ? event.record.steps : 0,
-          eta: eta(fraction),
+          remaining: eta(fraction),
         });
       },
       stop: () => bar.stop(),
