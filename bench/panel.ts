@@ -15,6 +15,7 @@ import { runInNewContext } from "node:vm";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type HostToWebview, PanelFeed } from "../src/extension/panel/messages";
 import { RunModel } from "../src/extension/panel/model";
+import { chromiumArgs } from "../test/provision.mjs";
 import { fakeRun } from "../test/webview/fakeRun";
 import { pageHtml } from "../test/webview/themes";
 
@@ -51,16 +52,7 @@ async function main() {
   if (useBrowser) {
     browser = await chromium.launch({
       executablePath: process.env.GRADCRAFT_CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: chromiumArgs,
     });
     const opened = await browser.newPage({ viewport: { width: 1400, height: 2600 }, deviceScaleFactor: 1 });
     page = opened;

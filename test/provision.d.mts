@@ -17,3 +17,4 @@ export function ensureCodeServer(): Promise<string>;
 export function provisionAll(): Promise<{ chromium: string; node24: string; codeServer: string }>;
 export const node24Bin: string;
 export const codeServerEntry: string;
+export const chromiumArgs: string[];

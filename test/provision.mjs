@@ -319,3 +319,16 @@ async function cli(wanted) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   cli(process.argv.slice(2)).then((status) => process.exit(status));
 }
+
+/** Flags for Debian's Chromium under Playwright (headless is Playwright's default): no sandbox as root,
+ * no GPU, and no background traffic, which this machine's closed network refuses. */
+export const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];

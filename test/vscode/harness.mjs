@@ -19,7 +19,7 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { codeServerEntry, node24Bin, root } from "../provision.mjs";
+import { chromiumArgs, codeServerEntry, node24Bin, root } from "../provision.mjs";
 
 export { root };
 export const artifactsDir = join(root, "test-artifacts", "vscode");
@@ -371,17 +371,6 @@ export function installTeardownHandlers() {
 }
 
 // ── the browser ─────────────────────────────────────────────────────────────────────────────
-
-export const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-];
 
 /** Debian's chromium through playwright-core, with a fresh profile folder. */
 export async function launchBrowser(executablePath) {

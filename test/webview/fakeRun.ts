@@ -1,6 +1,9 @@
 import { diagnose } from "../../src/core/diagnostics";
 import { TRAINER_EXAMPLES } from "../../src/protocol/examples";
 import { type StepMessage, type TrainerMessage, PROTOCOL_VERSION as v } from "../../src/protocol/messages";
+import { mulberry32 } from "../unit/helpers/random";
+
+export { mulberry32 };
 
 /**
  * A seeded fake training run as a trainer would stream it: hello, config, the initial strategy,
@@ -24,17 +27,6 @@ export interface FakeRunOptions {
 }
 
 export const DEFAULT_TASKS = ["click", "longView", "like", "follow", "comment", "forward"];
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const FAKE_STRATEGIES = [
   {

@@ -11,6 +11,7 @@ import {
 } from "../../src/extension/panel/messages";
 import { RunModel } from "../../src/extension/panel/model";
 import { PROTOCOL_VERSION as v } from "../../src/protocol/messages";
+import { chromiumArgs } from "../provision.mjs";
 import { DEFAULT_TASKS, fakeRun } from "./fakeRun";
 import { pageHtml, THEMES, type ThemeName } from "./themes";
 
@@ -67,16 +68,7 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   browser = await chromium.launch({
     executablePath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: chromiumArgs,
   });
 });
 
