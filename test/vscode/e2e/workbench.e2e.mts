@@ -4,19 +4,11 @@
 // test/vscode/run.mjs against a code-server it started (GRADCRAFT_E2E_* variables); a screenshot
 // of each state goes to test-artifacts/vscode/.
 import * as assert from "node:assert/strict";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Frame } from "playwright-core";
+import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
 import { canvasInk, Workbench } from "./workbench.mjs";
 
@@ -52,27 +44,6 @@ function newestRunDir(): string | undefined {
  * Reads a run's events.ndjson from where the previous read stopped: the trainer writes hundreds of
  * steps a second, and the test only needs the messages it looks for.
  */
-class EventLogTail {
-  private offset = 0;
-  private partial = "";
-  constructor(readonly path: string) {}
-  read(): { type: string; [key: string]: unknown }[] {
-    if (!existsSync(this.path)) return [];
-    const size = statSync(this.path).size;
-    if (size <= this.offset) return [];
-    const buffer = Buffer.alloc(size - this.offset);
-    const fd = openSync(this.path, "r");
-    try {
-      readSync(fd, buffer, 0, buffer.length, this.offset);
-    } finally {
-      closeSync(fd);
-    }
-    this.offset = size;
-    const lines = (this.partial + buffer.toString("utf8")).split("\n");
-    this.partial = lines.pop() ?? "";
-    return lines.filter((l) => l.trim()).map((l) => JSON.parse(l));
-  }
-}
 
 /** Canvases of a frame with real drawing on them: many pixels, several colours. */
 async function filledCanvases(frame: Frame, minInk = 400): Promise<string[]> {
@@ -220,7 +191,7 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
     const runDir = newestRunDir();
     assert.ok(runDir, "no run folder in the workspace");
     const log = new EventLogTail(join(runDir, "events.ndjson"));
-    log.read();
+    log.readNew();
     await select.selectOption(next);
     await dashboard.locator('button[data-control="set-strategy"]').click();
     // First where the truth is: the trainer's own record says whether it took the switch.
@@ -228,7 +199,7 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
       `the trainer to record the switch to ${next} (events.ndjson)`,
       () =>
         log
-          .read()
+          .readNew()
           .find(
             (m) =>
               (m.type === "strategy-changed" && m.name === next && m.reason === "command") ||

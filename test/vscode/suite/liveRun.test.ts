@@ -3,55 +3,15 @@
 // the extension returns from activate() under GRADCRAFT_TEST=1 (src/extension/testApi.ts).
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import {
-  closeSync,
-  cpSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import * as vscode from "vscode";
 import type { GradCraftTestApi } from "../../../src/extension/testApi";
 import type { AckMessage, TrainerMessage } from "../../../src/protocol/messages";
+import { EventLogTail } from "../eventLogTail";
 import { descendants, extension, trainerProcesses, waitFor, workspaceFolder } from "./util";
 
 const CONFIG = "tiny.gradcraft.json";
-
-/**
- * The event log as written so far, read incrementally: the trainer writes a few hundred steps a
- * second, and re-reading the whole file on every poll would block the extension host (and with it
- * VS Code's save participants). A line still being written at the end waits for the next read.
- */
-class EventLog {
-  private offset = 0;
-  private partial = "";
-  readonly messages: TrainerMessage[] = [];
-
-  constructor(readonly path: string) {}
-
-  read(): TrainerMessage[] {
-    const size = statSync(this.path).size;
-    if (size > this.offset) {
-      const buffer = Buffer.alloc(size - this.offset);
-      const fd = openSync(this.path, "r");
-      try {
-        readSync(fd, buffer, 0, buffer.length, this.offset);
-      } finally {
-        closeSync(fd);
-      }
-      this.offset = size;
-      const lines = (this.partial + buffer.toString("utf8")).split("\n");
-      this.partial = lines.pop() ?? "";
-      for (const line of lines) if (line.trim()) this.messages.push(JSON.parse(line) as TrainerMessage);
-    }
-    return this.messages;
-  }
-}
 
 const ofType = <T extends TrainerMessage["type"]>(log: TrainerMessage[], type: T) =>
   log.filter((m): m is Extract<TrainerMessage, { type: T }> => m.type === type);
@@ -68,7 +28,7 @@ function processAlive(pid: number): boolean {
 describe("a live run", () => {
   let api: GradCraftTestApi;
   let runId: string | undefined;
-  let eventLog: EventLog | undefined;
+  let eventLog: EventLogTail<TrainerMessage> | undefined;
 
   const live = () => {
     if (!runId || !eventLog) throw new Error("no live run: Start Training did not produce one (see above)");
@@ -118,7 +78,7 @@ describe("a live run", () => {
     );
     assert.ok(existsSync(join(run.runDir, "config.json")), "the run folder has no config.json");
     assert.ok(run.eventsPath && existsSync(run.eventsPath), "the run folder has no events.ndjson");
-    eventLog = new EventLog(run.eventsPath);
+    eventLog = new EventLogTail<TrainerMessage>(run.eventsPath);
     const log = eventLog.read();
     assert.equal(log[0]?.type, "hello", "the event log does not start with hello");
     assert.ok(ofType(log, "step").length >= 1, "no step in the event log");
