@@ -131,9 +131,6 @@ export function registerCombine(program: Command): void {
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .requiredOption("--input <file>", 'JSON file {"grads": [[...], ...], "losses"?: [...]}; "-" reads stdin')
-    // Usage errors (a missing option) must reach main(), which maps them to exit code 2; a
-    // subcommand does not inherit exitOverride set on the program after it was registered.
-    .exitOverride()
     .action((options: CombineOptions) => {
       const code = runCombine(options);
       if (code !== 0) process.exitCode = code;
