@@ -19,6 +19,10 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   readonly onDidChangeTreeData = this.changed.event;
   private finished: RunInfo[] = [];
   private scanning?: Promise<void>;
+  /** A rescan asked for while one was running: the folder may have changed after it read it. */
+  private rescanAgain = false;
+  /** The folder is read when the view (or a test) first asks, never at activation. */
+  private scanned = false;
   private refreshTimer?: NodeJS.Timeout;
   private readonly subscription: { dispose(): void };
 
@@ -31,16 +35,21 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       if (run && !run.isLive) void this.rescan();
       this.scheduleRedraw();
     });
-    void this.rescan();
   }
 
   finishedRuns(): RunInfo[] {
+    if (!this.scanned) void this.rescan();
     return this.finished;
   }
 
   /** Re-reads the runs folder. */
   rescan(): Promise<void> {
-    this.scanning ??= listRuns(this.runsRoot())
+    this.scanned = true;
+    if (this.scanning) {
+      this.rescanAgain = true;
+      return this.scanning;
+    }
+    this.scanning = listRuns(this.runsRoot())
       .then((runs) => {
         this.finished = runs;
       })
@@ -50,6 +59,10 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       .finally(() => {
         this.scanning = undefined;
         this.changed.fire(undefined);
+        if (this.rescanAgain) {
+          this.rescanAgain = false;
+          void this.rescan();
+        }
       });
     return this.scanning;
   }
@@ -63,6 +76,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
+    if (!this.scanned) void this.rescan();
     const live = this.registry.live();
     const liveDirs = new Set(live.map((r) => r.runDir).filter(Boolean));
     const others = this.finished.filter((info) => !liveDirs.has(info.dir));
