@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { applyWeights, combineGram, parseStrategyParams, requireStrategy } from "./combine";
-import { gramMatrix } from "./linalg/gram";
+import { combine } from "./combine";
 
 /**
  * Runs reference vectors (the schema of ../shared/reference/README.md: peer code's task gradients
@@ -182,11 +181,11 @@ export function runReferenceCase(c: ReferenceCase, index = 0): CaseOutcome {
       throw new Error(`grads is not ${c.K}×${c.d}`);
     const mapping = mapReferenceCase(c, grads);
     strategy = mapping.strategy;
-    const definition = requireStrategy(mapping.strategy);
-    const params = parseStrategyParams(definition, mapping.params);
-    const gram = gramMatrix(mapping.grads);
-    const { result, stats } = combineGram(definition, c.K, gram, params);
-    const update = applyWeights(mapping.grads, result.weights);
+    const { weights, update, stats } = combine({
+      grads: mapping.grads,
+      strategy: mapping.strategy,
+      params: mapping.params,
+    });
     let squared = 0;
     let finite = true;
     for (const x of update) {
@@ -196,7 +195,7 @@ export function runReferenceCase(c: ReferenceCase, index = 0): CaseOutcome {
     const common = {
       ...base,
       strategy,
-      weights: Array.from(result.weights),
+      weights,
       flags: stats.flags,
       updateNorm: Math.sqrt(squared),
       finite,
