@@ -64,6 +64,25 @@ export function readableIssues(error: z.ZodError): string[] {
   });
 }
 
+/** What --backend and --max-steps change, for a new run and a resumed one alike. */
+function flagOverrides(flags: TrainFlags): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  if (flags.backend !== undefined) overrides.backend = flags.backend;
+  if (flags.maxSteps !== undefined) {
+    // Not a whole number: passed on as given, so the config error quotes what the user typed.
+    const n = Number(flags.maxSteps);
+    overrides.training = { maxSteps: Number.isInteger(n) ? n : flags.maxSteps };
+  }
+  return overrides;
+}
+
+function parseConfig(merged: unknown): TrainingConfig {
+  const parsed = TrainingConfig.safeParse(merged);
+  if (!parsed.success)
+    throw new ConfigError(`invalid config:\n  ${readableIssues(parsed.error).join("\n  ")}`);
+  return parsed.data;
+}
+
 /** Preset, then the file, then the flags; validated. Throws ConfigError (readable) on bad input. */
 export function resolveTrainConfig(
   file: string | undefined,
@@ -98,22 +117,12 @@ export function resolveTrainConfig(
         preset: presetName as PresetName,
       }
     : {};
-  let merged = mergeConfig(base, fromFile) as Record<string, unknown>;
-  const fromFlags: Record<string, unknown> = {};
-  if (flags.backend !== undefined) fromFlags.backend = flags.backend;
-  if (flags.maxSteps !== undefined) {
-    const n = Number(flags.maxSteps);
-    fromFlags.training = { maxSteps: Number.isInteger(n) ? n : flags.maxSteps };
-  }
-  merged = mergeConfig(merged, fromFlags) as Record<string, unknown>;
+  const merged = mergeConfig(mergeConfig(base, fromFile), flagOverrides(flags)) as Record<string, unknown>;
   // --strategy NAME: a different strategy starts from its own defaults; the same one keeps its parameters.
   const current = merged.strategy as { name?: string } | undefined;
   if (flags.strategy !== undefined && flags.strategy !== current?.name)
     merged.strategy = { name: flags.strategy, params: {} };
-  const parsed = TrainingConfig.safeParse(merged);
-  if (!parsed.success)
-    throw new ConfigError(`invalid config:\n  ${readableIssues(parsed.error).join("\n  ")}`);
-  const config = parsed.data;
+  const config = parseConfig(merged);
   try {
     parseStrategyParams(requireStrategy(config.strategy.name), config.strategy.params);
   } catch (error) {
@@ -208,13 +217,7 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
       if (!fs.existsSync(configPath))
         throw new ConfigError(`--resume: ${flags.resume} is not a run folder (no config.json)`);
       const saved = JSON.parse(fs.readFileSync(configPath, "utf8")) as Record<string, unknown>;
-      const overrides: Record<string, unknown> = {};
-      if (flags.maxSteps !== undefined) overrides.training = { maxSteps: Number(flags.maxSteps) };
-      if (flags.backend !== undefined) overrides.backend = flags.backend;
-      const parsed = TrainingConfig.safeParse(mergeConfig(saved, overrides));
-      if (!parsed.success)
-        throw new ConfigError(`invalid config:\n  ${readableIssues(parsed.error).join("\n  ")}`);
-      config = parsed.data;
+      config = parseConfig(mergeConfig(saved, flagOverrides(flags)));
       baseDir = runDir;
     } else {
       ({ config, baseDir } = resolveTrainConfig(file, flags, { repoRoot: process.cwd() }));

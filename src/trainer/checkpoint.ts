@@ -46,16 +46,18 @@ export const TENSORS_FILE = "tensors.bin";
 function arrays(
   model: MultiTaskModel,
   optimizer: Adam,
-): Array<{ name: string; read: () => Float32Array; write: (v: Float32Array) => void }> {
+): Array<{ name: string; length: number; read: () => Float32Array; write: (v: Float32Array) => void }> {
   const dense = model.denseVariables();
   const moments = optimizer.momentVariables(dense);
   const variableEntry = (v: tf.Variable, name: string) => ({
     name,
+    length: v.size,
     read: () => v.dataSync() as Float32Array,
     write: (values: Float32Array) => v.assign(tf.tensor(values, v.shape)),
   });
   const hostEntry = (array: Float32Array, name: string) => ({
     name,
+    length: array.length,
     read: () => array,
     write: (values: Float32Array) => array.set(values),
   });
@@ -145,7 +147,8 @@ export function restoreCheckpoint(
   tf.tidy(() => {
     entries.forEach((entry, i) => {
       const { length, name } = state.tensors[i];
-      const expected = entry.read().length;
+      // Sizes come from the shapes: reading every variable off the device just to count is waste.
+      const expected = entry.length;
       if (length !== expected)
         throw new Error(`checkpoint array ${name} has ${length} values, the model expects ${expected}`);
       const isMoment =

@@ -413,9 +413,11 @@ function resumeStrategy(state: CheckpointState, k: number): ActiveStrategy {
   return { definition, params, state: state.strategy.state ?? definition.init(k, params) };
 }
 
-/** The strategies `hello` advertises, with their parameter schemas and defaults. */
+let infos: StrategyInfo[] | undefined;
+
+/** The strategies `hello` advertises, with their parameter schemas and defaults (built once: the registry is fixed). */
 export function strategyInfos(): StrategyInfo[] {
-  return strategies.map((s) => {
+  infos ??= strategies.map((s) => {
     let paramsSchema: Record<string, unknown> = {};
     try {
       paramsSchema = z.toJSONSchema(s.params, { io: "input" }) as Record<string, unknown>;
@@ -431,6 +433,7 @@ export function strategyInfos(): StrategyInfo[] {
       defaults: s.params.parse({}) as Record<string, unknown>,
     };
   });
+  return infos;
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
