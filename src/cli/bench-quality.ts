@@ -11,6 +11,7 @@ import {
   allStrategyNames,
   compareWithPaper,
   markdownTable,
+  meanOf,
   mergeReports,
   type QualityEvent,
   type QualityReport,
@@ -438,7 +439,7 @@ function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; 
         );
       else if (event.type === "run-end") {
         const r = event.record;
-        const auc = r.task !== undefined ? r.testAuc[r.task] : meanDefined(r.testAuc);
+        const auc = r.task !== undefined ? r.testAuc[r.task] : meanOf(r.testAuc);
         io.stderr(
           `${prefix}: ${r.reason} after ${r.steps} steps (best ${r.bestStep ?? "–"}), test AUC ${auc === null ? "–" : auc.toFixed(4)}, ${(r.wallMs / 1000).toFixed(0)} s; ETA ${eta(done(event) / event.total)}\n`,
         );
@@ -449,11 +450,6 @@ function progressDisplay(io: BenchIo): { update: (event: QualityEvent) => void; 
     },
     stop: () => {},
   };
-}
-
-function meanDefined(values: readonly (number | null)[]): number | null {
-  const xs = values.filter((x): x is number => x !== null);
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 // Also runs on its own, without building: `npx tsx src/cli/bench-quality.ts --dataset quick ...`

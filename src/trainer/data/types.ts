@@ -67,19 +67,6 @@ export interface LoadOptions {
   readChunkBytes?: number;
 }
 
-export function emptySplit(featureCount: number, numericCount: number, taskCount: number): Split {
-  return {
-    size: 0,
-    categorical: new Int32Array(0),
-    numeric: new Float32Array(0),
-    labels: new Float32Array(0),
-    users: new Int32Array(0),
-    featureCount,
-    numericCount,
-    taskCount,
-  };
-}
-
 /** Positive rate per task of a split (NaN when the split is empty). */
 export function positiveRates(split: Split): number[] {
   const k = split.taskCount;
