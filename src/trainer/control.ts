@@ -1,7 +1,7 @@
-import { parseStrategyParams, requireStrategy } from "../core/combine";
+import { parseStrategyParams } from "../core/combine";
 import type { CommandOutcome } from "../protocol/link";
 import { type HostCommand, PROTOCOL_VERSION, type TrainerMessage } from "../protocol/messages";
-import type { ActiveStrategy } from "./gradients";
+import { type ActiveStrategy, activeStrategy } from "./gradients";
 import type { Adam } from "./optimizer";
 
 /**
@@ -62,15 +62,16 @@ async function applyOne(
   switch (command.type) {
     case "set-strategy": {
       try {
-        const definition = requireStrategy(command.name);
-        const params = parseStrategyParams(definition, command.params);
         const previous = controls.strategy;
-        const carry = command.carryState === true && previous.definition.name === definition.name;
-        controls.strategy = {
-          definition,
-          params,
-          state: carry ? previous.state : definition.init(controls.k, params),
-        };
+        const carry = command.carryState === true && previous.definition.name === command.name;
+        const next = activeStrategy(
+          command.name,
+          command.params,
+          controls.k,
+          carry ? previous.state : undefined,
+        );
+        const { definition, params } = next;
+        controls.strategy = next;
         channel.send({
           v,
           type: "strategy-changed",

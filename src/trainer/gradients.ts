@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { type CombineStats, combineGram } from "../core/combine";
+import { type CombineStats, combineGram, parseStrategyParams, requireStrategy } from "../core/combine";
 import type { StrategyDefinition, StrategyResult } from "../core/strategy";
 import {
   COMBINED,
@@ -42,6 +42,21 @@ export interface ActiveStrategy {
   readonly definition: AnyStrategy;
   readonly params: Record<string, unknown>;
   state: unknown;
+}
+
+/**
+ * The strategy the engine runs, by name: parameters checked and defaulted, and a fresh state
+ * unless one is carried (a checkpoint's, or the previous one on a same-strategy switch).
+ */
+export function activeStrategy(
+  name: string,
+  rawParams: Readonly<Record<string, unknown>> | undefined,
+  k: number,
+  state?: unknown,
+): ActiveStrategy {
+  const definition = requireStrategy(name);
+  const params = parseStrategyParams(definition, rawParams);
+  return { definition, params, state: state ?? definition.init(k, params) };
 }
 
 export interface TrainBatch extends ModelBatch {

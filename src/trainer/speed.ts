@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { ModelConfig } from "../protocol/config";
-import { GradientEngine, type GradientScope, type TrainBatch } from "./gradients";
+import { activeStrategy, GradientEngine, type GradientScope, type TrainBatch } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
 import { WECHAT_LIKE } from "./presets";
@@ -75,9 +74,7 @@ export async function benchSpeed(options: {
     const optimizer = new Adam({ learningRate: 1e-3, l2: 1e-5, clipNorm: 0 }, model.denseVariables());
     const engine = new GradientEngine(model, optimizer, item.scope === "plain" ? "params" : item.scope, 1);
     engine.plainEw = item.scope === "plain";
-    const definition = requireStrategy(item.strategy);
-    const params = parseStrategyParams(definition, item.params);
-    const strategy = { definition, params, state: definition.init(RATES.length, params) };
+    const strategy = activeStrategy(item.strategy, item.params, RATES.length);
     const times: number[] = [];
     let cpuStart = process.cpuUsage();
     for (let s = 0; s < options.warmup + options.steps; s++) {

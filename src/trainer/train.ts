@@ -1,7 +1,6 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { strategies } from "../core/strategies/index";
 import { SYNTHETIC_TASKS, type TrainingConfig } from "../protocol/config";
 import {
@@ -17,7 +16,6 @@ import {
 import { runPaths } from "../protocol/runlog";
 import type { BackendChoice } from "./backend";
 import {
-  type CheckpointState,
   readCheckpoint,
   restoreCheckpoint,
   restoreWeights,
@@ -28,7 +26,7 @@ import {
 import { applyCommands, type CommandChannel, type Controls } from "./control";
 import { batchCount, batches, type Dataset, loadDataset } from "./data/index";
 import { evaluateSplit, toSplitMetrics } from "./evaluate";
-import { type ActiveStrategy, type AppliedStep, GradientEngine } from "./gradients";
+import { type ActiveStrategy, type AppliedStep, activeStrategy, GradientEngine } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
 
@@ -162,8 +160,6 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     model.denseVariables(),
   );
   const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
-  const definition = requireStrategy(config.strategy.name);
-  const params = parseStrategyParams(definition, config.strategy.params);
   let position: TrainerPosition = {
     step: 0,
     epoch: 0,
@@ -178,7 +174,7 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
   };
   const controls: Controls = {
     k,
-    strategy: { definition, params, state: definition.init(k, params) },
+    strategy: activeStrategy(config.strategy.name, config.strategy.params, k),
     optimizer,
     evalEvery: settings.evalEvery,
     checkpoint: async (reason) => checkpoint(reason === "best" ? "best" : "last", reason),
@@ -191,7 +187,12 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     restoreCheckpoint(last, model, optimizer);
     position = { ...last.state.position };
     controls.evalEvery = position.evalEvery;
-    controls.strategy = resumeStrategy(last.state, k);
+    controls.strategy = activeStrategy(
+      last.state.strategy.name,
+      last.state.strategy.params,
+      k,
+      last.state.strategy.state,
+    );
     if (fs.existsSync(join(runPaths(runDir).checkpoints, "best"))) {
       const current = snapshotWeights(model);
       restoreCheckpoint(readCheckpoint(join(runPaths(runDir).checkpoints, "best")), model, optimizer, true);
@@ -405,12 +406,6 @@ function requireRunDir(runDir: string | null): string {
 export function configuredTaskNames(config: TrainingConfig): string[] {
   if (config.data.source === "synthetic") return [...SYNTHETIC_TASKS];
   return config.data.taskNames ?? [...config.data.labels];
-}
-
-function resumeStrategy(state: CheckpointState, k: number): ActiveStrategy {
-  const definition = requireStrategy(state.strategy.name);
-  const params = parseStrategyParams(definition, state.strategy.params);
-  return { definition, params, state: state.strategy.state ?? definition.init(k, params) };
 }
 
 let infos: StrategyInfo[] | undefined;
