@@ -5,9 +5,9 @@
 import fs from "node:fs";
 import { basename } from "node:path";
 import type { Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { parse } from "csv-parse";
+import { LineDecoder } from "../../protocol/codec";
 
 export type TableFormat = "csv" | "tsv" | "jsonl";
 
@@ -190,22 +190,17 @@ async function* readDelimited(
  * corrupt .gz) surface as rejections of the iteration.
  */
 async function* linesOf(input: Readable): AsyncGenerator<string> {
-  const decoder = new StringDecoder("utf8");
-  let rest = "";
-  let start = true;
-  const clean = (l: string) => (l.endsWith("\r") ? l.slice(0, -1) : l);
-  for await (const chunk of input) {
-    let text = rest + decoder.write(chunk as Buffer);
-    if (start && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      start = false;
-    }
-    const lines = text.split("\n");
-    rest = lines.pop() ?? "";
-    for (const l of lines) yield clean(l);
-  }
-  rest += decoder.end();
-  if (rest !== "") yield clean(rest);
+  // The protocol's line splitter, with no length limit: a data line is never dropped.
+  const decoder = new LineDecoder(Number.POSITIVE_INFINITY);
+  let first = true;
+  const withoutBom = (line: string) => {
+    if (!first) return line;
+    first = false;
+    return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+  };
+  for await (const chunk of input) for (const line of decoder.push(chunk as Buffer)) yield withoutBom(line);
+  const rest = decoder.end();
+  if (rest !== "") yield withoutBom(rest.endsWith("\r") ? rest.slice(0, -1) : rest);
 }
 
 function jsonValue(v: unknown): string | undefined {
