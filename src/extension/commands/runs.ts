@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 import { RUN_FILES, type RunInfo } from "../../protocol/runlog";
 import type { PanelRun } from "../panel/session";
 import { exportRunCsv } from "../runs/exportCsv";
-import { listRuns, loadReplayedRun } from "../runs/library";
+import { loadReplayedRun } from "../runs/library";
 import type { LiveRun } from "../runs/liveRun";
 import type { Services } from "../services";
 import { readSettings } from "../settings";
@@ -19,7 +19,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
   const pickRuns = async (title: string, many: boolean): Promise<Array<LiveRun | RunInfo> | undefined> => {
     const live = registry.live();
     const liveDirs = new Set(live.map((r) => r.runDir));
-    const finished = (await listRuns(s.runsFolder())).filter((info) => !liveDirs.has(info.dir));
+    const finished = (await s.runsView.current()).filter((info) => !liveDirs.has(info.dir));
     type Item = vscode.QuickPickItem & { target?: LiveRun | RunInfo; browse?: boolean };
     const items: Item[] = [
       ...live.map((run) => ({
@@ -141,7 +141,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     vscode.commands.registerCommand("gradcraft.attach", async (arg?: unknown) => {
       let dir = runDirFromArg(arg);
       if (!dir) {
-        const runs = (await listRuns(s.runsFolder())).filter((info) =>
+        const runs = (await s.runsView.current()).filter((info) =>
           existsSync(join(info.dir, RUN_FILES.token)),
         );
         type Item = vscode.QuickPickItem & { dir?: string };

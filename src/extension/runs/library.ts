@@ -1,12 +1,11 @@
 import { basename } from "node:path";
-import { type RunInfo, readRunInfo, replay, scanRuns } from "../../protocol/runlog";
+import { readRunInfo, replay } from "../../protocol/runlog";
 import { RunModel } from "../panel/model";
 import type { PanelRun } from "../panel/session";
 
 /**
- * Finished runs, read from their folders: the Runs view's list (protocol's scanRuns) and the
- * panel model of one run, rebuilt by replaying its event log through the same code path as a
- * live run's messages.
+ * A finished run's panel model, rebuilt by replaying its event log through the same code path as
+ * a live run's messages.
  */
 export class ReplayedRun implements PanelRun {
   readonly canCommand = false;
@@ -30,9 +29,3 @@ export async function loadReplayedRun(runDir: string, maxPoints: number): Promis
   if (model.state === "running" || model.state === "starting") model.state = "stopped";
   return new ReplayedRun(runDir, label, model, runDir, problems);
 }
-
-export async function listRuns(runsRoot: string): Promise<RunInfo[]> {
-  return scanRuns(runsRoot);
-}
-
-export type { RunInfo };

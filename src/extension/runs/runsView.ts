@@ -1,7 +1,6 @@
 import { basename } from "node:path";
 import * as vscode from "vscode";
-import type { RunInfo } from "../../protocol/runlog";
-import { listRuns } from "./library";
+import { type RunInfo, scanRuns } from "../../protocol/runlog";
 import type { LiveRun, RunRegistry } from "./liveRun";
 
 /**
@@ -42,6 +41,12 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
     return this.finished;
   }
 
+  /** The runs folder as it is now (one shared scan, for pickers). */
+  async current(): Promise<RunInfo[]> {
+    await this.rescan();
+    return this.finished;
+  }
+
   /** Re-reads the runs folder. */
   rescan(): Promise<void> {
     this.scanned = true;
@@ -49,7 +54,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       this.rescanAgain = true;
       return this.scanning;
     }
-    this.scanning = listRuns(this.runsRoot())
+    this.scanning = scanRuns(this.runsRoot())
       .then((runs) => {
         this.finished = runs;
       })

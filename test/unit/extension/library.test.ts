@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { listRuns, loadReplayedRun } from "../../../src/extension/runs/library";
+import { loadReplayedRun } from "../../../src/extension/runs/library";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import type { TrainerMessage } from "../../../src/protocol/messages";
+import { scanRuns } from "../../../src/protocol/runlog";
 
 type Step = Extract<TrainerMessage, { type: "step" }>;
 
@@ -59,7 +60,7 @@ describe("finished runs read back from their folders", () => {
 
   it("the Runs view lists every run folder, newest first, and skips folders that are not runs", async () => {
     mkdirSync(join(root, "not-a-run"));
-    const names = (await listRuns(root)).map((r) => r.dir.split("/").pop());
+    const names = (await scanRuns(root)).map((r) => r.dir.split("/").pop());
     assert.deepEqual(names, ["20260101-000100-killed", "20260101-000000-done"]);
   });
 });
