@@ -130,7 +130,10 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     ...registerConfigCommands(),
     contextKeys(registry),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration("gradcraft.runsFolder")) void runsView.rescan();
+      if (event.affectsConfiguration("gradcraft.runsFolder")) {
+        watchRunsFolder();
+        void runsView.rescan();
+      }
       if (event.affectsConfiguration("gradcraft.dashboard")) {
         // A new point budget reshapes the kept histories (extremes survive), then panels redraw.
         const maxPoints = readSettings().maxPointsPerSeries;
@@ -141,13 +144,19 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     vscode.window.onDidChangeActiveColorTheme(() => dashboards.refreshAll()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info("workspace trusted: training is enabled")),
   );
-  // A run folder written by a terminal run appears in the view without a manual refresh.
-  const watcher = vscode.workspace.createFileSystemWatcher("**/.gradcraft/runs/*/summary.json");
-  context.subscriptions.push(
-    watcher,
-    watcher.onDidCreate(() => void runsView.rescan()),
-    watcher.onDidDelete(() => void runsView.rescan()),
-  );
+  // A run folder written by a terminal run appears in the view without a manual refresh; the
+  // watcher follows the runs-folder setting (re-created when it changes).
+  let runsWatcher: vscode.FileSystemWatcher | undefined;
+  const watchRunsFolder = () => {
+    runsWatcher?.dispose();
+    runsWatcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(resolveRunsFolder()), "*/summary.json"),
+    );
+    runsWatcher.onDidCreate(() => void runsView.rescan());
+    runsWatcher.onDidDelete(() => void runsView.rescan());
+  };
+  watchRunsFolder();
+  context.subscriptions.push({ dispose: () => runsWatcher?.dispose() });
 
   if (!vscode.workspace.isTrusted)
     log.info("Restricted Mode: GradCraft shows configs and runs but starts no trainer.");
