@@ -1,8 +1,8 @@
-import { basename } from "node:path";
 import * as vscode from "vscode";
-import { parseWebviewMessage } from "./messages";
-import type { RunSnapshot } from "./model";
+import { compareSnapshots, type HostToWebview } from "./messages";
+import { saveExport } from "./saveExport";
 import { type PanelRun, PanelSession, type SessionHost, setWebviewHtml, webviewOptions } from "./session";
+import { type RouterDeps, routeWebviewMessage } from "./webviewRouter";
 
 export const DASHBOARD_VIEW_TYPE = "gradcraft.dashboard";
 const OPEN_PANELS_KEY = "gradcraft.openDashboards";
@@ -14,7 +14,7 @@ const OPEN_PANELS_KEY = "gradcraft.openDashboards";
  */
 export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly open = new Map<string, { panel: vscode.WebviewPanel; session: PanelSession }>();
-  private compare?: vscode.WebviewPanel;
+  private compare?: { panel: vscode.WebviewPanel; refresh: () => void };
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -74,50 +74,57 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     this.bind(panel, run);
   }
 
+  /**
+   * One panel for several runs. It goes through the same router as a run's dashboard (exports,
+   * save notices, refused commands); its runs are snapshotted whenever the panel asks (first
+   * open, reload, settings or theme changed), so a run still live when compared is shown as it
+   * is then.
+   */
   showCompare(runs: PanelRun[]): void {
-    // Runs of one config share a name: the legend tells them apart by their folder.
-    const names = runs.map((r) => r.label);
-    const snapshots: RunSnapshot[] = runs.map((r, i) => {
-      const snapshot = r.model.toSnapshot();
-      const twin = names.filter((n) => n === r.label).length > 1;
-      return twin ? { ...snapshot, label: r.runDir ? basename(r.runDir) : `${r.label} #${i + 1}` } : snapshot;
-    });
-    this.compare?.dispose();
+    this.compare?.panel.dispose();
+    const labels = runs.map((r) => r.label);
     const panel = vscode.window.createWebviewPanel(
       `${DASHBOARD_VIEW_TYPE}.compare`,
-      `Compare: ${runs.map((r) => r.label).join(" · ")}`.slice(0, 80),
+      `Compare: ${labels.join(" · ")}`.slice(0, 80),
       vscode.ViewColumn.Active,
       webviewOptions(this.context.extensionUri),
     );
-    this.compare = panel;
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, "media", "gradcraft.svg");
     setWebviewHtml(panel.webview, this.context.extensionUri, "dashboard", "GradCraft: compare runs");
+    const post = (message: HostToWebview) => {
+      this.host.record?.("out", "dashboard", message);
+      void panel.webview.postMessage(message);
+    };
+    const sendRuns = () =>
+      post({ type: "compare", runs: compareSnapshots(runs), settings: this.host.viewSettings() });
+    const deps: RouterDeps = {
+      runId: runs[0].id,
+      runLabel: `compare-${labels.join("-vs-")}`.slice(0, 100),
+      canCommand: false,
+      commandRefusal: "commands go to one run: open its own dashboard",
+      post,
+      ready: sendRuns,
+      // Exports land next to the first run by default (the user picks).
+      save: (bytes, name, kind) => saveExport(bytes, name, kind, runs[0].runDir),
+      exportRun: (runId) => this.host.exportRun(runId),
+      openDashboard: (runId) => this.host.openDashboard(runId),
+      warn: (reason) => this.host.log.warn(`compare: ${reason}`),
+    };
     const subscription = panel.webview.onDidReceiveMessage((raw) => {
-      const parsed = parseWebviewMessage(raw);
-      if (!parsed.ok) {
-        this.host.log.warn(`compare: ${parsed.reason}`);
-        return;
-      }
-      if (parsed.message.type === "ready") {
-        const message = { type: "compare" as const, runs: snapshots, settings: this.host.viewSettings() };
-        this.host.record?.("out", "dashboard", message);
-        void panel.webview.postMessage(message);
-      } else if (parsed.message.type === "export-csv" && parsed.message.csv !== undefined) {
-        const csv = parsed.message.csv;
-        void vscode.window.showSaveDialog({ filters: { CSV: ["csv"] } }).then((uri) => {
-          if (uri) void vscode.workspace.fs.writeFile(uri, Buffer.from(csv, "utf8"));
-        });
-      }
+      this.host.record?.("in", "dashboard", raw);
+      void routeWebviewMessage(raw, deps);
     });
+    this.compare = { panel, refresh: sendRuns };
     panel.onDidDispose(() => {
       subscription.dispose();
-      if (this.compare === panel) this.compare = undefined;
+      if (this.compare?.panel === panel) this.compare = undefined;
     });
   }
 
   /** Re-sends snapshots (settings changed). */
   refreshAll(): void {
     for (const { session } of this.open.values()) session.refresh();
+    this.compare?.refresh();
   }
 
   private bind(panel: vscode.WebviewPanel, run: PanelRun): void {
@@ -147,7 +154,7 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
 
   dispose(): void {
     for (const { panel } of [...this.open.values()]) panel.dispose();
-    this.compare?.dispose();
+    this.compare?.panel.dispose();
   }
 }
 

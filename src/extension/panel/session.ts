@@ -4,6 +4,7 @@ import type { CommandBody } from "../runs/connection";
 import { renderWebviewHtml } from "./html";
 import { type HostToWebview, PanelFeed, type Surface, type ViewSettings } from "./messages";
 import type { RunModel } from "./model";
+import { saveExport } from "./saveExport";
 import { routeWebviewMessage } from "./webviewRouter";
 
 /** What a panel shows: a live run (LiveRun) or a finished one read from its event log. */
@@ -101,8 +102,7 @@ export class PanelSession implements vscode.Disposable {
       canCommand: this.run.canCommand ?? false,
       post: (message) => this.post(message),
       ready: () => this.feed.ready(this.host.viewSettings()),
-      save: (bytes, name, kind) =>
-        this.saveBytes(bytes, name, kind === "csv" ? { CSV: ["csv"] } : { "PNG image": ["png"] }),
+      save: (bytes, name, kind) => saveExport(bytes, name, kind, this.run.runDir),
       exportRun: (runId) => this.host.exportRun(runId),
       openDashboard: (runId) => this.host.openDashboard(runId),
       // Never act on what was not understood; say so in the log.
@@ -110,38 +110,9 @@ export class PanelSession implements vscode.Disposable {
     });
   }
 
-  private async saveBytes(bytes: Uint8Array, name: string, filters: Record<string, string[]>): Promise<void> {
-    const folder = this.run.runDir
-      ? vscode.Uri.file(this.run.runDir)
-      : vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, safeFileName(name)) : undefined,
-      filters,
-    });
-    if (!target) return;
-    try {
-      await vscode.workspace.fs.writeFile(target, bytes);
-      this.post({ type: "notice", level: "info", text: `Saved ${target.fsPath}` });
-    } catch (error) {
-      this.post({
-        type: "notice",
-        level: "error",
-        text: `Could not save ${target.fsPath}: ${errorText(error)}`,
-      });
-    }
-  }
-
   dispose(): void {
     this.disposed = true;
     this.feed.dispose();
     for (const d of this.disposables) d.dispose();
   }
-}
-
-export function safeFileName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "export";
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

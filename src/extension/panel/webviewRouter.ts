@@ -5,8 +5,10 @@ import { type HostToWebview, parseWebviewMessage, toHostCommand } from "./messag
 /**
  * What the host does with a message a webview posted: validate it (panel/messages.ts), then act
  * on it through `deps`. Nothing reaches the trainer unless the protocol's own command schema
- * accepts it (ranges, required fields); every command gets an answer under the panel's own id.
- * Pure, so the validation is unit-tested without VS Code.
+ * accepts it (ranges, required fields); every command gets an answer under the panel's own id;
+ * every export is answered with a notice (where the file went, or why it did not). A run's
+ * dashboard, the Conflicts view and the compare panel all route through here. Pure, so the
+ * validation is unit-tested without VS Code.
  */
 export interface RouterDeps {
   readonly runId: string;
@@ -14,10 +16,15 @@ export interface RouterDeps {
   /** Undefined (or canCommand false) for a finished run: commands are refused. */
   readonly send?: (body: CommandBody) => Promise<AckMessage>;
   readonly canCommand: boolean;
+  /** Why commands are refused when the panel is not one live run's (default: "<label> is not a live run"). */
+  readonly commandRefusal?: string;
   post(message: HostToWebview): void;
   ready(): void;
-  /** Writes a file the user picks; `bytes` is what the panel sent. */
-  save(bytes: Uint8Array, name: string, kind: "csv" | "png"): Promise<void>;
+  /**
+   * Writes a file the user picks; `bytes` is what the panel sent. Resolves to where it went
+   * (undefined: the user cancelled); rejects when writing failed, the message naming the file.
+   */
+  save(bytes: Uint8Array, name: string, kind: "csv" | "png"): Promise<string | undefined>;
   exportRun(runId: string): Promise<void>;
   openDashboard(runId: string): Promise<void>;
   warn(reason: string): void;
@@ -30,6 +37,7 @@ export type RouteOutcome =
   | "sent"
   | "failed"
   | "saved"
+  | "cancelled"
   | "exported"
   | "opened";
 
@@ -51,7 +59,12 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
         return "refused";
       }
       if (!deps.send || !deps.canCommand) {
-        deps.post({ type: "ack", id: message.id, ok: false, error: `${deps.runLabel} is not a live run` });
+        deps.post({
+          type: "ack",
+          id: message.id,
+          ok: false,
+          error: deps.commandRefusal ?? `${deps.runLabel} is not a live run`,
+        });
         return "refused";
       }
       // The connection chooses its own id; the panel hears back under the one it sent.
@@ -82,19 +95,37 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
         await deps.exportRun(message.runId ?? deps.runId);
         return "exported";
       }
-      await deps.save(
+      return saveAndTell(
+        deps,
         Buffer.from(message.csv, "utf8"),
         message.suggestedName ?? `${deps.runLabel}.csv`,
         "csv",
       );
-      return "saved";
     case "export-png": {
       const base64 = message.dataUrl.slice(message.dataUrl.indexOf(",") + 1);
-      await deps.save(Buffer.from(base64, "base64"), `${deps.runLabel}-${message.chart}.png`, "png");
-      return "saved";
+      return saveAndTell(deps, Buffer.from(base64, "base64"), `${deps.runLabel}-${message.chart}.png`, "png");
     }
     case "open-dashboard":
       await deps.openDashboard(message.runId ?? deps.runId);
       return "opened";
+  }
+}
+
+/** One place says how an export went: the panel shows it in its notice line. */
+async function saveAndTell(
+  deps: RouterDeps,
+  bytes: Uint8Array,
+  name: string,
+  kind: "csv" | "png",
+): Promise<RouteOutcome> {
+  try {
+    const where = await deps.save(bytes, name, kind);
+    if (where === undefined) return "cancelled";
+    deps.post({ type: "notice", level: "info", text: `Saved ${where}` });
+    return "saved";
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    deps.post({ type: "notice", level: "error", text: `Could not save ${name}: ${reason}` });
+    return "failed";
   }
 }

@@ -24,6 +24,7 @@ function harness(overrides: Partial<RouterDeps> = {}) {
     },
     save: async (bytes, name, kind) => {
       saved.push({ bytes, name, kind });
+      return `/runs/r1/${name}`;
     },
     exportRun: async () => undefined,
     openDashboard: async () => undefined,
@@ -109,5 +110,48 @@ describe("messages from a webview", () => {
     assert.equal(h.saved[0].name, "tiny-loss.png");
     const script = { type: "export-png", chart: "x", dataUrl: "javascript:alert(1)" };
     assert.equal(await routeWebviewMessage(script, h.deps), "ignored");
+  });
+
+  it("a saved export is answered with where it went; a cancelled dialog with nothing", async () => {
+    const h = harness();
+    const raw = { type: "export-csv", csv: "run,series\n", suggestedName: "loss" };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "saved");
+    assert.deepEqual(h.posted, [{ type: "notice", level: "info", text: "Saved /runs/r1/loss" }]);
+    const cancelled = harness({ save: async () => undefined });
+    assert.equal(await routeWebviewMessage(raw, cancelled.deps), "cancelled");
+    assert.deepEqual(cancelled.posted, []);
+  });
+
+  it("a failed save tells the panel which file and why", async () => {
+    const h = harness({
+      save: async () => {
+        throw new Error("/readonly/x.png: EACCES: permission denied");
+      },
+    });
+    const png = `data:image/png;base64,${Buffer.from([1, 2, 3]).toString("base64")}`;
+    assert.equal(
+      await routeWebviewMessage({ type: "export-png", chart: "heatmap", dataUrl: png }, h.deps),
+      "failed",
+    );
+    assert.deepEqual(h.posted, [
+      {
+        type: "notice",
+        level: "error",
+        text: "Could not save tiny-heatmap.png: /readonly/x.png: EACCES: permission denied",
+      },
+    ]);
+  });
+
+  it("a panel of several runs refuses commands with its own reason", async () => {
+    const h = harness({
+      canCommand: false,
+      send: undefined,
+      commandRefusal: "open a run's own dashboard to steer it",
+    });
+    const raw = { type: "command", id: "p9", command: { type: "stop" } };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "refused");
+    assert.deepEqual(h.posted, [
+      { type: "ack", id: "p9", ok: false, error: "open a run's own dashboard to steer it" },
+    ]);
   });
 });
