@@ -153,7 +153,7 @@ async function runIntegration({ chromium, testIndex, label, trust, grep, invert 
   }
 }
 
-/** The browser suite: node's test runner over test/vscode/e2e/*.e2e.ts against a fresh server. */
+/** The browser suites: node's test runner over test/vscode/e2e/*.e2e.mts against a fresh server. */
 async function runEndToEnd({ chromium }) {
   const scratch = mkdtempSync(join(tmpdir(), "gradcraft-e2e-"));
   const workspace = copyWorkspace(scratch);
@@ -174,8 +174,11 @@ async function runEndToEnd({ chromium }) {
             "--test",
             "--test-reporter=spec",
             "--test-timeout=300000",
+            // One file at a time: they share the code-server, the workspace and its runs folder.
+            "--test-concurrency=1",
             ...(options.grep ? ["--test-name-pattern", options.grep] : []),
             "test/vscode/e2e/workbench.e2e.mts",
+            "test/vscode/e2e/journeys.e2e.mts",
           ],
           {
             cwd: root,
