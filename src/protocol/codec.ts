@@ -2,6 +2,7 @@ import { StringDecoder } from "node:string_decoder";
 import {
   type HostCommand,
   type ParseResult,
+  PROTOCOL_VERSION,
   parseHostCommand,
   parseTrainerMessage,
   type RejectKind,
@@ -12,6 +13,9 @@ import {
  * NDJSON framing: one JSON object per line, "\n" terminated ("\r\n" tolerated). JSON.stringify
  * escapes every newline inside strings, so an encoded message is always exactly one line.
  */
+
+/** Distinct unknown types and fields noted per stream before the reader stops naming them. */
+const MAX_DETAILED_NOTES = 32;
 
 /** Longest line a reader accepts (a hello with many strategies is a few kB; a step a few hundred bytes). */
 export const DEFAULT_MAX_LINE_LENGTH = 4 * 1024 * 1024;
@@ -81,7 +85,7 @@ export class LineDecoder {
   }
 }
 
-export type ProblemKind = RejectKind | "newer-minor" | "oversized" | "truncated";
+export type ProblemKind = RejectKind | "newer-minor" | "unknown-field" | "oversized" | "truncated";
 
 export interface StreamProblem {
   kind: ProblemKind;
@@ -99,6 +103,8 @@ export interface StreamStats {
   unknownTypes: number;
   unsupportedVersion: number;
   newerMinor: number;
+  /** Messages read with fields this reader does not know (dropped). */
+  unknownFields: number;
   oversized: number;
   truncated: number;
 }
@@ -112,6 +118,7 @@ export function emptyStats(): StreamStats {
     unknownTypes: 0,
     unsupportedVersion: 0,
     newerMinor: 0,
+    unknownFields: 0,
     oversized: 0,
     truncated: 0,
   };
@@ -119,19 +126,25 @@ export function emptyStats(): StreamStats {
 
 export interface MessageReaderOptions<M> {
   onMessage: (message: M) => void;
-  /** Called once per kind of problem per stream, with the first occurrence. */
+  /**
+   * Called with the first occurrence of each problem: once per kind per stream, except unknown
+   * message types (once per type) and unknown fields (once per message type and field).
+   */
   onProblem?: (problem: StreamProblem) => void;
   maxLineLength?: number;
 }
 
 /**
  * A validating NDJSON stream reader. Never throws on its input: every bad line is counted in
- * `stats` and its kind reported once through `onProblem`.
+ * `stats` and reported once through `onProblem` (see MessageReaderOptions.onProblem).
  */
 export class MessageReader<M> {
   readonly stats = emptyStats();
   private readonly lines: LineDecoder;
-  private readonly reported = new Set<ProblemKind>();
+  /** Problem keys already reported: a kind, or "kind:detail" for per-type and per-field notes. */
+  private readonly reported = new Set<string>();
+  /** Distinct per-type and per-field notes so far: a stream inventing names cannot flood the log. */
+  private detailedNotes = 0;
   private seenOversized = 0;
 
   constructor(
@@ -181,6 +194,16 @@ export class MessageReader<M> {
           `the writer speaks a newer minor protocol version (${(value as { v: string }).v}); unknown fields are ignored`,
         );
       }
+      if (result.droppedFields.length > 0) {
+        this.stats.unknownFields++;
+        const type = (value as { type: string }).type;
+        for (const field of result.droppedFields)
+          this.problem(
+            "unknown-field",
+            `"${type}" field ${field} is not known to this reader (protocol ${PROTOCOL_VERSION}) and was ignored`,
+            `${type}:${field}`,
+          );
+      }
       this.options.onMessage(result.message);
       return;
     }
@@ -198,7 +221,7 @@ export class MessageReader<M> {
         this.stats.unsupportedVersion++;
         break;
     }
-    this.problem(result.kind, result.reason);
+    this.problem(result.kind, result.reason, result.kind === "unknown-type" ? result.type : undefined);
   }
 
   private countOversized(): void {
@@ -211,9 +234,22 @@ export class MessageReader<M> {
     );
   }
 
-  private problem(kind: ProblemKind, reason: string): void {
-    if (this.reported.has(kind)) return;
-    this.reported.add(kind);
+  private problem(kind: ProblemKind, reason: string, detail?: string): void {
+    const key = detail === undefined ? kind : `${kind}:${detail}`;
+    if (this.reported.has(key)) return;
+    if (detail !== undefined) {
+      if (this.detailedNotes === MAX_DETAILED_NOTES) {
+        this.detailedNotes++;
+        this.options.onProblem?.({
+          kind,
+          reason: `more than ${MAX_DETAILED_NOTES} unknown types and fields: further ones are skipped without a note`,
+          line: this.stats.lines,
+        });
+      }
+      if (this.detailedNotes >= MAX_DETAILED_NOTES) return;
+      this.detailedNotes++;
+    }
+    this.reported.add(key);
     this.options.onProblem?.({ kind, reason, line: this.stats.lines });
   }
 }

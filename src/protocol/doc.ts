@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { encodeLine } from "./codec";
-import { ATTACH_EXAMPLE, COMMAND_EXAMPLES, TRAINER_EXAMPLES } from "./examples";
-import { AttachRequest, HOST_COMMAND_SCHEMAS, TRAINER_MESSAGE_SCHEMAS } from "./messages";
+import { ATTACH_EXAMPLE, COMMAND_EXAMPLES, INCOMPATIBLE_EXAMPLE, TRAINER_EXAMPLES } from "./examples";
+import { AttachRequest, HOST_COMMAND_SCHEMAS, IncompatibleNotice, TRAINER_MESSAGE_SCHEMAS } from "./messages";
 
 /**
  * The field tables of docs/protocol.md, generated from the zod definitions (one definition,
@@ -129,6 +129,11 @@ export function renderMessageTables(): string {
     parts.push(section(schema as unknown as z.ZodObject, COMMAND_EXAMPLES[type], "host → trainer"));
   }
   parts.push(
+    section(
+      IncompatibleNotice as unknown as z.ZodObject,
+      INCOMPATIBLE_EXAMPLE,
+      "host → trainer, only to another major",
+    ),
     section(AttachRequest as unknown as z.ZodObject, ATTACH_EXAMPLE, "client → trainer, socket only"),
   );
   return parts.join("\n");

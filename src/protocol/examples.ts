@@ -1,5 +1,5 @@
 import { TrainingConfig } from "./config";
-import type { AttachRequest, HostCommand, TrainerMessage } from "./messages";
+import type { AttachRequest, HostCommand, IncompatibleNotice, TrainerMessage } from "./messages";
 import { PROTOCOL_VERSION as v } from "./messages";
 
 /**
@@ -165,4 +165,11 @@ export const ATTACH_EXAMPLE: AttachRequest = {
   token: "3f9c…(64 hex digits)",
   write: true,
   replay: "all",
+};
+
+export const INCOMPATIBLE_EXAMPLE: IncompatibleNotice = {
+  v,
+  type: "incompatible",
+  reason:
+    "refused the trainer: protocol version 2.0 is newer than this reader (1.0): update GradCraft Studio to read it",
 };

@@ -12,6 +12,8 @@ import {
   type AttachRequest,
   type HostCommand,
   type HostCommandInput,
+  IncompatibleNotice,
+  type ParseResult,
   PROTOCOL_VERSION,
   parseAttachRequest,
   parseHostCommand,
@@ -410,7 +412,11 @@ export class TrainerLink extends EventEmitter<TrainerLinkEvents> {
    * waiting; the run goes on unchanged.
    */
   private commandReader(source: CommandSource, client: Client | null): MessageReader<HostCommand> {
-    const parse = (value: unknown) => {
+    const parse = (value: unknown): ParseResult<HostCommand> => {
+      // A host of another major refuses this trainer with one notice (docs/protocol.md, "Versions").
+      const notice = IncompatibleNotice.safeParse(value);
+      if (notice.success)
+        return { ok: false, kind: "version", reason: `the host refused this trainer: ${notice.data.reason}` };
       const parsed = parseHostCommand(value);
       if (!parsed.ok) {
         const id = (value as { id?: unknown } | null)?.id;
@@ -667,6 +673,13 @@ export interface LinkEndpointEvents {
 let commandCounter = 0;
 
 /**
+ * How long a host waits for a command's ack, whatever the transport (spawned or attached). A
+ * command takes effect at the next step boundary; before the first step the trainer may still
+ * be loading data or compiling, which takes tens of seconds on large logs.
+ */
+export const ACK_TIMEOUT_MS = 60_000;
+
+/**
  * What HostLink and AttachClient share: message dispatch, acks, async iteration. Events (see
  * LinkEndpointEvents): "message", "problem", "close"; HostLink adds "stderr" and "exit".
  */
@@ -683,21 +696,43 @@ abstract class LinkEndpoint extends EventEmitter {
   /** The run's hello and config, once seen. */
   hello: Extract<TrainerMessage, { type: "hello" }> | null = null;
   config: Extract<TrainerMessage, { type: "config" }> | null = null;
-  /** Default wait for an ack: a command takes effect at the next step boundary. */
-  ackTimeoutMs = 60_000;
+  /** Default wait for an ack (ACK_TIMEOUT_MS). */
+  ackTimeoutMs = ACK_TIMEOUT_MS;
+  /** Set when the link was refused: the trainer speaks another major version. */
+  refusal: string | null = null;
 
   constructor() {
     super();
     this.reader = new MessageReader(parseTrainerMessage, {
       onMessage: (message) => this.dispatch(message),
-      onProblem: (problem) => this.emit("problem", problem),
+      onProblem: (problem) => this.problem(problem),
     });
   }
 
+  /**
+   * Every stream problem is reported; a message of another major version ends the link (the
+   * version handshake, docs/protocol.md "Versions"): the host answers with the version it
+   * speaks, stops writing, and rejects whatever waits for an ack with the reason.
+   */
+  protected problem(problem: StreamProblem): void {
+    this.emit("problem", problem);
+    if (problem.kind !== "version" || this.refusal !== null || this.ended) return;
+    this.refusal = `refused the trainer: ${problem.reason}`;
+    const notice: IncompatibleNotice = { v: PROTOCOL_VERSION, type: "incompatible", reason: this.refusal };
+    this.writeLine(encodeLine(notice));
+    this.endLink();
+    this.finish(this.refusal);
+  }
+
+  /** After a refusal: stop talking to the trainer (and end it, where this host started it). */
+  protected abstract endLink(): void;
+
+  /** hello, config and acks are taken in at once; `deliver` hands the message to listeners. */
   protected dispatch(message: TrainerMessage): void {
+    if (this.refusal !== null) return;
     if (message.type === "hello") this.hello = message;
     if (message.type === "config") this.config = message;
-    this.emit("message", message);
+    this.deliver(message);
     if (message.type === "ack") {
       const entry = this.pending.get(message.id);
       if (entry) {
@@ -706,6 +741,10 @@ abstract class LinkEndpoint extends EventEmitter {
         entry.resolve(message);
       }
     }
+  }
+
+  protected deliver(message: TrainerMessage): void {
+    this.emit("message", message);
     if (this.iterating) {
       if (this.iteratorWaiter) {
         const resolve = this.iteratorWaiter;
@@ -724,7 +763,12 @@ abstract class LinkEndpoint extends EventEmitter {
     const command = { v: PROTOCOL_VERSION, ...body, id };
     const parsed = parseHostCommand(command);
     if (!parsed.ok) return Promise.reject(new Error(parsed.reason));
-    if (this.ended) return Promise.reject(new Error(`the link is closed; "${command.type}" was not sent`));
+    if (this.ended)
+      return Promise.reject(
+        new Error(
+          `the link is closed${this.refusal ? ` (${this.refusal})` : ""}; "${command.type}" was not sent`,
+        ),
+      );
     if (this.pending.has(id))
       return Promise.reject(new Error(`a command with id "${id}" is already waiting`));
     const promise = new Promise<AckMessage>((resolve, reject) => {
@@ -860,6 +904,12 @@ export class HostLink extends LinkEndpoint {
     this.child.stdin?.end();
   }
 
+  /** A refused trainer is ended: nobody can read what it would train. Its exit is still reported. */
+  protected endLink(): void {
+    this.endCommands();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
+  }
+
   private stderrLine(line: string): void {
     this.stderrTail.push(line);
     if (this.stderrTail.length > this.stderrLimit) this.stderrTail.shift();
@@ -898,15 +948,19 @@ export interface AttachOptions {
   /** "all" the log so far (default), "none", or its last N messages plus hello and config. */
   replay?: AttachRequest["replay"];
   timeoutMs?: number;
-  /**
-   * Subscribed before the first message. Without it, subscribe (or start iterating) right
-   * after `connect` resolves: messages are held one event-loop turn for that.
-   */
+  /** Subscribed to "message" before the first one is delivered. */
   onMessage?: (message: TrainerMessage) => void;
 }
 
-/** The host's end over a listening trainer's socket. */
+/**
+ * The host's end over a listening trainer's socket. The replay often arrives with `attached`,
+ * before the caller of `connect` could subscribe: messages are held (hello, config and acks
+ * still taken in) until the first "message" listener or async iteration, then delivered in order.
+ * This is the one buffer for early messages on an attached run.
+ */
 export class AttachClient extends LinkEndpoint {
+  private held: TrainerMessage[] | null = [];
+
   private constructor(
     private readonly socket: net.Socket,
     readonly writer: boolean,
@@ -914,6 +968,28 @@ export class AttachClient extends LinkEndpoint {
     readonly replayed: number,
   ) {
     super();
+    this.on("newListener", (event) => {
+      // The listener is added after this event: deliver once the caller's code has run.
+      if (event === "message") queueMicrotask(() => this.release());
+    });
+  }
+
+  protected override deliver(message: TrainerMessage): void {
+    if (this.held) this.held.push(message);
+    else super.deliver(message);
+  }
+
+  override [Symbol.asyncIterator](): AsyncIterator<TrainerMessage> {
+    const iterator = super[Symbol.asyncIterator]();
+    this.release();
+    return iterator;
+  }
+
+  private release(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    for (const message of held) super.deliver(message);
   }
 
   /** Reads link.json and link.token from the run folder, connects and authenticates. */
@@ -941,37 +1017,35 @@ export class AttachClient extends LinkEndpoint {
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       let client: AttachClient | null = null;
-      let held: TrainerMessage[] | null = [];
-      // Messages before `attached` are handled here; after it, by the client.
-      const early = new MessageReader(parseTrainerMessage, {
+      // One reader for the whole connection: the handshake's answer, then the client's messages.
+      const reader = new MessageReader(parseTrainerMessage, {
         onMessage: (message) => {
-          if (client) {
-            if (held) held.push(message);
-            else client.dispatch(message);
-            return;
-          }
+          if (client) return client.dispatch(message);
           if (message.type === "attached") {
             client = new AttachClient(socket, message.writer, message.readOnlyReason, message.replayed);
             if (options.onMessage) client.on("message", options.onMessage);
             clearTimeout(timer);
             resolve(client);
-            // The replay often arrives in the same chunk as `attached`: hold it one turn of the
-            // event loop so that code right after `await connect()` can subscribe first.
-            setImmediate(() => {
-              const messages = held ?? [];
-              held = null;
-              for (const m of messages) client?.dispatch(m);
-            });
           } else if (message.type === "error") fail(new Error(message.message));
         },
         onProblem: (problem) => {
-          if (client) client.emit("problem", problem);
-          else if (problem.kind === "version") fail(new Error(`cannot attach: ${problem.reason}`));
+          if (client) client.problem(problem);
+          else if (problem.kind === "version") {
+            socket.write(
+              encodeLine({
+                v: PROTOCOL_VERSION,
+                type: "incompatible",
+                reason: `refused the trainer: ${problem.reason}`,
+              } satisfies IncompatibleNotice),
+            );
+            fail(new Error(`cannot attach: ${problem.reason}`));
+          }
         },
       });
       const fail = (error: Error) => {
         clearTimeout(timer);
-        socket.destroy();
+        socket.end();
+        socket.destroySoon();
         reject(error);
       };
       const timer = setTimeout(() => fail(new Error(`attach timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -985,7 +1059,7 @@ export class AttachClient extends LinkEndpoint {
         };
         socket.write(encodeLine(request));
       });
-      socket.on("data", (chunk) => early.push(chunk));
+      socket.on("data", (chunk) => reader.push(chunk));
       socket.on("error", (error: NodeJS.ErrnoException) => {
         if (client) return;
         const where = address.transport === "unix" ? address.path : `${address.host}:${address.port}`;
@@ -999,11 +1073,16 @@ export class AttachClient extends LinkEndpoint {
         );
       });
       socket.on("close", () => {
-        early.end();
+        reader.end();
         if (client) client.finish("detached from the trainer");
         else fail(new Error("the trainer closed the connection during the handshake"));
       });
     });
+  }
+
+  /** After a refusal the socket is closed; the trainer goes on (it was not started here). */
+  protected endLink(): void {
+    this.socket.end();
   }
 
   protected writeLine(line: string): void {

@@ -6,9 +6,11 @@ import { TrainingConfig } from "./config";
  * runtime validation, the TypeScript type (z.infer) and the documentation table
  * (docs/protocol.md). Every message is one JSON object with `v` (protocol version) and `type`.
  *
- * Version rules: `v` is "MAJOR.MINOR". A reader accepts the same major with any minor; fields
- * it does not know are ignored (a newer minor may add fields, message types and enum values that
- * older readers skip). A different major is refused with a plain message, never guessed at.
+ * Version rules (docs/protocol.md, "Versions"), applied here and nowhere else: `v` is
+ * "MAJOR.MINOR". A reader accepts the same major with any minor. Fields it does not know are
+ * dropped before the message reaches the application and named in `droppedFields` (the stream
+ * reader notes each once); types it does not know are skipped ("unknown-type", noted once per
+ * type). A different major is refused ("version"), never guessed at; the link ends there.
  */
 
 export const PROTOCOL_MAJOR = 1;
@@ -430,6 +432,20 @@ export const AttachRequest = message(
 );
 export type AttachRequest = z.infer<typeof AttachRequest>;
 
+/**
+ * Host → trainer, not a command (no id, no ack): the host's answer to a trainer whose first
+ * message (or any later one) carries another major version. Its `v` is the version the host
+ * speaks; the host then closes the link (and ends a trainer it spawned).
+ */
+export const IncompatibleNotice = message(
+  "incompatible",
+  {
+    reason: z.string().describe("Both versions and what to do, in one line."),
+  },
+  "The host refuses the link: the trainer speaks another major protocol version (`v` is the host's).",
+);
+export type IncompatibleNotice = z.infer<typeof IncompatibleNotice>;
+
 // ---------------------------------------------------------------------------------------------
 // Versions and parsing
 
@@ -438,14 +454,21 @@ export const TRAINER_MESSAGE_TYPES: readonly string[] = TRAINER_MESSAGE_SCHEMAS.
 );
 export const HOST_COMMAND_TYPES: readonly string[] = HOST_COMMAND_SCHEMAS.map((s) => s.shape.type.value);
 
-export type VersionCheck = { ok: true; newerMinor: boolean } | { ok: false; reason: string };
+/** `malformed`: no usable `v` at all (a broken line), as opposed to a real other major. */
+export type VersionCheck =
+  | { ok: true; newerMinor: boolean }
+  | { ok: false; reason: string; malformed?: true };
 
 /** Applies the version rules to a `v` value. */
 export function checkVersion(v: unknown): VersionCheck {
   if (typeof v !== "string")
-    return { ok: false, reason: `missing protocol version "v" (this reader speaks ${PROTOCOL_VERSION})` };
+    return {
+      ok: false,
+      reason: `missing protocol version "v" (this reader speaks ${PROTOCOL_VERSION})`,
+      malformed: true,
+    };
   const match = /^(\d+)\.(\d+)$/.exec(v);
-  if (!match) return { ok: false, reason: `protocol version "${v}" is not MAJOR.MINOR` };
+  if (!match) return { ok: false, reason: `protocol version "${v}" is not MAJOR.MINOR`, malformed: true };
   const major = Number(match[1]);
   const minor = Number(match[2]);
   if (major > PROTOCOL_MAJOR)
@@ -464,7 +487,16 @@ export function checkVersion(v: unknown): VersionCheck {
 /** Why a value was not accepted; `kind` lets a stream count each sort once. */
 export type RejectKind = "malformed" | "version" | "unknown-type" | "invalid";
 export type ParseResult<M> =
-  | { ok: true; message: M; newerMinor: boolean }
+  | {
+      ok: true;
+      message: M;
+      newerMinor: boolean;
+      /**
+       * Fields of the input this reader does not know, dropped from `message`: paths from the
+       * message's top, array positions written `[]` ("config.training.warmup", "tasks[].ndcg").
+       */
+      droppedFields: string[];
+    }
   | { ok: false; kind: RejectKind; reason: string; type?: string };
 
 /** "step.losses[2]: expected number, received string; ...", at most a few issues. */
@@ -494,10 +526,32 @@ function parseWith<M>(
   if (typeof type !== "string")
     return { ok: false, kind: "malformed", reason: `a ${what} needs a string "type"` };
   const versionCheck = checkVersion(record.v);
-  if (!versionCheck.ok) return { ok: false, kind: "version", reason: versionCheck.reason, type };
+  if (!versionCheck.ok)
+    return {
+      ok: false,
+      kind: versionCheck.malformed ? "malformed" : "version",
+      reason: versionCheck.reason,
+      type,
+    };
   if (!knownTypes.includes(type))
     return { ok: false, kind: "unknown-type", reason: `unknown ${what} type "${type}"`, type };
-  const parsed = union.safeParse(value);
+  // Strict objects (the training config's, so that a typo in a config file is caught) refuse
+  // unknown keys: on the wire those are a newer writer's additions, so drop them and validate
+  // again. Each round removes every key zod named; nested strict objects can need another.
+  let input: unknown = value;
+  let parsed = union.safeParse(input);
+  const removed: string[] = [];
+  for (let round = 0; !parsed.success && round < 4; round++) {
+    const unknownKeys = parsed.error.issues.filter((i) => i.code === "unrecognized_keys");
+    if (unknownKeys.length === 0) break;
+    input = structuredClone(input);
+    for (const issue of unknownKeys)
+      for (const key of issue.keys) {
+        removeAt(input, issue.path, key);
+        removed.push(fieldPath([...issue.path, key]));
+      }
+    parsed = union.safeParse(input);
+  }
   if (!parsed.success)
     return {
       ok: false,
@@ -505,7 +559,49 @@ function parseWith<M>(
       reason: `invalid "${type}" ${what}: ${formatIssues(parsed.error)}`,
       type,
     };
-  return { ok: true, message: parsed.data, newerMinor: versionCheck.newerMinor };
+  // Plain objects strip unknown keys silently: find them by comparing input and output.
+  const stripped: string[] = [];
+  collectStripped(input, parsed.data, [], stripped);
+  const droppedFields = [...new Set([...removed, ...stripped])];
+  return { ok: true, message: parsed.data, newerMinor: versionCheck.newerMinor, droppedFields };
+}
+
+/** "config.tasks[].name": array positions collapse, so one new field is one note, not one per row. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, key) => (typeof key === "number" ? `${acc}[]` : acc ? `${acc}.${String(key)}` : String(key)),
+    "",
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function removeAt(root: unknown, path: readonly PropertyKey[], key: string): void {
+  let node: unknown = root;
+  for (const step of path) node = (node as Record<PropertyKey, unknown> | undefined)?.[step];
+  if (isRecord(node)) delete node[key];
+}
+
+const MAX_STRIPPED = 32;
+
+/** Keys of `input` objects missing from the parsed `output` (defaults only add keys). */
+function collectStripped(input: unknown, output: unknown, path: PropertyKey[], out: string[]): void {
+  // z.unknown() and records hand their input through unchanged: nothing was dropped below.
+  if (input === output || out.length >= MAX_STRIPPED) return;
+  if (Array.isArray(input) && Array.isArray(output)) {
+    if (input.length !== output.length) return;
+    for (let i = 0; i < input.length; i++)
+      if (typeof input[i] === "object" && input[i] !== null)
+        collectStripped(input[i], output[i], [...path, i], out);
+    return;
+  }
+  if (!isRecord(input) || !isRecord(output)) return;
+  for (const key of Object.keys(input)) {
+    if (!(key in output)) out.push(fieldPath([...path, key]));
+    else collectStripped(input[key], output[key], [...path, key], out);
+  }
 }
 
 /** Validates a JSON value as a trainer → host message. Never throws. */

@@ -258,6 +258,11 @@ export interface RunInfo {
   problems: string[];
 }
 
+const FORWARD_NOTES: ReadonlySet<StreamProblem["kind"]> = new Set([
+  "newer-minor",
+  "unknown-field",
+  "unknown-type",
+]);
 const HEAD_BYTES = 256 * 1024;
 const TAIL_BYTES = 256 * 1024;
 
@@ -409,7 +414,8 @@ async function readHeadAndTail(path: string, problems: string[]): Promise<Traine
       new MessageReader(parseTrainerMessage, {
         onMessage,
         onProblem: (p) => {
-          if (p.kind !== "newer-minor") problems.push(`${RUN_FILES.events}: ${p.reason}`);
+          // A newer minor's additions are notes, not problems of the run.
+          if (!FORWARD_NOTES.has(p.kind)) problems.push(`${RUN_FILES.events}: ${p.reason}`);
         },
       });
     if (size <= HEAD_BYTES + TAIL_BYTES) {

@@ -91,7 +91,7 @@ describe("NDJSON codec", () => {
     assert.equal(decoder.oversized, 2);
   });
 
-  it("counts every kind of bad line and reports each kind once, with its line number", () => {
+  it("counts every kind of bad line and reports each kind once (unknown types once each), with its line number", () => {
     const lines = [
       "not json",
       "{broken",
@@ -116,6 +116,7 @@ describe("NDJSON codec", () => {
         unknownTypes: 2,
         unsupportedVersion: 2,
         newerMinor: 2,
+        unknownFields: 0,
         oversized: 0,
         truncated: 1,
       },
@@ -125,6 +126,7 @@ describe("NDJSON codec", () => {
       [
         ["malformed", 1],
         ["unknown-type", 3],
+        ["unknown-type", 4],
         ["invalid", 5],
         ["version", 6],
         ["newer-minor", 8],

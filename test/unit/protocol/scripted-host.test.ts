@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { encodeLine, type StreamProblem } from "../../../src/protocol/codec";
 import { AttachClient, HostLink } from "../../../src/protocol/link";
 import type { AckMessage, StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 import { readEventLog } from "../../../src/protocol/runlog";
@@ -161,6 +162,66 @@ describe("a scripted host drives a real trainer process", () => {
     } finally {
       host.child.kill("SIGKILL");
       resumed?.child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("a host reads a newer minor trainer (the real trainer behind a 1.9 proxy)", () => {
+  it("drops and notes the new fields once, skips the new message type with one warning, and still steers the run", async () => {
+    const config = join(work, "newer.gradcraft.json");
+    fs.writeFileSync(config, JSON.stringify({ ...TINY, name: "newer" }));
+    const proxy = join(import.meta.dirname, "fixtures", "newer-minor-proxy.ts");
+    const host = HostLink.spawn(
+      process.execPath,
+      ["--import", "tsx", proxy, config, "--out", join(work, "runs"), "--protocol", "stdio"],
+      { cwd: repo },
+    );
+    const problems: StreamProblem[] = [];
+    host.on("problem", (p: StreamProblem) => problems.push(p));
+    const { messages, untilStep } = record(host);
+    try {
+      await untilStep(3);
+      // Commands a newer host might send: a known one with a field this trainer does not know,
+      // and a type it does not know (answered with a refused ack, not left to time out).
+      const pause = await host.send({ type: "pause", reason: "from a 1.9 host" } as never);
+      assert.equal(pause.ok, true);
+      host.child.stdin?.write(encodeLine({ v: "1.9", type: "rewind", id: "rewind-1", steps: 2 }));
+      const deadline = Date.now() + 30_000;
+      let refused: AckMessage | undefined;
+      while (!refused && Date.now() < deadline) {
+        refused = messages.find((m): m is AckMessage => m.type === "ack" && m.id === "rewind-1");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(refused?.ok, false);
+      assert.match(refused?.error ?? "", /unknown command type "rewind"/);
+      const resume = await host.send({ type: "resume" });
+      assert.equal(resume.ok, true);
+      await untilStep(pause.step + 2);
+      await host.send({ type: "stop" });
+      const exit = await host.exited;
+      assert.equal(exit.code, 0, exit.stderrTail.join("\n"));
+
+      // Every message arrived without the additions; the config was read despite its new field.
+      const configMessage = messages.find((m) => m.type === "config");
+      assert.ok(configMessage && configMessage.type === "config");
+      assert.equal("warmupSteps" in configMessage.config.training, false);
+      assert.equal(configMessage.config.name, "newer");
+      assert.ok(messages.every((m) => !("futureField" in m)));
+      assert.equal(messages.at(-1)?.type, "done");
+      assert.ok(steps(messages).length >= 5);
+
+      // Each note once: many steps carried futureField, many telemetry lines came.
+      const notes = problems.map((p) => `${p.kind} ${p.reason}`);
+      const count = (pattern: RegExp) => notes.filter((n) => pattern.test(n)).length;
+      assert.equal(count(/^newer-minor .*1\.9/), 1, notes.join("\n"));
+      assert.equal(count(/^unknown-type .*"telemetry"/), 1, notes.join("\n"));
+      assert.equal(count(/^unknown-field "step" field futureField/), 1, notes.join("\n"));
+      assert.equal(count(/^unknown-field "config" field config\.training\.warmupSteps/), 1, notes.join("\n"));
+      assert.equal(count(/^(version|invalid|malformed)/), 0, notes.join("\n"));
+      assert.equal(host.refusal, null);
+    } finally {
+      // SIGTERM: the proxy passes it on, so the real trainer is never left behind.
+      if (host.child.exitCode === null) host.child.kill("SIGTERM");
     }
   });
 });
