@@ -92,7 +92,8 @@ export class SpawnedConnection implements RunConnection {
     return this.link.child;
   }
 
-  send(command: CommandBody, timeoutMs = 30_000): Promise<AckMessage> {
+  /** Without a timeout: the protocol's ACK_TIMEOUT_MS, the same for both transports. */
+  send(command: CommandBody, timeoutMs?: number): Promise<AckMessage> {
     // The extension's own ids, so a run's event log tells its commands from a terminal client's.
     return this.link.send(
       { ...command, id: `vscode-${process.pid}-${nextCommandId++}` } as LinkCommandBody,
@@ -123,8 +124,6 @@ export class AttachedConnection implements RunConnection {
   onProblem: (reason: string) => void = () => undefined;
   onStderr: (line: string) => void = () => undefined;
   onExit: (info: ExitInfo) => void = () => undefined;
-  private readonly queued: TrainerMessage[] = [];
-  private delivering = false;
 
   private constructor(private readonly client: AttachClient) {
     client.on("problem", (problem) => this.onProblem(problem.reason));
@@ -137,32 +136,20 @@ export class AttachedConnection implements RunConnection {
 
   /** Connects and authenticates (asking to be the writer); the log so far is replayed first. */
   static async connect(runDir: string, timeoutMs = 10_000): Promise<AttachedConnection> {
-    let connection: AttachedConnection | undefined;
-    const early: TrainerMessage[] = [];
-    const client = await AttachClient.connect(runDir, {
-      write: true,
-      replay: "all",
-      timeoutMs,
-      // Messages may arrive before the LiveRun subscribes: hold them until it does.
-      onMessage: (message) => (connection ? connection.deliver(message) : early.push(message)),
-    });
-    connection = new AttachedConnection(client);
-    connection.queued.push(...early);
-    return connection;
+    const client = await AttachClient.connect(runDir, { write: true, replay: "all", timeoutMs });
+    return new AttachedConnection(client);
   }
 
-  /** Called by the LiveRun once it has subscribed: hands over what arrived before. */
+  /**
+   * Called by the LiveRun once it has subscribed. The AttachClient holds what arrived before
+   * (the replay) until this first listener: the one buffer for early messages.
+   */
   start(): void {
-    this.delivering = true;
-    for (const message of this.queued.splice(0)) this.onMessage(message);
+    this.client.on("message", (message: TrainerMessage) => this.onMessage(message));
   }
 
-  private deliver(message: TrainerMessage): void {
-    if (this.delivering) this.onMessage(message);
-    else this.queued.push(message);
-  }
-
-  send(command: CommandBody, timeoutMs = 30_000): Promise<AckMessage> {
+  /** Without a timeout: the protocol's ACK_TIMEOUT_MS, the same for both transports. */
+  send(command: CommandBody, timeoutMs?: number): Promise<AckMessage> {
     return this.client.send(command, timeoutMs);
   }
 
