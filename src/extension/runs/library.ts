@@ -1,5 +1,6 @@
+import { promises as fsp } from "node:fs";
 import { basename } from "node:path";
-import { readRunInfo, replay } from "../../protocol/runlog";
+import { replay, runPaths } from "../../protocol/runlog";
 import { RunModel } from "../panel/model";
 import type { PanelRun } from "../panel/session";
 
@@ -18,14 +19,29 @@ export class ReplayedRun implements PanelRun {
   ) {}
 }
 
+/**
+ * The event log is read once: its `config` message names the run (as in the Runs view); a log
+ * without one falls back to config.json, then to the folder's name.
+ */
 export async function loadReplayedRun(runDir: string, maxPoints: number): Promise<ReplayedRun> {
-  const info = await readRunInfo(runDir);
-  const label = info?.name ?? basename(runDir);
-  const model = new RunModel(runDir, label, { maxPoints });
+  const model = new RunModel(runDir, basename(runDir), { maxPoints });
   const problems: string[] = [];
-  for await (const message of replay(runDir, { onProblem: (p) => problems.push(p.reason) }))
+  let configName: string | undefined;
+  for await (const message of replay(runDir, { onProblem: (p) => problems.push(p.reason) })) {
+    if (message.type === "config") configName = message.config.name;
     model.ingest(message);
+  }
+  model.label = configName ?? (await configFileName(runDir)) ?? basename(runDir);
   // A log without `done` is a run that was killed or is still being written by another process.
   if (model.state === "running" || model.state === "starting") model.state = "stopped";
-  return new ReplayedRun(runDir, label, model, runDir, problems);
+  return new ReplayedRun(runDir, model.label, model, runDir, problems);
+}
+
+async function configFileName(runDir: string): Promise<string | undefined> {
+  try {
+    const config = JSON.parse(await fsp.readFile(runPaths(runDir).config, "utf8")) as { name?: unknown };
+    return typeof config.name === "string" ? config.name : undefined;
+  } catch {
+    return undefined;
+  }
 }

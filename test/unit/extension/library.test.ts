@@ -9,6 +9,7 @@ import type { TrainerMessage } from "../../../src/protocol/messages";
 import { scanRuns } from "../../../src/protocol/runlog";
 
 type Step = Extract<TrainerMessage, { type: "step" }>;
+type Config = Extract<TrainerMessage, { type: "config" }>;
 
 function writeRun(root: string, name: string, messages: TrainerMessage[], tornTail = false): string {
   const dir = join(root, name);
@@ -56,6 +57,26 @@ describe("finished runs read back from their folders", () => {
     assert.equal(run.model.state, "stopped");
     assert.equal(run.problems.length, 1);
     assert.match(run.problems[0], /middle of a line/);
+  });
+
+  it("a replayed run is named by its log's config, else its config.json, else its folder", async () => {
+    const fromLog = writeRun(root, "20260101-000200-logged", [
+      TRAINER_EXAMPLES.hello,
+      {
+        ...(TRAINER_EXAMPLES.config as Config),
+        config: { ...(TRAINER_EXAMPLES.config as Config).config, name: "from-log" },
+      },
+      ...steps(3),
+    ]);
+    assert.equal((await loadReplayedRun(fromLog, 64)).label, "from-log");
+    const fromFile = writeRun(root, "20260101-000300-filed", [TRAINER_EXAMPLES.hello, ...steps(3)]);
+    assert.equal((await loadReplayedRun(fromFile, 64)).label, "filed");
+    rmSync(join(fromFile, "config.json"));
+    const bare = await loadReplayedRun(fromFile, 64);
+    assert.equal(bare.label, "20260101-000300-filed");
+    assert.equal(bare.model.label, bare.label);
+    rmSync(fromLog, { recursive: true });
+    rmSync(fromFile, { recursive: true });
   });
 
   it("the Runs view lists every run folder, newest first, and skips folders that are not runs", async () => {
