@@ -18,6 +18,7 @@ import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
 import type { Marker } from "../src/extension/panel/model";
+import { runDash, runLabelPosition } from "./compare";
 import { cosineColor, type Palette, textOn, withAlpha } from "./theme";
 
 /** Fills the canvas with the editor background first, so exported PNGs look like the panel. */
@@ -108,6 +109,12 @@ export interface LineSeries {
 }
 
 export type XMode = "step" | "time";
+
+/**
+ * A marker on the time charts; in compare mode it names its run, and the run's dash pattern and
+ * label place tell its switches from the other runs'.
+ */
+export type ChartMarker = Marker & { run?: number };
 
 export interface TimeChartOptions {
   yLabel?: string;
@@ -203,7 +210,7 @@ export class TimeChart {
     y.type = log ? "logarithmic" : "linear";
   }
 
-  setData(series: LineSeries[], markers: Marker[], xMode: XMode, palette: Palette, xEnd?: number): void {
+  setData(series: LineSeries[], markers: ChartMarker[], xMode: XMode, palette: Palette, xEnd?: number): void {
     const xScale = (
       this.chart.options.scales as Record<string, { suggestedMax?: number; suggestedMin?: number }>
     ).x;
@@ -247,28 +254,37 @@ export class TimeChart {
     if (key !== this.markerKey) {
       this.markerKey = key;
       const annotations: Record<string, unknown> = {};
-      // Markers at the same place (compared runs switching at the same step) share one label.
-      const merged: Marker[] = [];
+      // Markers of one run at one place share one label.
+      const merged: ChartMarker[] = [];
       for (const marker of markers) {
-        const same = merged.find((m) => m.step === marker.step && m.kind === marker.kind);
+        const same = merged.find(
+          (m) => m.step === marker.step && m.kind === marker.kind && m.run === marker.run,
+        );
         if (same) same.label = `${same.label} | ${marker.label}`;
         else merged.push({ ...marker });
       }
-      // Label the latest markers only; older ones stay as lines.
-      const labelled = new Set(merged.slice(-6));
+      // Label the latest markers only (of each run, when comparing); older ones stay as lines.
+      const runsShown = [...new Set(merged.map((m) => m.run))];
+      const perRun = Math.max(2, Math.floor(6 / runsShown.length));
+      const labelled = new Set(
+        runsShown.flatMap((run) => merged.filter((m) => m.run === run).slice(-perRun)),
+      );
       merged.forEach((marker, i) => {
         const at = xMode === "step" ? marker.step : marker.time / 1000;
+        // A run's switches are drawn in its own dash (as its lines); other events thinner.
+        const dash =
+          marker.run !== undefined ? runDash(marker.run) : marker.kind === "strategy" ? [] : [4, 3];
         annotations[`m${i}`] = {
           type: "line",
           xMin: at,
           xMax: at,
           borderColor: palette.marker,
-          borderWidth: 1.5,
-          borderDash: marker.kind === "strategy" ? [] : [4, 3],
+          borderWidth: marker.kind === "strategy" ? 1.5 : 1,
+          borderDash: dash,
           label: {
             display: labelled.has(marker),
             content: marker.label,
-            position: "end",
+            position: marker.run !== undefined ? runLabelPosition(marker.run) : "end",
             backgroundColor: withAlpha(palette.background, 0.85),
             color: palette.markerText,
             borderColor: palette.marker,
@@ -316,6 +332,8 @@ export interface HeatCell {
 export class HeatmapChart {
   readonly chart: Chart<"matrix", HeatCell[], string>;
   private k = 0;
+  /** The run shown, named in the tooltip when several runs' heatmaps sit side by side. */
+  runLabel = "";
 
   constructor(canvas: HTMLCanvasElement, palette: Palette) {
     this.chart = new Chart(canvas, {
@@ -348,7 +366,7 @@ export class HeatmapChart {
           legend: { display: false },
           tooltip: {
             callbacks: {
-              title: () => "",
+              title: () => this.runLabel,
               label: (ctx: { raw: unknown }) => {
                 const cell = ctx.raw as HeatCell;
                 return `cos(${cell.y}, ${cell.x}) = ${cell.v.toFixed(3)}`;

@@ -15,6 +15,7 @@ import {
 import type { TrainerMessage } from "../src/protocol/messages";
 import {
   applyThemeDefaults,
+  type ChartMarker,
   HeatmapChart,
   type LineSeries,
   registerCharts,
@@ -22,6 +23,7 @@ import {
   TimeChart,
   type XMode,
 } from "./charts";
+import { compareEval, EVAL_METRICS, type EvalCell, runDash } from "./compare";
 import { buildFields, HYPERPARAMETER_SCHEMA, type ObjectSchema } from "./forms";
 import css from "./styles.css";
 import { type Palette, readPalette, taskColor } from "./theme";
@@ -50,6 +52,8 @@ interface ViewState {
   normLog: boolean;
   /** 0: the latest step; N: mean of the last N steps. */
   heatmapWindow: number;
+  /** Compare mode: the run whose heatmap is shown, by index, or "all" side by side. */
+  heatmapRun: string;
   evalSplit: string;
   pending: Record<string, { control: ControlKey; sentAt: number }>;
   results: Partial<Record<ControlKey, { text: string; level: "ok" | "error" | "pending" }>>;
@@ -66,6 +70,7 @@ const view: ViewState = {
   xMode: saved.xMode ?? "step",
   normLog: saved.normLog ?? false,
   heatmapWindow: saved.heatmapWindow ?? 0,
+  heatmapRun: saved.heatmapRun ?? "all",
   evalSplit: saved.evalSplit ?? "validation",
   pending: saved.pending ?? {},
   results: saved.results ?? {},
@@ -103,7 +108,8 @@ type Card = (TimeCard | OtherCard) & {
 };
 
 const cards = new Map<string, Card>();
-let heatmap: HeatmapChart | null = null;
+/** The heatmaps on screen: one, or in compare mode one per run (index = run). */
+let heatmaps: HeatmapChart[] = [];
 let dirty = false;
 let ingestMs = 0;
 const perf = { frames: [] as number[], max: 5000 };
@@ -193,8 +199,6 @@ function pointsOf(series: DownsampledSeries, smoothing: number, limit: number): 
   return points;
 }
 
-const RUN_DASHES = [[], [6, 3], [2, 2], [10, 3, 2, 3]];
-
 function primary(): RunModel | undefined {
   return runs[0];
 }
@@ -225,16 +229,19 @@ function lineSeriesFor(card: TimeCard): LineSeries[] {
         label: compare ? `${run.label} · ${s.label}` : s.label,
         color,
         points: pointsOf(series, card.smooth ? view.smoothing : 0, limit),
-        dash: compare ? RUN_DASHES[r % RUN_DASHES.length] : [],
+        dash: compare ? runDash(r) : [],
       });
     }
   });
   return out;
 }
 
-function allMarkers(): Marker[] {
+function allMarkers(): ChartMarker[] {
   if (runs.length <= 1) return primary()?.markers ?? [];
-  return runs.flatMap((run) => run.markers.map((m) => ({ ...m, label: `${run.label}: ${m.label}` })));
+  // Each run's markers carry its index: drawn in its dash, labelled with its name.
+  return runs.flatMap((run, r) =>
+    run.markers.map((m) => ({ ...m, run: r, label: `${run.label}: ${m.label}` })),
+  );
 }
 
 /** Work per frame: charts past this budget wait for the next frame (round robin), so a frame stays short. */
@@ -386,7 +393,7 @@ function destroyCards(): void {
     else (card.chartObject as { destroy?: () => void } | undefined)?.destroy?.();
   }
   cards.clear();
-  heatmap = null;
+  heatmaps = [];
 }
 
 const app = el("div", { id: "app" });
@@ -515,6 +522,11 @@ function renderHeader(): void {
   const { stepsPerSecond, stepTimeMs } = run.throughput();
   const fact = (label: string, value: string) =>
     el("span", { class: "fact" }, `${label} `, el("b", {}, value));
+  if (runs.length > 1) {
+    renderCompareFacts();
+    renderControls(run);
+    return;
+  }
   const key = `${run.state}|${run.step}|${run.strategy?.name}|${stepsPerSecond}|${stepTimeMs}|${view.surface}`;
   if (key !== factsKey) {
     factsKey = key;
@@ -536,6 +548,26 @@ function renderHeader(): void {
     );
   }
   renderControls(run);
+}
+
+/** Compare mode: each run's state, steps and the strategies it ran, named with its dash sample. */
+function renderCompareFacts(): void {
+  const key = runs.map((r) => `${r.label}|${r.state}|${r.step}|${r.markers.length}`).join(";");
+  if (key === factsKey) return;
+  factsKey = key;
+  facts.replaceChildren(
+    ...runs.map((r, i) => {
+      const switches = r.markers.filter((m) => m.kind === "strategy").length;
+      const ran = `${r.strategy?.name ?? "–"}${switches ? ` (${switches} switch${switches > 1 ? "es" : ""})` : ""}`;
+      return el(
+        "span",
+        { class: "fact run-fact", "data-run": String(i) },
+        dashSample(i),
+        el("b", {}, r.label),
+        ` ${r.state}, step ${r.step}, ${ran}`,
+      );
+    }),
+  );
 }
 
 function renderControls(run: RunModel): void {
@@ -631,16 +663,21 @@ function buildToolbar(run: RunModel): void {
   if (runs.length > 1) {
     const legend = el("div", { class: "run-legends", role: "list", "aria-label": "Runs" });
     runs.forEach((r, i) => {
-      const dash = RUN_DASHES[i % RUN_DASHES.length].join(" ");
-      const sample = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-      sample.setAttribute("width", "28");
-      sample.setAttribute("height", "8");
-      sample.setAttribute("aria-hidden", "true");
-      sample.innerHTML = `<line x1="0" y1="4" x2="28" y2="4" stroke-dasharray="${dash}"></line>`;
-      legend.append(el("span", { class: "run-legend", role: "listitem" }, sample, r.label));
+      legend.append(el("span", { class: "run-legend", role: "listitem" }, dashSample(i), r.label));
     });
     toolbar.append(legend);
   }
+}
+
+/** A short line in run i's dash: the legend, the table and the heatmap captions name runs with it. */
+function dashSample(run: number): SVGSVGElement {
+  const sample = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  sample.setAttribute("width", "28");
+  sample.setAttribute("height", "8");
+  sample.setAttribute("aria-hidden", "true");
+  sample.classList.add("dash-sample");
+  sample.innerHTML = `<line x1="0" y1="4" x2="28" y2="4" stroke-dasharray="${runDash(run).join(" ")}"></line>`;
+  return sample;
 }
 
 function select(
@@ -658,8 +695,7 @@ function select(
 
 // ----- the cards
 
-function heatmapCard(container: HTMLElement, compact: boolean): void {
-  const id = "heatmap";
+function heatmapWindowSelect(): HTMLSelectElement {
   const windowSelect = select(
     "heatmap-window",
     [
@@ -676,8 +712,30 @@ function heatmapCard(container: HTMLElement, compact: boolean): void {
     },
   );
   windowSelect.setAttribute("aria-label", "Heatmap window");
+  return windowSelect;
+}
+
+/** The cosine matrix a run's heatmap shows now (latest step, or the mean over the window), with its caption. */
+function heatmapOf(run: RunModel): { state: ReturnType<typeof averageCosines>; caption: string } {
+  const state =
+    view.heatmapWindow > 0 ? averageCosines(run.recentCosines(), view.heatmapWindow) : run.heatmap;
+  const kept = run.recentCosines().length;
+  const caption = state
+    ? view.heatmapWindow > 0
+      ? `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}.`
+      : `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.`
+    : "No step yet.";
+  return { state, caption };
+}
+
+function heatmapCard(container: HTMLElement, compact: boolean): void {
+  if (runs.length > 1 && !compact) {
+    compareHeatmapCard(container);
+    return;
+  }
+  const id = "heatmap";
   const element = cardShell(id, "Gradient conflicts (cosine)", {
-    extra: [windowSelect],
+    extra: [heatmapWindowSelect()],
     csv: false,
     png: !compact,
   });
@@ -685,7 +743,7 @@ function heatmapCard(container: HTMLElement, compact: boolean): void {
   const canvas = canvasIn(element, "Pairwise cosine of the task gradients", true);
   element.append(caption);
   const chart = new HeatmapChart(canvas, palette);
-  heatmap = chart;
+  heatmaps = [chart];
   addOtherCard(container, {
     kind: "heatmap",
     id,
@@ -695,17 +753,118 @@ function heatmapCard(container: HTMLElement, compact: boolean): void {
     render: () => {
       const run = primary();
       if (!run) return;
-      const state =
-        view.heatmapWindow > 0 ? averageCosines(run.recentCosines(), view.heatmapWindow) : run.heatmap;
+      const { state, caption: text } = heatmapOf(run);
       chart.setData(run.tasks, state?.cosines ?? null, palette, hiddenIndices(run));
-      const kept = run.recentCosines().length;
-      caption.textContent = state
-        ? view.heatmapWindow > 0
-          ? `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}${runs.length > 1 ? ` (${run.label})` : ""}.`
-          : `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.`
-        : "No step yet.";
+      caption.textContent = text;
     },
   });
+}
+
+/** The run indices the compare heatmap shows: all of them side by side, or the one picked. */
+function pickedHeatmapRuns(): number[] {
+  const picked = Number(view.heatmapRun);
+  if (view.heatmapRun !== "all" && Number.isInteger(picked) && picked >= 0 && picked < runs.length)
+    return [picked];
+  return runs.map((_, r) => r);
+}
+
+/**
+ * Compare mode: one heatmap per run, side by side while they fit (they wrap under each other in
+ * a narrow panel), or the one run picked, full width. The window choice and the hover tooltip
+ * (which names the run) work on each.
+ */
+function compareHeatmapCard(container: HTMLElement): void {
+  const id = "heatmap";
+  const runSelect = select(
+    "heatmap-run",
+    [["all", "all runs, side by side"], ...runs.map((r, i): [string, string] => [String(i), r.label])],
+    pickedHeatmapRuns().length === 1 ? view.heatmapRun : "all",
+    (value) => {
+      view.heatmapRun = value;
+      persist();
+      showPicked();
+      invalidate();
+    },
+  );
+  runSelect.setAttribute("aria-label", "Heatmap of which run");
+  const element = cardShell(id, "Gradient conflicts (cosine)", {
+    wide: true,
+    extra: [runSelect, heatmapWindowSelect()],
+    csv: false,
+  });
+  const row = el("div", { class: "heatmaps" });
+  const figures = runs.map((run, r) => {
+    const canvas = el("canvas", {
+      role: "img",
+      "aria-label": `Pairwise cosine of the task gradients, ${run.label}`,
+    });
+    const caption = el("span", { class: "muted heatmap-caption", "data-run": String(r) });
+    const figure = el(
+      "figure",
+      { class: "heatmap-figure", "data-run": String(r) },
+      el("figcaption", {}, dashSample(r), el("b", {}, run.label), " ", caption),
+      el("div", { class: "chart-box square" }, canvas),
+    );
+    row.append(figure);
+    const chart = new HeatmapChart(canvas, palette);
+    chart.runLabel = run.label;
+    return { figure, chart, caption, canvas };
+  });
+  element.append(row);
+  heatmaps = figures.map((f) => f.chart);
+  const showPicked = () => {
+    const shown = new Set(pickedHeatmapRuns());
+    figures.forEach((f, r) => {
+      f.figure.hidden = !shown.has(r);
+    });
+  };
+  showPicked();
+  addOtherCard(container, {
+    kind: "heatmap",
+    id,
+    title: "Gradient conflicts",
+    element,
+    chartObject: {
+      // The PNG holds what is on screen: every shown run's heatmap, each under its name.
+      chart: { toBase64Image: () => heatmapsPng(pickedHeatmapRuns().map((r) => figures[r])) },
+      destroy: () => {
+        for (const f of figures) f.chart.destroy();
+      },
+    } as OtherCard["chartObject"],
+    render: () => {
+      for (const r of pickedHeatmapRuns()) {
+        const run = runs[r];
+        const { state, caption } = heatmapOf(run);
+        figures[r].chart.setData(run.tasks, state?.cosines ?? null, palette, hiddenIndices(run));
+        figures[r].caption.textContent = caption;
+      }
+    },
+  });
+}
+
+/** Side-by-side heatmaps as one PNG, each titled with its run, on the editor background. */
+function heatmapsPng(shown: { canvas: HTMLCanvasElement; chart: HeatmapChart }[]): string {
+  const gap = 12;
+  const titleHeight = 22;
+  const ratio = window.devicePixelRatio || 1;
+  const width = shown.reduce((w, f) => w + f.canvas.width, 0) + gap * ratio * (shown.length - 1);
+  const height = Math.max(0, ...shown.map((f) => f.canvas.height)) + titleHeight * ratio;
+  const out = document.createElement("canvas");
+  out.width = Math.max(1, width);
+  out.height = Math.max(1, height);
+  const ctx = out.getContext("2d")!;
+  ctx.fillStyle = palette.background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = palette.foreground;
+  ctx.font = `${12 * ratio}px ${getComputedStyle(document.body).getPropertyValue("--vscode-font-family") || "sans-serif"}`;
+  ctx.textBaseline = "middle";
+  let x = 0;
+  for (const f of shown) {
+    ctx.fillText(f.chart.runLabel, x + 4 * ratio, (titleHeight * ratio) / 2);
+    ctx.drawImage(f.canvas, x, titleHeight * ratio);
+    x += f.canvas.width + gap * ratio;
+  }
+  return out.toDataURL("image/png");
 }
 
 function barsCard(container: HTMLElement, id: string, title: string, name: (task: string) => string): void {
@@ -751,7 +910,7 @@ function evalTableCard(container: HTMLElement): void {
   );
   splitSelect.setAttribute("aria-label", "Evaluation split");
   const element = cardShell(id, "Evaluation: latest and best", {
-    wide: false,
+    wide: runs.length > 1,
     png: false,
     extra: [splitSelect],
   });
@@ -774,6 +933,10 @@ function evalTableCard(container: HTMLElement): void {
     render: () => {
       const run = primary();
       if (!run) return;
+      if (runs.length > 1) {
+        renderCompareEval(body);
+        return;
+      }
       const metrics = ["auc", "gauc", "logloss"];
       const head = el(
         "tr",
@@ -826,6 +989,81 @@ function evalTableCard(container: HTMLElement): void {
       );
     },
   });
+}
+
+const METRIC_TITLES: Record<string, string> = { auc: "AUC", gauc: "GAUC", logloss: "log loss" };
+
+/**
+ * Compare mode's table: under each task one row per run (named with its dash sample), each
+ * metric's latest figure with the run's best below it; the best run per task and metric is
+ * marked. A run without the task, or not evaluated yet, says so in its cells.
+ */
+function renderCompareEval(body: HTMLElement): void {
+  const table = compareEval(runs, view.evalSplit, view.hiddenTasks);
+  if (!table.hasAny) {
+    body.replaceChildren(el("p", { class: "muted" }, `No ${view.evalSplit} evaluation in any run yet.`));
+    return;
+  }
+  const cell = (c: EvalCell, run: string) => {
+    if (c.state === "no-task")
+      return el("td", { class: "missing", title: `${run} has no such task` }, "not in this run");
+    if (c.state === "no-eval" || c.latest === undefined)
+      return el("td", { class: "missing", title: `${run} has no ${view.evalSplit} evaluation` }, "–");
+    const best = c.best
+      ? el(
+          "span",
+          { class: "best", title: `${run}'s best, at step ${c.best.step}` },
+          `best ${formatMetric(c.best.value)} @${c.best.step}`,
+        )
+      : "";
+    const td = el("td", { class: c.winner ? "winner" : "" }, formatMetric(c.latest), best);
+    if (c.winner) {
+      td.prepend(
+        el("span", { class: "winner-mark", "aria-hidden": "true", title: "best of the compared runs" }, "★ "),
+      );
+      td.append(el("span", { class: "visually-hidden" }, " (best of the compared runs)"));
+    }
+    return td;
+  };
+  const rows = table.groups.flatMap((group) =>
+    group.rows.map((row, i) => {
+      const run = runs[row.run];
+      const tr = el("tr", {
+        class: `${group.task === null ? "mean" : ""}${i === 0 ? " group-start" : ""}`.trim(),
+        "data-run": String(row.run),
+      });
+      if (i === 0)
+        tr.append(el("th", { scope: "rowgroup", rowspan: String(group.rows.length) }, group.task ?? "mean"));
+      tr.append(
+        el("th", { scope: "row", class: "run-name" }, dashSample(row.run), run.label),
+        ...EVAL_METRICS.map((m) => cell(row.cells[m], run.label)),
+      );
+      return tr;
+    }),
+  );
+  const head = el(
+    "tr",
+    {},
+    el("th", { scope: "col" }, "task"),
+    el("th", { scope: "col" }, "run"),
+    ...EVAL_METRICS.map((m) => el("th", { scope: "col" }, METRIC_TITLES[m])),
+  );
+  body.replaceChildren(
+    el(
+      "table",
+      { class: "compare-eval" },
+      el("caption", { class: "visually-hidden" }, `Evaluation on ${view.evalSplit}, ${runs.length} runs`),
+      el("thead", {}, head),
+      el("tbody", {}, ...rows),
+    ),
+    el(
+      "p",
+      { class: "muted note" },
+      table.sameTasks
+        ? "★ best of the runs (by each run's best evaluation; higher AUC and GAUC, lower log loss)."
+        : "★ best of the runs per task. The runs have different tasks, so their means are not ranked.",
+    ),
+  );
 }
 
 function formatMetric(value: number): string {
@@ -1246,11 +1484,26 @@ function start(): void {
   /** True while some chart on screen still waits for its redraw. */
   drawing: () => dirty || [...cards.values()].some((c) => c.stale && c.visible),
   runs: () => runs,
-  heatmapCellCenter: (row: number, column: number) => {
-    const center = heatmap?.cellCenter(row, column);
-    if (!center || !heatmap) return null;
-    const rect = heatmap.chart.canvas.getBoundingClientRect();
+  /** Page coordinates of a heatmap cell's centre; `run` picks the heatmap in compare mode. */
+  heatmapCellCenter: (row: number, column: number, run = 0) => {
+    const chart = heatmaps[run];
+    const center = chart?.cellCenter(row, column);
+    if (!center || !chart) return null;
+    const rect = chart.chart.canvas.getBoundingClientRect();
     return { x: rect.left + center.x, y: rect.top + center.y };
+  },
+  /** The cells a heatmap draws (row task, column task, cosine), and whether it is on screen. */
+  heatmapCells: (run = 0) => {
+    const chart = heatmaps[run];
+    if (!chart) return null;
+    const shown = chart.chart.canvas.offsetParent !== null;
+    return { shown, cells: chart.chart.data.datasets[0].data.map(({ x, y, v }) => ({ x, y, v })) };
+  },
+  /** What a heatmap's tooltip says now (hover), or null when it shows none. */
+  heatmapTooltip: (run = 0) => {
+    const tooltip = heatmaps[run]?.chart.tooltip;
+    if (!tooltip || tooltip.opacity === 0 || tooltip.getActiveElements().length === 0) return null;
+    return { title: tooltip.title.join(" "), lines: tooltip.body.flatMap((b) => b.lines) };
   },
   canvasOf: (id: string) => {
     const card = cards.get(id);
@@ -1278,6 +1531,27 @@ function start(): void {
       }
     ).annotation.annotations;
     return Object.values(annotations).map((a) => a.label.content);
+  },
+  /** How a time chart draws its markers: label, dash, where the label sits and whether it shows. */
+  markerStyles: (id: string) => {
+    const card = cards.get(id);
+    if (card?.kind !== "time") return [];
+    const annotations = (
+      card.chart.chart.options.plugins as {
+        annotation: {
+          annotations: Record<
+            string,
+            { borderDash: number[]; label: { content: string; position: string; display: boolean } }
+          >;
+        };
+      }
+    ).annotation.annotations;
+    return Object.values(annotations).map((a) => ({
+      label: a.label.content,
+      dash: [...a.borderDash],
+      position: a.label.position,
+      labelled: a.label.display,
+    }));
   },
 };
 

@@ -10,6 +10,7 @@ import {
   toHostCommand,
 } from "../../src/extension/panel/messages";
 import { RunModel } from "../../src/extension/panel/model";
+import { routeWebviewMessage } from "../../src/extension/panel/webviewRouter";
 import { PROTOCOL_VERSION as v } from "../../src/protocol/messages";
 import { chromiumArgs } from "../provision.mjs";
 import { DEFAULT_TASKS, fakeRun } from "./fakeRun";
@@ -56,8 +57,11 @@ interface PanelWindow {
     runs(): { step: number }[];
     cards(): string[];
     canvasOf(id: string): HTMLCanvasElement;
-    heatmapCellCenter(row: number, column: number): { x: number; y: number };
+    heatmapCellCenter(row: number, column: number, run?: number): { x: number; y: number };
+    heatmapCells(run?: number): { shown: boolean; cells: { x: string; y: string; v: number }[] } | null;
+    heatmapTooltip(run?: number): { title: string; lines: string[] } | null;
     markerCount(id: string): string[];
+    markerStyles(id: string): { label: string; dash: number[]; position: string; labelled: boolean }[];
     drawing(): boolean;
     xTitle(id: string): string | null;
     datasetLabels(id: string): string[];
@@ -171,12 +175,12 @@ async function pixelsNear(
   );
 }
 
-async function heatmapPixel(page: Page, row: number, column: number) {
+async function heatmapPixel(page: Page, row: number, column: number, run = 0) {
   return page.evaluate(
-    ({ row, column }) => {
+    ({ row, column, run }) => {
       const gc = (window as unknown as PanelWindow).__gradcraft;
-      const canvas = gc.canvasOf("heatmap") as HTMLCanvasElement;
-      const center = gc.heatmapCellCenter(row, column);
+      const canvas = document.querySelectorAll<HTMLCanvasElement>('[data-card="heatmap"] canvas')[run];
+      const center = gc.heatmapCellCenter(row, column, run);
       const rect = canvas.getBoundingClientRect();
       // Off the centre, where the cell's value is written.
       const x = Math.round(center.x - rect.left - 14);
@@ -184,7 +188,7 @@ async function heatmapPixel(page: Page, row: number, column: number) {
       const [r, g, b] = canvas.getContext("2d")!.getImageData(x, y, 1, 1).data;
       return { r, g, b };
     },
-    { row, column },
+    { row, column, run },
   );
 }
 
@@ -488,6 +492,172 @@ describe("dashboard webview in Chromium", () => {
     assert.ok(lines.some((l) => l.startsWith("ew-run,loss/click,")));
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  it("compare mode shows every run: an evaluation row per run with the best marked, each run's heatmap, each run's switches, exports through the host's router", async () => {
+    // Two finished runs of one data set (GradCraft then PCGrad; PCGrad then EW) and a third with
+    // fewer tasks. At the last step run B's click/longView pair is aligned where run A's conflicts.
+    const aligned = FORCED.map((row, t) =>
+      t === 1 ? [0.9, s, 0, 0, 0, 0, 0, 0] : t === 2 ? [-0.9, 0, s, 0, 0, 0, 0, 0] : row,
+    );
+    const finished = (label: string, seed: number, options: Partial<Parameters<typeof fakeRun>[0]>) => {
+      const model = new RunModel(label, label, { maxPoints: 400 });
+      for (const m of fakeRun({ steps: STEPS, seed, evalEvery: 100, ...options })) model.ingest(m);
+      return model;
+    };
+    const a = finished("gradcraft-run", 1, {
+      switches: { [SWITCH_AT]: { name: "pcgrad", params: { seed: 0 } } },
+      forcedGradients: { [LAST]: FORCED },
+    });
+    const b = finished("pcgrad-run", 2, {
+      switches: { [SWITCH_AT]: { name: "ew", params: {} } },
+      forcedGradients: { [LAST]: aligned },
+    });
+    const c = finished("four-tasks", 3, { tasks: DEFAULT_TASKS.slice(0, 4) });
+    const models = [a, b, c];
+    const bestAuc = (m: RunModel) => m.best["eval/validation/auc/click"].value;
+    const winner = models.indexOf(models.reduce((x, y) => (bestAuc(y) > bestAuc(x) ? y : x)));
+
+    for (const theme of ["light", "dark"] as const) {
+      const { page, errors } = await openPanel(theme, "dashboard", 1400, 2400);
+      await page.evaluate(
+        (message) => window.postMessage(message, "*"),
+        JSON.parse(JSON.stringify({ type: "compare", runs: models.map((m) => m.toSnapshot()) })),
+      );
+      await page.waitForFunction(() => (window as unknown as PanelWindow).__gradcraft.runs().length === 3);
+      await waitFrames(page, 3);
+
+      // The evaluation table: a row per run under each task, with that run's own figures.
+      const table = page.locator('[data-card="eval-table"] table.compare-eval');
+      const clickRows = table
+        .locator("tbody tr")
+        .filter({ has: page.locator('th[scope="rowgroup"]', { hasText: /^click$/ }) });
+      assert.equal(await clickRows.count(), 1, "one group per task");
+      for (const [r, model] of models.entries()) {
+        const row = table.locator(`tbody tr[data-run="${r}"]`).first();
+        assert.match((await row.locator("th.run-name").textContent()) ?? "", new RegExp(model.label));
+        const latest = model.latestEval["eval/validation/auc/click"];
+        assert.match(
+          (await row.locator("td").first().textContent()) ?? "",
+          new RegExp(latest.toFixed(4)),
+          `${theme}: ${model.label}'s click AUC is in its row`,
+        );
+      }
+      const winners = await table.locator("tbody tr[data-run] td.winner").count();
+      assert.ok(winners >= 3, `every metric of some task has a marked best (${winners})`);
+      assert.match(
+        (await table
+          .locator(`tbody tr[data-run="${winner}"]`)
+          .first()
+          .locator("td")
+          .first()
+          .getAttribute("class")) ?? "",
+        /winner/,
+        "the run with the best click AUC is marked",
+      );
+      // forward: runs A and B have it, the four-task run does not (and says so); means not ranked.
+      const rowsOfC = table.locator('tbody tr[data-run="2"]');
+      const forwardOfC = rowsOfC.nth(DEFAULT_TASKS.indexOf("forward"));
+      assert.equal(await forwardOfC.locator("td").first().textContent(), "not in this run");
+      assert.equal(
+        await table.locator("tbody tr.mean td.winner").count(),
+        0,
+        "means over different tasks are not ranked",
+      );
+      assert.match((await page.textContent('[data-card="eval-table"] .note')) ?? "", /different tasks/);
+
+      // The heatmap: all three side by side, then the second run's alone.
+      const gc = (run: number) =>
+        page.evaluate((run) => (window as unknown as PanelWindow).__gradcraft.heatmapCells(run), run);
+      for (const r of [0, 1, 2]) assert.equal((await gc(r))?.shown, true, `heatmap ${r} on screen`);
+      const cellOf = (cells: { x: string; y: string; v: number }[], y: string, x: string) =>
+        cells.find((cell) => cell.y === y && cell.x === x)?.v;
+      assert.ok(Math.abs((cellOf((await gc(0))!.cells, "click", "longView") ?? 0) + 0.9) < 1e-9);
+      assert.ok(Math.abs((cellOf((await gc(1))!.cells, "click", "longView") ?? 0) - 0.9) < 1e-9);
+      await page.selectOption("#heatmap-run", "1");
+      await waitFrames(page, 3);
+      assert.equal((await gc(0))?.shown, false, "only the picked run's heatmap shows");
+      assert.equal((await gc(1))?.shown, true);
+      const bConflict = await heatmapPixel(page, 0, 2, 1);
+      const bAligned = await heatmapPixel(page, 0, 1, 1);
+      assert.ok(bAligned.b > bAligned.r + 60, `${theme}: run B's +0.9 is blue ${JSON.stringify(bAligned)}`);
+      assert.ok(bConflict.r > bConflict.b + 60, `${theme}: run B's -0.9 is red ${JSON.stringify(bConflict)}`);
+      // Hovering a cell names the run and the value.
+      const center = await page.evaluate(() =>
+        (window as unknown as PanelWindow).__gradcraft.heatmapCellCenter(0, 1, 1),
+      );
+      await page.mouse.move(center.x, center.y);
+      await page.waitForFunction(
+        () => (window as unknown as PanelWindow).__gradcraft.heatmapTooltip(1) !== null,
+      );
+      const tip = await page.evaluate(() => (window as unknown as PanelWindow).__gradcraft.heatmapTooltip(1));
+      assert.equal(tip?.title, "pcgrad-run");
+      assert.deepEqual(tip?.lines, ["cos(click, longView) = 0.900"]);
+      // The window choice applies to the picked run too.
+      await page.selectOption("#heatmap-window", "50");
+      await waitFrames(page, 2);
+      assert.match(
+        (await page.textContent('.heatmap-caption[data-run="1"]')) ?? "",
+        /Mean of the last 50 steps up to step 600/,
+      );
+      await page.selectOption("#heatmap-window", "0");
+      await page.selectOption("#heatmap-run", "all");
+      await page.mouse.move(0, 0);
+      await waitFrames(page, 3);
+
+      // Each run's strategy switch is its own marker: its run's name, dash and label place.
+      const markers = await page.evaluate(() =>
+        (window as unknown as PanelWindow).__gradcraft.markerStyles("loss"),
+      );
+      const ofA = markers.find((m) => m.label === "gradcraft-run: → pcgrad (seed=0)");
+      const ofB = markers.find((m) => m.label === "pcgrad-run: → ew");
+      assert.ok(ofA && ofB, `both switches marked: ${JSON.stringify(markers)}`);
+      assert.ok(ofA.labelled && ofB.labelled);
+      assert.notDeepEqual(ofA.dash, ofB.dash, "drawn in their runs' dashes");
+      assert.notEqual(ofA.position, ofB.position, "labels apart though both switch at step 300");
+      await page.screenshot({ path: join(artifacts, `compare-${theme}.png`), fullPage: true });
+
+      // The heatmap's PNG (every shown run) goes through the host's router like a dashboard's:
+      // a failed save comes back as a notice in the panel.
+      await page.click('[data-card="heatmap"] button[aria-label^="Export"][aria-label$="as PNG"]');
+      const png = (await posted(page)).find((m) => m.type === "export-png") as Posted & { dataUrl: string };
+      assert.ok(png, "the PNG was posted");
+      const bytes = Buffer.from(png.dataUrl.slice(png.dataUrl.indexOf(",") + 1), "base64");
+      assert.equal(
+        bytes.readUInt32BE(16) > bytes.readUInt32BE(20),
+        true,
+        "three heatmaps side by side: wider than tall",
+      );
+      const replies: HostToWebview[] = [];
+      const outcome = await routeWebviewMessage(png, {
+        runId: a.runId,
+        runLabel: "compare-gradcraft-run-vs-pcgrad-run",
+        canCommand: false,
+        post: (m) => replies.push(m),
+        ready: () => {},
+        save: async () => {
+          throw new Error("/readonly/heatmap.png: EROFS: read-only file system");
+        },
+        exportRun: async () => {},
+        openDashboard: async () => {},
+        warn: (reason) => assert.fail(reason),
+      });
+      assert.equal(outcome, "failed");
+      await page.evaluate(
+        (messages) => {
+          for (const m of messages) window.postMessage(m, "*");
+        },
+        JSON.parse(JSON.stringify(replies)),
+      );
+      await page.waitForFunction(() => /EROFS/.test(document.querySelector("#notice")?.textContent ?? ""));
+      assert.match((await page.getAttribute("#notice", "class")) ?? "", /error/);
+      assert.match(
+        (await page.textContent("#notice")) ?? "",
+        /Could not save compare-gradcraft-run-vs-pcgrad-run-heatmap\.png/,
+      );
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
   });
 });
 

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RunModel } from "../../../src/extension/panel/model";
+import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
+import { compareEval, type EvalComparison, runDash, runLabelPosition } from "../../../webview/compare";
+import { helloMessage } from "../../webview/fakeRun";
+
+/** A finished run whose evaluations on `split` are the given per-task figures, one eval per entry. */
+function runWith(
+  label: string,
+  tasks: string[],
+  evals: { step: number; auc: number[]; logloss?: number[] }[],
+  split: "validation" | "test" = "validation",
+): RunModel {
+  const model = new RunModel(label, label);
+  model.ingest(helloMessage(tasks));
+  for (const e of evals) {
+    const entries = tasks.map((task, t) => ({
+      task,
+      auc: e.auc[t],
+      gauc: e.auc[t] - 0.1,
+      logloss: e.logloss?.[t] ?? 0.4,
+    }));
+    const mean = (pick: (x: (typeof entries)[number]) => number) =>
+      entries.reduce((s, x) => s + pick(x), 0) / entries.length;
+    model.ingest({
+      v,
+      type: "eval",
+      split,
+      step: e.step,
+      tasks: entries,
+      mean: { auc: mean((x) => x.auc), gauc: mean((x) => x.gauc), logloss: mean((x) => x.logloss) },
+      best: false,
+    });
+  }
+  return model;
+}
+
+function cell(table: EvalComparison, task: string | null, run: number, metric: "auc" | "gauc" | "logloss") {
+  const group = table.groups.find((g) => g.task === task);
+  assert.ok(group, `a group for ${task ?? "the mean"}`);
+  return group.rows[run].cells[metric];
+}
+
+describe("the compare-mode evaluation table", () => {
+  it("has one row per run under each task, in the compared order, the mean last", () => {
+    const a = runWith("gradcraft", ["click", "like"], [{ step: 100, auc: [0.7, 0.6] }]);
+    const b = runWith("pcgrad", ["click", "like"], [{ step: 100, auc: [0.72, 0.58] }]);
+    const table = compareEval([a, b], "validation");
+    assert.deepEqual(
+      table.groups.map((g) => g.task),
+      ["click", "like", null],
+    );
+    for (const group of table.groups)
+      assert.deepEqual(
+        group.rows.map((r) => r.run),
+        [0, 1],
+      );
+    assert.equal(cell(table, "click", 1, "auc").latest, 0.72);
+    assert.equal(cell(table, "like", 0, "auc").latest, 0.6);
+    assert.ok(table.sameTasks && table.hasAny);
+  });
+
+  it("marks the higher AUC and the lower log loss; a run is ranked by its best evaluation, not its last", () => {
+    // gradcraft peaks at step 100 and ends lower; pcgrad ends above gradcraft's last but below its peak.
+    const a = runWith(
+      "gradcraft",
+      ["click"],
+      [
+        { step: 100, auc: [0.75], logloss: [0.3] },
+        { step: 200, auc: [0.7], logloss: [0.35] },
+      ],
+    );
+    const b = runWith("pcgrad", ["click"], [{ step: 200, auc: [0.73], logloss: [0.32] }]);
+    const table = compareEval([a, b], "validation");
+    assert.equal(cell(table, "click", 0, "auc").winner, true);
+    assert.equal(cell(table, "click", 1, "auc").winner, false);
+    assert.deepEqual(cell(table, "click", 0, "auc").best, { value: 0.75, step: 100 });
+    assert.equal(cell(table, "click", 0, "logloss").winner, true, "0.30 beats 0.32");
+    assert.equal(cell(table, "click", 1, "logloss").winner, false);
+    // One task each: the means are comparable and ranked too.
+    assert.equal(cell(table, null, 0, "auc").winner, true);
+  });
+
+  it("ties all win", () => {
+    const a = runWith("a", ["x"], [{ step: 10, auc: [0.8] }]);
+    const b = runWith("b", ["x"], [{ step: 10, auc: [0.8] }]);
+    const table = compareEval([a, b], "validation");
+    assert.equal(cell(table, "x", 0, "auc").winner, true);
+    assert.equal(cell(table, "x", 1, "auc").winner, true);
+  });
+
+  it("runs with different task sets: missing cells say so, the means are not ranked", () => {
+    const a = runWith("six", ["click", "like", "follow"], [{ step: 50, auc: [0.7, 0.6, 0.9] }]);
+    const b = runWith("two", ["click", "like"], [{ step: 50, auc: [0.71, 0.65] }]);
+    const table = compareEval([a, b], "validation");
+    assert.equal(table.sameTasks, false);
+    assert.deepEqual(
+      table.groups.map((g) => g.task),
+      ["click", "like", "follow", null],
+    );
+    assert.equal(cell(table, "follow", 1, "auc").state, "no-task");
+    assert.equal(cell(table, "follow", 0, "auc").winner, false, "alone on its task: nothing to beat");
+    assert.equal(cell(table, "click", 1, "auc").winner, true);
+    assert.equal(cell(table, null, 0, "auc").state, "value");
+    assert.equal(cell(table, null, 0, "auc").winner, false);
+    assert.equal(cell(table, null, 1, "auc").winner, false);
+  });
+
+  it("a run not yet evaluated on the split has empty cells; hidden tasks are left out", () => {
+    const a = runWith("evaluated", ["click", "like"], [{ step: 10, auc: [0.7, 0.6] }]);
+    const b = runWith("test-only", ["click", "like"], [{ step: 10, auc: [0.9, 0.9] }], "test");
+    const table = compareEval([a, b], "validation", ["like"]);
+    assert.deepEqual(
+      table.groups.map((g) => g.task),
+      ["click", null],
+    );
+    assert.equal(cell(table, "click", 1, "auc").state, "no-eval");
+    assert.equal(cell(table, "click", 0, "auc").winner, false);
+    assert.equal(compareEval([b], "validation").hasAny, false);
+    assert.equal(compareEval([a, b], "test").hasAny, true);
+  });
+
+  it("each run is drawn its own way: dash pattern and marker label place differ between neighbours", () => {
+    assert.notDeepEqual(runDash(0), runDash(1));
+    assert.notDeepEqual(runDash(1), runDash(2));
+    assert.notEqual(runLabelPosition(0), runLabelPosition(1));
+    assert.notEqual(runLabelPosition(1), runLabelPosition(2));
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Compare mode's pure parts: the evaluation table of several runs (one row per run under each
+ * task, the best figure of each task and metric marked) and how each run is drawn (its dash
+ * pattern, used by its lines, its legend sample and its strategy-switch markers). No DOM here, so
+ * the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
+ */
+import { type BestValue, seriesName } from "../src/extension/panel/model";
+
+/** Line dash of run r: its lines, its legend sample and its markers share it. */
+export const RUN_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];
+
+export function runDash(run: number): number[] {
+  return RUN_DASHES[run % RUN_DASHES.length];
+}
+
+/**
+ * Where run r's marker labels sit on a chart (top, bottom, middle): two runs switching strategy at
+ * nearby steps keep legible labels.
+ */
+export function runLabelPosition(run: number): "end" | "start" | "center" {
+  return (["end", "start", "center"] as const)[run % 3];
+}
+
+export const EVAL_METRICS = ["auc", "gauc", "logloss"] as const;
+export type EvalMetric = (typeof EVAL_METRICS)[number];
+const LOWER_IS_BETTER: ReadonlySet<EvalMetric> = new Set(["logloss"]);
+
+/** What the table needs of a run (RunModel has it). */
+export interface EvalRun {
+  readonly label: string;
+  readonly tasks: readonly string[];
+  readonly latestEval: Readonly<Record<string, number>>;
+  readonly best: Readonly<Record<string, BestValue>>;
+}
+
+/**
+ * One cell: `no-task` when the run has no such task (runs with different task sets), `no-eval`
+ * when it has the task but no evaluation on this split yet. `winner`: this run's best figure is
+ * the best among the compared runs that have one (ties all win; nothing is marked when fewer than
+ * two runs have a figure, or, for the mean, when the runs' task sets differ).
+ */
+export interface EvalCell {
+  state: "value" | "no-eval" | "no-task";
+  latest?: number;
+  best?: BestValue;
+  winner: boolean;
+}
+
+export interface EvalRow {
+  /** Index of the run in the compared list. */
+  run: number;
+  cells: Record<EvalMetric, EvalCell>;
+}
+
+export interface EvalGroup {
+  /** The task, or null for the mean over each run's tasks. */
+  task: string | null;
+  rows: EvalRow[];
+}
+
+export interface EvalComparison {
+  groups: EvalGroup[];
+  /** Whether every run has the same tasks (the means are then comparable). */
+  sameTasks: boolean;
+  /** Whether any run has an evaluation on this split. */
+  hasAny: boolean;
+}
+
+/**
+ * The comparison table: one group per task (in the order the runs first name them), the mean
+ * last, each with one row per run in the compared order. Hidden tasks are left out.
+ */
+export function compareEval(
+  runs: readonly EvalRun[],
+  split: string,
+  hiddenTasks: readonly string[] = [],
+): EvalComparison {
+  const tasks: string[] = [];
+  for (const run of runs) for (const task of run.tasks) if (!tasks.includes(task)) tasks.push(task);
+  const taskSets = runs.map((r) => [...r.tasks].sort().join("\u0000"));
+  const sameTasks = taskSets.every((t) => t === taskSets[0]);
+  const groups: EvalGroup[] = [];
+  const group = (task: string | null, rank: boolean): EvalGroup => {
+    const rows = runs.map((run, r) => {
+      const cells = {} as Record<EvalMetric, EvalCell>;
+      for (const metric of EVAL_METRICS) {
+        if (task !== null && !run.tasks.includes(task)) {
+          cells[metric] = { state: "no-task", winner: false };
+          continue;
+        }
+        const name =
+          task === null ? seriesName.evalMean(split, metric) : seriesName.evalMetric(split, metric, task);
+        const latest = run.latestEval[name];
+        cells[metric] =
+          latest === undefined
+            ? { state: "no-eval", winner: false }
+            : { state: "value", latest, best: run.best[name], winner: false };
+      }
+      return { run: r, cells };
+    });
+    if (rank) for (const metric of EVAL_METRICS) markWinners(rows, metric);
+    return { task, rows };
+  };
+  for (const task of tasks) if (!hiddenTasks.includes(task)) groups.push(group(task, true));
+  groups.push(group(null, sameTasks));
+  const hasAny = runs.some((run) => Object.keys(run.latestEval).some((k) => k.startsWith(`eval/${split}/`)));
+  return { groups, sameTasks, hasAny };
+}
+
+/** The figure a run is ranked by: its best evaluation (early stopping keeps that one), else its latest. */
+export function rankedValue(cell: EvalCell): number | undefined {
+  if (cell.state !== "value") return undefined;
+  const value = cell.best?.value ?? cell.latest;
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+function markWinners(rows: EvalRow[], metric: EvalMetric): void {
+  const values = rows.map((row) => rankedValue(row.cells[metric]));
+  const present = values.filter((v): v is number => v !== undefined);
+  if (present.length < 2) return;
+  const target = LOWER_IS_BETTER.has(metric) ? Math.min(...present) : Math.max(...present);
+  rows.forEach((row, i) => {
+    if (values[i] === target) row.cells[metric].winner = true;
+  });
+}
