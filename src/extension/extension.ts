@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import * as vscode from "vscode";
+import { runPaths } from "../protocol/runlog";
 import { registerConfigCommands } from "./commands/configs";
 import { registerRunCommands } from "./commands/runs";
 import { registerTrainingCommands } from "./commands/training";
@@ -58,7 +60,21 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   const resolvePanelRun = async (runDir: string): Promise<PanelRun | undefined> =>
     registry.forRunDir(runDir) ?? loadReplayedRun(runDir, readSettings().maxPointsPerSeries);
 
-  const dashboards = new Dashboards(context, sessionHost, resolvePanelRun);
+  // After a window reload a dashboard comes back on its run folder. A terminal run the window was
+  // attached to still serves its link (a reload detaches, it does not stop): attach again, so the
+  // panel stays live; otherwise the folder's replay.
+  const restorePanelRun = async (runDir: string): Promise<PanelRun | undefined> => {
+    const live = registry.forRunDir(runDir);
+    if (live) return live;
+    const link = runPaths(runDir);
+    if (manager && existsSync(link.socket) && existsSync(link.token)) {
+      const attached = await manager.attach(runDir);
+      if (attached) return attached;
+    }
+    return loadReplayedRun(runDir, readSettings().maxPointsPerSeries);
+  };
+
+  const dashboards = new Dashboards(context, sessionHost, restorePanelRun);
   const conflicts = new ConflictsView(context.extensionUri, sessionHost);
   const runsView = new RunsView(registry, resolveRunsFolder);
   const statusBar = new RunStatusBar(registry);

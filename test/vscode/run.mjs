@@ -7,7 +7,16 @@
 //
 // `node test/vscode/run.mjs [--only integration|restricted|e2e]... [--grep TEXT] [--build-only]`
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -215,7 +224,11 @@ async function runEndToEnd({ chromium }) {
     const runs = join(workspace, ".gradcraft", "runs");
     if (existsSync(runs)) {
       rmSync(join(artifactsDir, "e2e-runs"), { recursive: true, force: true });
-      cpSync(runs, join(artifactsDir, "e2e-runs"), { recursive: true });
+      // A trainer killed mid-run leaves its socket behind: not a file to copy.
+      cpSync(runs, join(artifactsDir, "e2e-runs"), {
+        recursive: true,
+        filter: (path) => !lstatSync(path).isSocket(),
+      });
     }
     rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
     if (leaked.length > 0) {

@@ -15,6 +15,7 @@ const OPEN_PANELS_KEY = "gradcraft.openDashboards";
 export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly open = new Map<string, { panel: vscode.WebviewPanel; session: PanelSession }>();
   private compare?: { panel: vscode.WebviewPanel; refresh: () => void };
+  private unrestored?: RememberedPanel[];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -59,11 +60,22 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     return panel;
   }
 
-  /** A live run's panel moves on to the run folder once the trainer announced it. */
+  /**
+   * Brings a panel saved by the last window back on its run. The webview's state names no run, so
+   * the panel is matched by the tab title it was saved with; the match is claimed before the first
+   * await, so two panels revived together never take the same run.
+   */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const remembered = this.context.workspaceState.get<string[]>(OPEN_PANELS_KEY, []);
-    const claimed = new Set([...this.open.values()].map((o) => o.session.run.runDir));
-    const runDir = runDirFromState(state) ?? remembered.find((dir) => !claimed.has(dir));
+    const pending = this.pendingRestores();
+    const fromState = runDirFromState(state);
+    // By title; failing that (a title changed), the first one still unclaimed.
+    const byTitle = Math.max(
+      pending.findIndex((p) => p.title === panel.title),
+      0,
+    );
+    const index = fromState !== undefined ? pending.findIndex((p) => p.runDir === fromState) : byTitle;
+    const claimed = index >= 0 ? pending.splice(index, 1)[0] : undefined;
+    const runDir = fromState ?? claimed?.runDir;
     const run = runDir ? await this.resolve(runDir).catch(() => undefined) : undefined;
     if (!run) {
       this.host.log.warn(`dashboard: could not restore a panel (${runDir ?? "no run recorded"})`);
@@ -72,6 +84,15 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     }
     panel.webview.options = webviewOptions(this.context.extensionUri);
     this.bind(panel, run);
+  }
+
+  /**
+   * The panels the last window saved that are not revived yet: VS Code revives a background tab
+   * only when it is shown, so they stay remembered until then.
+   */
+  private pendingRestores(): RememberedPanel[] {
+    this.unrestored ??= readRemembered(this.context.workspaceState.get<unknown>(OPEN_PANELS_KEY));
+    return this.unrestored;
   }
 
   /**
@@ -143,8 +164,10 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
   }
 
   private remember(): Thenable<void> {
-    const dirs = [...this.open.values()].map((o) => o.session.run.runDir).filter((d): d is string => !!d);
-    return this.context.workspaceState.update(OPEN_PANELS_KEY, dirs);
+    const open: RememberedPanel[] = [...this.open.values()].flatMap(({ panel, session }) =>
+      session.run.runDir ? [{ runDir: session.run.runDir, title: panel.title }] : [],
+    );
+    return this.context.workspaceState.update(OPEN_PANELS_KEY, [...open, ...this.pendingRestores()]);
   }
 
   /** A live run learnt its folder (hello): remember it for the serializer. */
@@ -160,6 +183,21 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
 
 function title(run: PanelRun): string {
   return `GradCraft: ${run.label}`;
+}
+
+/** What the serializer keeps for each open dashboard: its run folder and its tab's title. */
+type RememberedPanel = { runDir: string; title: string };
+
+/** The remembered panels; a plain list of folders is what earlier versions kept. */
+function readRemembered(value: unknown): RememberedPanel[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    if (typeof entry === "string") return [{ runDir: entry, title: "" }];
+    const e = entry as Partial<RememberedPanel> | null;
+    return typeof e?.runDir === "string"
+      ? [{ runDir: e.runDir, title: typeof e.title === "string" ? e.title : "" }]
+      : [];
+  });
 }
 
 /** The webview may persist its run's folder (or a snapshot with a runId that is one). */

@@ -2,8 +2,9 @@
 //   1. a trainer started in a terminal (`gradcraft train --listen`) is attached from VS Code, and
 //      pause, resume, a strategy switch and stop sent from the window take effect in that trainer
 //      (its own event log and its exit code say so, not only the UI);
-//   2. the dashboard open on that run comes back after Developer: Reload Window (the webview
-//      panel serializer), on the same run, with its charts drawn.
+//   2. dashboards come back after Developer: Reload Window (the webview panel serializer): one on
+//      the finished run, with its last step and charts; one on a second terminal run still
+//      training, attached again and live; each panel on its own run.
 // Run by test/vscode/run.mjs after workbench.e2e.mts, against the same code-server and workspace.
 import * as assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -69,6 +70,46 @@ async function chartsDrawn(frame: Frame, count = 4): Promise<string[]> {
       return drawn.length >= count ? drawn.map((c) => c.label) : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}
+
+/**
+ * The dashboard webview whose run satisfies `wanted` (several dashboards may be open; a hidden one
+ * has no frame until its tab is shown).
+ */
+async function dashboardWhere(
+  bench: Workbench,
+  what: string,
+  wanted: (view: PanelRunView) => boolean,
+  timeoutMs = 60_000,
+): Promise<{ frame: Frame; view: PanelRunView }> {
+  return waitFor(
+    what,
+    async () => {
+      for (const outer of await bench.page.locator("iframe.webview.ready").elementHandles()) {
+        const frame = await (await (await outer.contentFrame())?.$("iframe#active-frame"))?.contentFrame();
+        if (!frame) continue;
+        const isDashboard = await frame.evaluate(() => document.body?.dataset.surface === "dashboard");
+        if (!isDashboard) continue;
+        const views = await panelRuns(frame);
+        if (views.length === 1 && wanted(views[0])) return { frame, view: views[0] };
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** F1 → Developer: Reload Window, then the new workbench with its editors restored. */
+async function reloadWindow(bench: Workbench, dashboardTabs: number): Promise<void> {
+  await bench.runCommand("Developer: Reload Window");
+  await bench.page.waitForLoadState("domcontentloaded");
+  await bench.page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  await waitFor(
+    `${dashboardTabs} GradCraft dashboard tab(s) after the reload`,
+    async () =>
+      (await bench.page.locator(".tabs-container .tab", { hasText: "GradCraft" }).count()) === dashboardTabs,
+    { timeoutMs: 60_000, intervalMs: 250 },
   );
 }
 
@@ -157,6 +198,8 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
   let bench: Workbench;
   let dashboard: Frame;
   let trainer: TerminalTrainer;
+  let second: TerminalTrainer;
+  let secondDir: string;
   let runDir: string;
   let log: EventLogTail;
   let switchedTo: string;
@@ -176,6 +219,7 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
   after(async () => {
     if (bench) await bench.screenshot("e2e-journeys-last").catch(() => undefined);
     trainer?.kill();
+    second?.kill();
     await close?.();
   });
 
@@ -312,28 +356,82 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
   });
 
   step("Developer: Reload Window brings the dashboard back on the finished run", async () => {
-    await bench.runCommand("Developer: Reload Window");
-    // The old workbench goes away with the page; the new one restores its editors.
-    await bench.page.waitForLoadState("domcontentloaded");
-    await bench.page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    await bench.page
-      .locator(".tabs-container .tab", { hasText: "GradCraft" })
-      .first()
-      .waitFor({ timeout: 60_000 });
-    dashboard = await bench.webview("dashboard");
-    const restored = await waitFor(
-      "the restored dashboard to receive its run",
-      async () => {
-        const views = await panelRuns(dashboard);
-        return views.length === 1 && views[0].step > 0 ? views[0] : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    await reloadWindow(bench, 1);
     // A restored panel reads the run back from its folder: the folder is its id now.
-    assert.equal(restored.runId, runDir, `the restored dashboard shows ${JSON.stringify(restored)}`);
-    assert.equal(restored.step, finalStep, "the restored dashboard does not show the run's last step");
-    assert.equal(restored.strategy, switchedTo);
+    const { frame, view } = await dashboardWhere(
+      bench,
+      "the restored dashboard to receive its run",
+      (v) => v.step > 0,
+    );
+    dashboard = frame;
+    assert.equal(view.runId, runDir, `the restored dashboard shows ${JSON.stringify(view)}`);
+    assert.equal(view.step, finalStep, "the restored dashboard does not show the run's last step");
+    assert.equal(view.strategy, switchedTo);
     await chartsDrawn(dashboard);
     await bench.screenshot("e2e-journey-05-restored");
+  });
+
+  step("a dashboard on an attached live run comes back live after the reload", async () => {
+    second = new TerminalTrainer("e2e-terminal-trainer-2.log");
+    const { dir, log: secondLog } = await second.listening();
+    secondDir = dir;
+    await bench.runCommand("GradCraft: Attach to Running Trainer...");
+    await bench.pick(basename(dir));
+    await dashboardWhere(
+      bench,
+      "a live dashboard on the second terminal run",
+      (v) => v.label === basename(dir) && v.state === "running",
+    );
+    await reloadWindow(bench, 2);
+    // A reload detaches from a terminal run; it does not end it. The panel takes it up again.
+    const restored = await dashboardWhere(
+      bench,
+      "the restored dashboard on the second run, live",
+      (v) => v.runId.startsWith("attached-") && v.label === basename(dir) && v.state === "running",
+    );
+    dashboard = restored.frame;
+    await waitFor(
+      "the restored dashboard's step to advance",
+      async () => ((await panelRuns(dashboard))[0]?.step ?? 0) > restored.view.step,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    assert.equal(second.exit, undefined, "the reload ended the terminal trainer");
+    secondLog.readNew();
+    await waitFor("the terminal trainer to go on stepping", () =>
+      secondLog.readNew().some((m) => m.type === "step"),
+    );
+    await chartsDrawn(dashboard);
+    await bench.screenshot("e2e-journey-06-live-restored");
+  });
+
+  step("the other restored dashboard shows its own run, and Stop ends the second trainer", async () => {
+    // Two panels came back: each on the run it showed, not both on one.
+    await bench.page.locator(".tabs-container .tab:not(.active)", { hasText: "GradCraft" }).first().click();
+    const finished = await dashboardWhere(bench, "the finished run's dashboard", (v) => v.runId === runDir);
+    assert.equal(finished.view.step, finalStep);
+    await bench.screenshot("e2e-journey-07-both-restored");
+    await bench.page.locator(".tabs-container .tab:not(.active)", { hasText: "GradCraft" }).first().click();
+    const live = await dashboardWhere(
+      bench,
+      "the live run's dashboard",
+      (v) => v.label === basename(secondDir),
+    );
+    const stop = live.frame.locator('button[data-control="stop"]');
+    await stop.click();
+    await waitFor("the stop button to ask for confirmation", async () =>
+      /confirm/i.test((await stop.textContent()) ?? ""),
+    );
+    await stop.click();
+    const exit = await Promise.race([
+      second.exited,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 60_000)),
+    ]);
+    assert.deepEqual(
+      exit,
+      { code: 0, signal: null },
+      "the second terminal trainer did not exit cleanly after Stop",
+    );
+    const done = new EventLogTail(join(secondDir, "events.ndjson")).read().at(-1);
+    assert.equal(done?.reason, "stopped", `the second run ended with ${JSON.stringify(done)}`);
   });
 });
