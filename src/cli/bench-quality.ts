@@ -131,8 +131,8 @@ class UsageError extends Error {}
 /** How the command line recorded in the report starts (the standalone entry below changes it). */
 let invokedAs = "gradcraft";
 
-/** The preset with the flags' data-size and scope changes applied (validated). */
-export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfigInput {
+/** The preset with the flags' data-size and scope changes applied, parsed (the command's one parse). */
+export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfig {
   if (!PRESETS.includes(flags.dataset as PresetName))
     throw new UsageError(`--dataset: unknown dataset "${flags.dataset}" (allowed: ${PRESETS.join(", ")})`);
   const preset = presetConfig(flags.dataset as PresetName, { dataDir: flags.dataDir });
@@ -150,7 +150,7 @@ export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfigInput {
     throw new UsageError(
       `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
-  return base;
+  return parsed.data;
 }
 
 export function parseShard(text: string | undefined): { index: number; count: number } | undefined {
@@ -170,7 +170,7 @@ export async function runBenchQuality(
 ): Promise<number> {
   const command = `${invokedAs} ${argv.slice(2).join(" ")}`;
   if (flags.merge) return mergeCommand(flags, io, command);
-  let base: TrainingConfigInput;
+  let base: TrainingConfig;
   let entries: ReturnType<typeof qualityEntries>;
   let shard: ReturnType<typeof parseShard>;
   try {
@@ -183,7 +183,11 @@ export async function runBenchQuality(
           .filter((s) => s.length > 0)
       : allStrategyNames();
     if (names.length === 0) throw new UsageError("--strategies: the list is empty");
-    const gradcraftParams = (base.strategy?.params ?? WECHAT_LIKE.gradcraft) as { tau: number; eps: number };
+    const presetParams = base.strategy.params;
+    const gradcraftParams = (Object.keys(presetParams).length > 0 ? presetParams : WECHAT_LIKE.gradcraft) as {
+      tau: number;
+      eps: number;
+    };
     entries = qualityEntries(names, { ablations: flags.ablations === true, gradcraft: gradcraftParams });
   } catch (error) {
     io.stderr(`gradcraft bench quality: ${(error as Error).message}\n`);
@@ -192,8 +196,7 @@ export async function runBenchQuality(
   const backend = await selectBackend((flags.backend ?? "auto") as never);
   io.stderr(`${backend.summary}\n`);
   const loadStarted = Date.now();
-  const config = TrainingConfig.parse(base);
-  const dataset = await loadDataset(config.data, { baseDir: process.cwd() });
+  const dataset = await loadDataset(base.data, { baseDir: process.cwd() });
   io.stderr(
     `dataset ${flags.dataset}: ${dataset.train.size} train, ${dataset.validation.size} validation, ${dataset.test.size} test rows, ${dataset.taskNames.length} tasks (loaded in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s)\n`,
   );

@@ -1,6 +1,6 @@
 import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { findStrategy, strategies } from "../core/strategies/index";
-import { TrainingConfig, type TrainingConfigInput } from "../protocol/config";
+import { TrainingConfig } from "../protocol/config";
 import type { SplitMetrics, TrainerMessage } from "../protocol/messages";
 import type { BackendChoice } from "./backend";
 import type { CommandChannel } from "./control";
@@ -38,8 +38,11 @@ export interface QualityBudget {
 }
 
 export interface QualityOptions {
-  /** The resolved preset config (data, model, training); strategy and seed are set per run. */
-  readonly base: TrainingConfigInput;
+  /**
+   * The resolved preset config (data, model, training), validated once by the caller; strategy,
+   * seed and budget are set per run.
+   */
+  readonly base: TrainingConfig;
   /** Loaded once and shared by every run. */
   readonly dataset: Dataset;
   /** Name in the report (the preset's, e.g. "kuairand"); default the dataset's own. */
@@ -320,10 +323,9 @@ const metricsOf = (m: SplitMetrics) => ({
 
 /** The budget each run gets: the preset's, overridden by the caller's. */
 export function resolveBudget(
-  base: TrainingConfigInput,
+  training: TrainingConfig["training"],
   override: Partial<QualityBudget> = {},
 ): QualityBudget {
-  const training = TrainingConfig.parse(base).training;
   return {
     maxSteps: override.maxSteps ?? training.maxSteps,
     epochs: override.epochs ?? training.epochs,
@@ -336,8 +338,8 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
   const started = Date.now();
   const { dataset, seeds, entries } = options;
   const k = dataset.taskNames.length;
-  const budget = resolveBudget(options.base, options.budget);
-  const baseConfig = TrainingConfig.parse(options.base);
+  const baseConfig = options.base;
+  const budget = resolveBudget(baseConfig.training, options.budget);
   const perEpoch = batchCount(dataset.train, baseConfig.training.batchSize);
   const stepBudget = Math.min(budget.maxSteps ?? Number.POSITIVE_INFINITY, budget.epochs * perEpoch);
   const plan: RunKey[] = [];

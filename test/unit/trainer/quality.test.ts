@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { runBenchQuality } from "../../../src/cli/bench-quality";
+import { benchBaseConfig, runBenchQuality } from "../../../src/cli/bench-quality";
 import { TrainingConfig, type TrainingConfigInput } from "../../../src/protocol/config";
 import type { TrainerMessage } from "../../../src/protocol/messages";
 import type { BackendChoice } from "../../../src/trainer/backend";
@@ -19,6 +19,7 @@ import {
   type RunRecord,
   ranks,
   relativeImprovement,
+  resolveBudget,
   runQuality,
   seedMetrics,
   spearman,
@@ -257,7 +258,8 @@ describe("running the protocol", () => {
     training: { batchSize: 128, learningRate: 0.03, l2: 0, epochs: 1, evalEvery: 2, patience: 2 },
     strategy: { name: "ew", params: {} },
   };
-  const dataset = generateSynthetic(TrainingConfig.parse(base).data as never);
+  const resolved = TrainingConfig.parse(base);
+  const dataset = generateSynthetic(resolved.data as never);
   const entries = qualityEntries(["ew", "gradcraft"], {
     ablations: false,
     gradcraft: { tau: 0.1, eps: 1e-10 },
@@ -266,7 +268,14 @@ describe("running the protocol", () => {
 
   before(async () => {
     await useCpu();
-    report = await runQuality({ base, dataset, entries, seeds: [1], backend: cpu, budget: { maxSteps: 6 } });
+    report = await runQuality({
+      base: resolved,
+      dataset,
+      entries,
+      seeds: [1],
+      backend: cpu,
+      budget: { maxSteps: 6 },
+    });
   });
 
   test("one run per strategy and seed, K runs for Single, all within the step budget", () => {
@@ -295,7 +304,7 @@ describe("running the protocol", () => {
 
   test("a shard runs every n-th run of the plan (seed-major: Single's tasks, then the strategies)", async () => {
     const shard = await runQuality({
-      base,
+      base: resolved,
       dataset,
       entries,
       seeds: [1],
@@ -407,6 +416,27 @@ describe("gradcraft bench quality (CLI)", () => {
       io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false },
     };
   };
+
+  test("the preset and the flags become one resolved config, parsed once for the whole command", () => {
+    const config = benchBaseConfig({
+      dataset: "quick",
+      seeds: 1,
+      out: "x",
+      rows: 500,
+      scope: "representation",
+    });
+    assert.equal(config.data.source === "synthetic" && config.data.rows, 500);
+    assert.equal(config.training.gradientScope, "representation");
+    assert.equal(config.backend, "auto");
+    // Resolved: defaults filled in, so the budget and the runs read it without parsing again.
+    assert.equal(typeof config.training.batchSize, "number");
+    assert.deepEqual(resolveBudget(config.training, { maxSteps: 7 }).maxSteps, 7);
+    assert.equal(resolveBudget(config.training).epochs, config.training.epochs);
+    assert.throws(
+      () => benchBaseConfig({ dataset: "quick", seeds: 1, out: "x", rows: -3 }),
+      /invalid settings: data\.rows/,
+    );
+  });
 
   test("bad input exits 2 and says which flag and why", async () => {
     const a = io();
