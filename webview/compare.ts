@@ -75,8 +75,7 @@ export function compareEval(
   split: string,
   hiddenTasks: readonly string[] = [],
 ): EvalComparison {
-  const tasks: string[] = [];
-  for (const run of runs) for (const task of run.tasks) if (!tasks.includes(task)) tasks.push(task);
+  const tasks = taskUnion(runs);
   const taskSets = runs.map((r) => [...r.tasks].sort().join("\u0000"));
   const sameTasks = taskSets.every((t) => t === taskSets[0]);
   const groups: EvalGroup[] = [];
@@ -105,6 +104,16 @@ export function compareEval(
   groups.push(group(null, sameTasks));
   const hasAny = runs.some((run) => Object.keys(run.latestEval).some((k) => k.startsWith(`eval/${split}/`)));
   return { groups, sameTasks, hasAny };
+}
+
+/**
+ * Every task of the runs, in the order they are first named: the table's groups, the toolbar's
+ * toggles, and each task's colour, which then stays the same across runs whose task lists differ.
+ */
+export function taskUnion(runs: readonly { readonly tasks: readonly string[] }[]): string[] {
+  const tasks: string[] = [];
+  for (const run of runs) for (const task of run.tasks) if (!tasks.includes(task)) tasks.push(task);
+  return tasks;
 }
 
 /** The figure a run is ranked by: its best evaluation (early stopping keeps that one), else its latest. */

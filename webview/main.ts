@@ -23,7 +23,7 @@ import {
   TimeChart,
   type XMode,
 } from "./charts";
-import { compareEval, EVAL_METRICS, type EvalCell, runDash } from "./compare";
+import { compareEval, EVAL_METRICS, type EvalCell, runDash, taskUnion } from "./compare";
 import { buildFields, HYPERPARAMETER_SCHEMA, type ObjectSchema } from "./forms";
 import css from "./styles.css";
 import { type Palette, readPalette, taskColor } from "./theme";
@@ -224,7 +224,10 @@ function lineSeriesFor(card: TimeCard): LineSeries[] {
       if (s.task !== null && view.hiddenTasks.includes(run.tasks[s.task])) continue;
       const series = run.series.get(s.name);
       if (!series) continue;
-      const color = s.task === null ? palette.tasks[r % palette.tasks.length] : taskColor(palette, s.task);
+      const color =
+        s.task === null
+          ? palette.tasks[r % palette.tasks.length]
+          : taskColor(palette, allTasks().indexOf(run.tasks[s.task]));
       out.push({
         label: compare ? `${run.label} · ${s.label}` : s.label,
         color,
@@ -597,9 +600,14 @@ function renderControls(run: RunModel): void {
 
 // ----- toolbar (dashboard)
 
-function buildToolbar(run: RunModel): void {
+/** Every task of the runs shown (compare mode: a task keeps its colour in every run). */
+function allTasks(): string[] {
+  return taskUnion(runs);
+}
+
+function buildToolbar(_run: RunModel): void {
   const tasks = el("fieldset", {}, el("legend", {}, "Tasks"));
-  run.tasks.forEach((task, t) => {
+  allTasks().forEach((task, t) => {
     const id = `task-toggle-${t}`;
     const box = el("input", { type: "checkbox", id });
     box.checked = !view.hiddenTasks.includes(task);

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RunModel } from "../../../src/extension/panel/model";
 import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
-import { compareEval, type EvalComparison, runDash, runLabelPosition } from "../../../webview/compare";
+import {
+  compareEval,
+  type EvalComparison,
+  runDash,
+  runLabelPosition,
+  taskUnion,
+} from "../../../webview/compare";
 import { helloMessage } from "../../webview/fakeRun";
 
 /** A finished run whose evaluations on `split` are the given per-task figures, one eval per entry. */
@@ -126,5 +132,14 @@ describe("the compare-mode evaluation table", () => {
     assert.notDeepEqual(runDash(1), runDash(2));
     assert.notEqual(runLabelPosition(0), runLabelPosition(1));
     assert.notEqual(runLabelPosition(1), runLabelPosition(2));
+  });
+
+  it("tasks of runs with different task lists: each once, in the order first named", () => {
+    assert.deepEqual(taskUnion([{ tasks: ["click", "like"] }, { tasks: ["follow", "click", "share"] }]), [
+      "click",
+      "like",
+      "follow",
+      "share",
+    ]);
   });
 });
