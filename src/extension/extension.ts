@@ -34,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   const registry = new RunRegistry();
   const traffic: PanelRecord[] = [];
   let lastApply: { runId: string; result: ApplyResult } | undefined;
+  let lastCompare: ReturnType<GradCraftTestApi["lastCompare"]>;
   const testing = process.env.GRADCRAFT_TEST === "1";
   const resolveRunsFolder = () => runsFolder(context);
 
@@ -53,6 +54,15 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
           const type = (message as { type?: unknown })?.type;
           traffic.push({ direction, surface, type: typeof type === "string" ? type : "?", at: Date.now() });
           if (traffic.length > 500) traffic.shift();
+          if (direction === "out" && type === "compare") {
+            const runs = (message as { runs: { runId: string; label: string; step: number }[] }).runs;
+            lastCompare = {
+              runIds: runs.map((r) => r.runId),
+              labels: runs.map((r) => r.label),
+              steps: runs.map((r) => r.step),
+              at: Date.now(),
+            };
+          }
         }
       : undefined,
   };
@@ -194,6 +204,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     statusBarText: () => (registry.live().length > 0 ? statusBar.text : ""),
     panelTraffic: () => [...traffic],
     lastApply: () => lastApply,
+    lastCompare: () => lastCompare,
     runsFolder: resolveRunsFolder,
     finishedRuns: () => runsView.finishedRuns(),
     trainerPids: () =>

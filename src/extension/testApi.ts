@@ -62,6 +62,11 @@ export interface GradCraftTestApi {
   statusBarText(): string;
   /** The last messages between host and webviews (types only, newest last, at most 500). */
   panelTraffic(): PanelRecord[];
+  /**
+   * The runs of the last compare panel as the host sent them once the panel asked (ready): each
+   * run's id, legend label and last step. Undefined until a compare panel has loaded.
+   */
+  lastCompare(): { runIds: string[]; labels: string[]; steps: number[]; at: number } | undefined;
   /** The last config apply (save or command) and its report. */
   lastApply(): { runId: string; result: ApplyResult } | undefined;
   runsFolder(): string;

@@ -29,6 +29,8 @@ describe("a live run", () => {
   let api: GradCraftTestApi;
   let runId: string | undefined;
   let eventLog: EventLogTail<TrainerMessage> | undefined;
+  /** The run trained in a terminal by "Open Run replays a finished run". */
+  let replayDir: string | undefined;
 
   const live = () => {
     if (!runId || !eventLog) throw new Error("no live run: Start Training did not produce one (see above)");
@@ -238,6 +240,7 @@ describe("a live run", () => {
     const created = readdirSync(runsFolder).filter((name) => !before.has(name) && name.endsWith("-replay"));
     assert.equal(created.length, 1, `expected one new run folder, got ${created}`);
     const dir = join(runsFolder, created[0]);
+    replayDir = dir;
 
     await vscode.commands.executeCommand("gradcraft.refreshRuns");
     await waitFor(
@@ -264,5 +267,35 @@ describe("a live run", () => {
     );
     assert.ok(!api.runs().some((r) => r.runDir === dir), "the replayed run was registered as a live run");
     assert.deepEqual(trainerProcesses(), [], "opening a finished run started a trainer");
+  });
+  it("Compare Runs on two run folders opens one panel that gets both runs", async () => {
+    const stopped = runId ? api.run(runId)?.runDir : undefined;
+    assert.ok(stopped && replayDir, "needs the stopped run and the terminal run of the tests above");
+    const lastStep = (dir: string) =>
+      Math.max(
+        ...ofType(new EventLogTail<TrainerMessage>(join(dir, "events.ndjson")).read(), "step").map(
+          (m) => m.step,
+        ),
+      );
+    const before = api.lastCompare()?.at ?? 0;
+    const ids = await vscode.commands.executeCommand<string[] | undefined>("gradcraft.compareRuns", [
+      stopped,
+      replayDir,
+    ]);
+    // Finished runs are read back from their folders: the folder is the id.
+    assert.deepEqual(ids, [stopped, replayDir], "gradcraft.compareRuns did not open both folders");
+    // The panel loaded and asked for its data (ready); the host answered with both runs.
+    const shown = await waitFor(
+      "the compare panel to receive both runs",
+      () => {
+        const last = api.lastCompare();
+        return last && last.at > before ? last : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.deepEqual(shown.runIds, [stopped, replayDir]);
+    assert.deepEqual(shown.labels, ["tiny", "replay"]);
+    assert.deepEqual(shown.steps, [lastStep(stopped), lastStep(replayDir)], "a run's history is cut short");
+    assert.deepEqual(trainerProcesses(), [], "comparing finished runs started a trainer");
   });
 });
