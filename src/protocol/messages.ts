@@ -454,6 +454,9 @@ export const TRAINER_MESSAGE_TYPES: readonly string[] = TRAINER_MESSAGE_SCHEMAS.
 );
 export const HOST_COMMAND_TYPES: readonly string[] = HOST_COMMAND_SCHEMAS.map((s) => s.shape.type.value);
 
+/** Matches checkVersion's refusals of another major (for hosts that only see the reason text). */
+export const OTHER_MAJOR = /protocol version \S+ is (?:newer|older) than this reader/;
+
 /** `malformed`: no usable `v` at all (a broken line), as opposed to a real other major. */
 export type VersionCheck =
   | { ok: true; newerMinor: boolean }

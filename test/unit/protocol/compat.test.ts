@@ -14,6 +14,7 @@ import { COMMAND_EXAMPLES, TRAINER_EXAMPLES } from "../../../src/protocol/exampl
 import { ACK_TIMEOUT_MS, AttachClient, HostLink, TrainerLink } from "../../../src/protocol/link";
 import {
   type ConfigMessage,
+  OTHER_MAJOR,
   PROTOCOL_VERSION,
   parseHostCommand,
   parseTrainerMessage,
@@ -199,7 +200,11 @@ describe("decoding a newer minor", () => {
       if (parsed.ok) continue;
       assert.equal(parsed.kind, "version");
       assert.match(parsed.reason, words);
+      assert.match(parsed.reason, OTHER_MAJOR, "hosts that see only the text recognise the refusal");
     }
+    const broken = parseTrainerMessage({ ...TRAINER_EXAMPLES.hello, v: "x" });
+    assert.ok(!broken.ok && broken.kind === "malformed");
+    assert.doesNotMatch(broken.reason, OTHER_MAJOR, "a broken v is not another major");
   });
 });
 
