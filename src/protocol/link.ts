@@ -239,7 +239,10 @@ export interface TrainerLinkOptions {
    * stdout, so nothing corrupts the stream. Default: true when writing to fd 1.
    */
   guardStdout?: boolean;
-  /** Problems on the command side (bad lines on stdin or from clients), once per kind per stream. */
+  /**
+   * Problems on the command side (bad lines on stdin or from clients, a newer host's unknown
+   * fields and commands), each once per stream. Default: one line on stderr, the trainer's log.
+   */
   onProblem?: (problem: StreamProblem & { source: CommandSource }) => void;
   /** Seconds an attaching client has to send its handshake. */
   handshakeTimeoutMs?: number;
@@ -430,7 +433,10 @@ export class TrainerLink extends EventEmitter<TrainerLinkEvents> {
     };
     return new MessageReader(parse, {
       onMessage: (command) => (client ? this.clientCommand(client, command) : this.receive(command, source)),
-      onProblem: (problem) => this.options.onProblem?.({ ...problem, source }),
+      onProblem: (problem) => {
+        if (this.options.onProblem) this.options.onProblem({ ...problem, source });
+        else process.stderr.write(`link (${source}, line ${problem.line}): ${problem.reason}\n`);
+      },
     });
   }
 

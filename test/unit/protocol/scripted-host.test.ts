@@ -178,6 +178,8 @@ describe("a host reads a newer minor trainer (the real trainer behind a 1.9 prox
     );
     const problems: StreamProblem[] = [];
     host.on("problem", (p: StreamProblem) => problems.push(p));
+    const stderr: string[] = [];
+    host.on("stderr", (line: string) => stderr.push(line));
     const { messages, untilStep } = record(host);
     try {
       await untilStep(3);
@@ -219,6 +221,19 @@ describe("a host reads a newer minor trainer (the real trainer behind a 1.9 prox
       assert.equal(count(/^unknown-field "config" field config\.training\.warmupSteps/), 1, notes.join("\n"));
       assert.equal(count(/^(version|invalid|malformed)/), 0, notes.join("\n"));
       assert.equal(host.refusal, null);
+
+      // The trainer noted the newer host's additions in its own log (stderr), once each.
+      const trainerNotes = stderr.filter((l) => l.startsWith("link (stdin"));
+      assert.equal(
+        trainerNotes.filter((l) => /"pause" field reason is not known/.test(l)).length,
+        1,
+        stderr.join("\n"),
+      );
+      assert.equal(
+        trainerNotes.filter((l) => /unknown command type "rewind"/.test(l)).length,
+        1,
+        stderr.join("\n"),
+      );
     } finally {
       // SIGTERM: the proxy passes it on, so the real trainer is never left behind.
       if (host.child.exitCode === null) host.child.kill("SIGTERM");
