@@ -4,7 +4,7 @@
  * pattern, used by its lines, its legend sample and its strategy-switch markers). No DOM here, so
  * the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
-import { type BestValue, seriesName } from "../src/extension/panel/model";
+import { averageCosines, type BestValue, type HeatmapState, seriesName } from "../src/extension/panel/model";
 
 /** Line dash of run r: its lines, its legend sample and its markers share it. */
 export const RUN_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];
@@ -131,4 +131,30 @@ function markWinners(rows: EvalRow[], metric: EvalMetric): void {
   rows.forEach((row, i) => {
     if (values[i] === target) row.cells[metric].winner = true;
   });
+}
+
+/**
+ * The cosine matrix a heatmap shows: among the kept matrices (oldest first), the last one at or
+ * before `step` (null: the latest), or the mean of the `window` matrices ending there.
+ */
+export function heatmapAt(
+  kept: readonly HeatmapState[],
+  step: number | null,
+  window: number,
+): HeatmapState | null {
+  let end = kept.length;
+  if (step !== null) while (end > 0 && kept[end - 1].step > step) end--;
+  if (end === 0) return null;
+  const upTo = kept.slice(0, end);
+  return window > 0 ? averageCosines(upTo, window) : upTo[upTo.length - 1];
+}
+
+/** The steps the heatmap slider spans: from the earliest kept matrix of any run to the latest. */
+export function keptStepRange(
+  runs: readonly (readonly HeatmapState[])[],
+): { min: number; max: number } | null {
+  const firsts = runs.filter((k) => k.length > 0).map((k) => k[0].step);
+  const lasts = runs.filter((k) => k.length > 0).map((k) => k[k.length - 1].step);
+  if (firsts.length === 0) return null;
+  return { min: Math.min(...firsts), max: Math.max(...lasts) };
 }

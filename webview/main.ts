@@ -23,7 +23,15 @@ import {
   TimeChart,
   type XMode,
 } from "./charts";
-import { compareEval, EVAL_METRICS, type EvalCell, runDash, taskUnion } from "./compare";
+import {
+  compareEval,
+  EVAL_METRICS,
+  type EvalCell,
+  heatmapAt,
+  keptStepRange,
+  runDash,
+  taskUnion,
+} from "./compare";
 import { buildFields, HYPERPARAMETER_SCHEMA, type ObjectSchema } from "./forms";
 import css from "./styles.css";
 import { type Palette, readPalette, taskColor } from "./theme";
@@ -724,10 +732,16 @@ function heatmapWindowSelect(): HTMLSelectElement {
 }
 
 /** The cosine matrix a run's heatmap shows now (latest step, or the mean over the window), with its caption. */
+/** The step the heatmaps are scrubbed back to (null: follow the latest). Not kept across reloads. */
+let heatmapStep: number | null = null;
+
 function heatmapOf(run: RunModel): { state: ReturnType<typeof averageCosines>; caption: string } {
+  const recent = run.recentCosines();
   const state =
-    view.heatmapWindow > 0 ? averageCosines(run.recentCosines(), view.heatmapWindow) : run.heatmap;
-  const kept = run.recentCosines().length;
+    heatmapStep === null && view.heatmapWindow === 0
+      ? run.heatmap
+      : heatmapAt(recent, heatmapStep, view.heatmapWindow);
+  const kept = heatmapStep === null ? recent.length : recent.filter((m) => m.step <= heatmapStep!).length;
   const caption = state
     ? view.heatmapWindow > 0
       ? `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}.`
@@ -736,7 +750,47 @@ function heatmapOf(run: RunModel): { state: ReturnType<typeof averageCosines>; c
   return { state, caption };
 }
 
+/**
+ * The step slider of the heatmap card: scrubs every shown heatmap back through the matrices the
+ * host kept (the last `heatmapWindowMax` steps of each run); at its right end it follows the
+ * latest step.
+ */
+function heatmapStepSlider(shownRuns: () => RunModel[]): { element: HTMLElement; update: () => void } {
+  const slider = el("input", {
+    type: "range",
+    id: "heatmap-step",
+    min: "0",
+    max: "0",
+    step: "1",
+    "aria-label": "Heatmap step",
+  });
+  const value = el("output", { for: "heatmap-step" }, "latest");
+  const update = () => {
+    const range = keptStepRange(shownRuns().map((r) => r.recentCosines()));
+    slider.disabled = !range || range.min === range.max;
+    if (!range) return;
+    slider.min = String(range.min);
+    slider.max = String(range.max);
+    if (heatmapStep !== null) heatmapStep = Math.min(Math.max(heatmapStep, range.min), range.max);
+    slider.value = String(heatmapStep ?? range.max);
+    value.textContent = heatmapStep === null ? "latest" : String(heatmapStep);
+  };
+  slider.addEventListener("input", () => {
+    const chosen = Number(slider.value);
+    heatmapStep = chosen >= Number(slider.max) ? null : chosen;
+    value.textContent = heatmapStep === null ? "latest" : String(heatmapStep);
+    const card = cards.get("heatmap");
+    if (card) card.stale = true;
+    schedule();
+  });
+  return {
+    element: el("label", { class: "heatmap-step", for: "heatmap-step" }, "step ", slider, value),
+    update,
+  };
+}
+
 function heatmapCard(container: HTMLElement, compact: boolean): void {
+  heatmapStep = null;
   if (runs.length > 1 && !compact) {
     compareHeatmapCard(container);
     return;
@@ -749,7 +803,8 @@ function heatmapCard(container: HTMLElement, compact: boolean): void {
   });
   const caption = el("p", { class: "muted", id: "heatmap-caption" });
   const canvas = canvasIn(element, "Pairwise cosine of the task gradients", true);
-  element.append(caption);
+  const slider = compact ? null : heatmapStepSlider(() => runs.slice(0, 1));
+  element.append(caption, ...(slider ? [slider.element] : []));
   const chart = new HeatmapChart(canvas, palette);
   heatmaps = [chart];
   addOtherCard(container, {
@@ -761,6 +816,7 @@ function heatmapCard(container: HTMLElement, compact: boolean): void {
     render: () => {
       const run = primary();
       if (!run) return;
+      slider?.update();
       const { state, caption: text } = heatmapOf(run);
       chart.setData(run.tasks, state?.cosines ?? null, palette, hiddenIndices(run));
       caption.textContent = text;
@@ -818,7 +874,8 @@ function compareHeatmapCard(container: HTMLElement): void {
     chart.runLabel = run.label;
     return { figure, chart, caption, canvas };
   });
-  element.append(row);
+  const slider = heatmapStepSlider(() => pickedHeatmapRuns().map((r) => runs[r]));
+  element.append(row, slider.element);
   heatmaps = figures.map((f) => f.chart);
   const showPicked = () => {
     const shown = new Set(pickedHeatmapRuns());
@@ -840,6 +897,7 @@ function compareHeatmapCard(container: HTMLElement): void {
       },
     } as OtherCard["chartObject"],
     render: () => {
+      slider.update();
       for (const r of pickedHeatmapRuns()) {
         const run = runs[r];
         const { state, caption } = heatmapOf(run);

@@ -601,6 +601,27 @@ describe("dashboard webview in Chromium", () => {
         /Mean of the last 50 steps up to step 600/,
       );
       await page.selectOption("#heatmap-window", "0");
+      // The step slider scrubs back through the kept matrices: at 599 run B's click/longView pair
+      // is its drifting random one again (the model's own record of that step), at the end the latest.
+      const atStep = (step: number) =>
+        page.evaluate((step) => {
+          const slider = document.querySelector<HTMLInputElement>("#heatmap-step")!;
+          slider.value = String(step);
+          slider.dispatchEvent(new Event("input"));
+        }, step);
+      await atStep(LAST - 1);
+      await waitFrames(page, 2);
+      const recorded = b.recentCosines().find((m) => m.step === LAST - 1)!;
+      assert.ok(
+        Math.abs((cellOf((await gc(1))!.cells, "click", "longView") ?? 0) - recorded.cosines[1]) < 1e-9,
+        "the heatmap shows step 599's matrix",
+      );
+      assert.match((await page.textContent('.heatmap-caption[data-run="1"]')) ?? "", /^Step 599\./);
+      assert.equal(await page.textContent('output[for="heatmap-step"]'), "599");
+      await atStep(LAST);
+      await waitFrames(page, 2);
+      assert.match((await page.textContent('.heatmap-caption[data-run="1"]')) ?? "", /^Step 600\./);
+      assert.equal(await page.textContent('output[for="heatmap-step"]'), "latest");
       await page.selectOption("#heatmap-run", "all");
       await page.mouse.move(0, 0);
       await waitFrames(page, 3);

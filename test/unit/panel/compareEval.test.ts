@@ -5,6 +5,8 @@ import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
 import {
   compareEval,
   type EvalComparison,
+  heatmapAt,
+  keptStepRange,
   runDash,
   runLabelPosition,
   taskUnion,
@@ -141,5 +143,15 @@ describe("the compare-mode evaluation table", () => {
       "follow",
       "share",
     ]);
+  });
+
+  it("the heatmap step slider picks the matrix at or before the step, or the mean of the window ending there", () => {
+    const kept = [10, 11, 12, 14].map((step) => ({ step, cosines: [1, step, step, 1] }));
+    assert.equal(heatmapAt(kept, null, 0)?.step, 14, "null follows the latest");
+    assert.equal(heatmapAt(kept, 13, 0)?.step, 12, "a step not kept shows the one before it");
+    assert.equal(heatmapAt(kept, 9, 0), null, "before anything kept: nothing");
+    assert.deepEqual(heatmapAt(kept, 12, 2), { step: 12, cosines: [1, 11.5, 11.5, 1] });
+    assert.deepEqual(keptStepRange([kept, [], [{ step: 3, cosines: [1] }]]), { min: 3, max: 14 });
+    assert.equal(keptStepRange([[], []]), null);
   });
 });
