@@ -6,8 +6,8 @@
  */
 import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/extension/panel/messages";
 import {
-  averageCosines,
   type DownsampledSeries,
+  type HeatmapState,
   type Marker,
   RunModel,
   seriesName,
@@ -735,7 +735,7 @@ function heatmapWindowSelect(): HTMLSelectElement {
 /** The step the heatmaps are scrubbed back to (null: follow the latest). Not kept across reloads. */
 let heatmapStep: number | null = null;
 
-function heatmapOf(run: RunModel): { state: ReturnType<typeof averageCosines>; caption: string } {
+function heatmapOf(run: RunModel): { state: HeatmapState | null; caption: string } {
   const recent = run.recentCosines();
   const state =
     heatmapStep === null && view.heatmapWindow === 0
