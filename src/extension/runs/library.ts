@@ -1,6 +1,7 @@
 import { promises as fsp } from "node:fs";
 import { basename } from "node:path";
-import { replay, runPaths } from "../../protocol/runlog";
+import type { StreamProblem } from "../../protocol/codec";
+import { RUN_FILES, replay, runPaths } from "../../protocol/runlog";
 import { RunModel } from "../panel/model";
 import type { PanelRun } from "../panel/session";
 
@@ -27,7 +28,8 @@ export async function loadReplayedRun(runDir: string, maxPoints: number): Promis
   const model = new RunModel(runDir, basename(runDir), { maxPoints });
   const problems: string[] = [];
   let configName: string | undefined;
-  for await (const message of replay(runDir, { onProblem: (p) => problems.push(p.reason) })) {
+  const onProblem = (p: StreamProblem) => problems.push(`${p.reason} (${RUN_FILES.events} line ${p.line})`);
+  for await (const message of replay(runDir, { onProblem })) {
     if (message.type === "config") configName = message.config.name;
     model.ingest(message);
   }

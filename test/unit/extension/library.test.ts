@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -77,6 +77,31 @@ describe("finished runs read back from their folders", () => {
     assert.equal(bare.model.label, bare.label);
     rmSync(fromLog, { recursive: true });
     rmSync(fromFile, { recursive: true });
+  });
+
+  it("bad lines never reach the model: a broken line is reported with its line, a newer trainer's additions are skipped", async () => {
+    const dir = writeRun(root, "20260101-000400-mixed", [TRAINER_EXAMPLES.hello, ...steps(2)]);
+    const events = join(dir, "events.ndjson");
+    const step = (n: number, extra: object = {}) =>
+      JSON.stringify({ ...(TRAINER_EXAMPLES.step as Step), step: n, wallMs: n * 50, ...extra });
+    appendFileSync(
+      events,
+      [
+        '{"v":"1.0","type":"step","step":3,', // line 4: broken
+        JSON.stringify({ v: "1.2", type: "telemetry", gpuTemperature: 50 }), // line 5: unknown type
+        step(4, { v: "1.2", gpuMemoryMb: 800 }), // line 6: a field this reader does not know
+        "",
+      ].join("\n"),
+    );
+    const run = await loadReplayedRun(dir, 64);
+    assert.equal(run.model.step, 4, "the step after the bad lines is read, without its unknown field");
+    assert.ok(
+      run.problems.some((p) => /line is not JSON.*events\.ndjson line 4\)$/.test(p)),
+      run.problems.join("\n"),
+    );
+    assert.ok(run.problems.some((p) => /unknown message type "telemetry".*line 5\)$/.test(p)));
+    assert.ok(run.problems.some((p) => /"step" field gpuMemoryMb is not known.*line 6\)$/.test(p)));
+    rmSync(dir, { recursive: true });
   });
 
   it("the Runs view lists every run folder, newest first, and skips folders that are not runs", async () => {
