@@ -126,7 +126,7 @@ export class AttachedConnection implements RunConnection {
   onExit: (info: ExitInfo) => void = () => undefined;
 
   private constructor(private readonly client: AttachClient) {
-    client.on("problem", (problem) => this.onProblem(problem.reason));
+    client.on("problem", (problem) => this.onProblem(`${problem.reason} (stream line ${problem.line})`));
     client.on("close", () => this.onExit({ code: null, signal: null, stderrTail: [] }));
   }
 

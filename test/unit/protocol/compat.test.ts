@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { AttachedConnection } from "../../../src/extension/runs/connection";
 import {
   encodeLine,
   LineDecoder,
@@ -330,6 +331,26 @@ describe("the version handshake on a link", () => {
         "the replay, the ack and the live step, in order, none lost",
       );
       await client.detach();
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("the extension's attached connection logs a stream problem with its line, like a spawned one", async () => {
+    const runDir = createRunDir(root, "attached-problem");
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      link.send(TRAINER_EXAMPLES.hello);
+      const connection = await AttachedConnection.connect(runDir);
+      const problems: string[] = [];
+      connection.onProblem = (reason) => problems.push(reason);
+      connection.start();
+      // A newer trainer's message type, as the third line of this client's stream.
+      link.send({ v: "1.0", type: "telemetry" } as unknown as TrainerMessage);
+      link.send({ v: "1.0", type: "telemetry" } as unknown as TrainerMessage);
+      await until(() => problems.length > 0, 2000, "the problem");
+      assert.deepEqual(problems, ['unknown message type "telemetry" (stream line 3)']);
+      await connection.close();
     } finally {
       await link.close();
     }
