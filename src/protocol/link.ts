@@ -962,7 +962,8 @@ export interface AttachOptions {
  * The host's end over a listening trainer's socket. The replay often arrives with `attached`,
  * before the caller of `connect` could subscribe: messages are held (hello, config and acks
  * still taken in) until the first "message" listener or async iteration, then delivered in order.
- * This is the one buffer for early messages on an attached run.
+ * This is the one buffer for early messages on an attached run; a client that never listens
+ * keeps everything, so listen or iterate even when only acks matter.
  */
 export class AttachClient extends LinkEndpoint {
   private held: TrainerMessage[] | null = [];
