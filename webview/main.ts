@@ -1,8 +1,8 @@
 /**
  * The dashboard webview: two surfaces (the compact conflicts view and the full dashboard) drawn
- * from a mirror of the host's run model. The host sends a snapshot on (re)open and batched trainer
- * messages after it; the panel ingests them at once (cheap, bounded) and redraws once per
- * animation frame, only the charts on screen.
+ * from a mirror of the host's run model. The host sends a snapshot on (re)open and, at most every
+ * 50 ms, a patch of what changed (bounded, whatever the trainer's speed); the panel applies it at
+ * once and redraws once per animation frame, only the charts on screen.
  */
 import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/extension/panel/messages";
 import {
@@ -12,7 +12,6 @@ import {
   RunModel,
   seriesName,
 } from "../src/extension/panel/model";
-import type { TrainerMessage } from "../src/protocol/messages";
 import {
   applyThemeDefaults,
   type ChartMarker,
@@ -1075,11 +1074,22 @@ function renderCompareEval(body: HTMLElement): void {
       return el("td", { class: "missing", title: `${run} has no such task` }, "not in this run");
     if (c.state === "no-eval" || c.latest === undefined)
       return el("td", { class: "missing", title: `${run} has no ${view.evalSplit} evaluation` }, "–");
+    const delta = c.delta
+      ? el(
+          "span",
+          {
+            class: `delta ${c.delta.better ? "better" : "worse"}`,
+            title: `${c.delta.better ? "better" : "not better"} than ${runs[0].label}`,
+          },
+          ` Δ ${c.delta.value >= 0 ? "+" : "−"}${formatMetric(Math.abs(c.delta.value))}`,
+        )
+      : "";
     const best = c.best
       ? el(
           "span",
           { class: "best", title: `${run}'s best, at step ${c.best.step}` },
           `best ${formatMetric(c.best.value)} @${c.best.step}`,
+          delta,
         )
       : "";
     const td = el("td", { class: c.winner ? "winner" : "" }, formatMetric(c.latest), best);
@@ -1126,8 +1136,8 @@ function renderCompareEval(body: HTMLElement): void {
       "p",
       { class: "muted note" },
       table.sameTasks
-        ? "★ best of the runs (by each run's best evaluation; higher AUC and GAUC, lower log loss)."
-        : "★ best of the runs per task. The runs have different tasks, so their means are not ranked.",
+        ? `★ best of the runs (by each run's best evaluation; higher AUC and GAUC, lower log loss). Δ: against ${runs[0].label}.`
+        : `★ best of the runs per task; Δ: against ${runs[0].label}. The runs have different tasks, so their means are not ranked.`,
     ),
   );
 }
@@ -1415,13 +1425,35 @@ function exportCsv(id: string | null): void {
 // ---------------------------------------------------------------------------------------------
 // Host messages
 
-function ingestAll(run: RunModel, messages: TrainerMessage[]): void {
+/**
+ * One delta: the host's changes since the previous one, applied at once (its size follows the
+ * buckets touched, not the steps behind it); the redraw waits for the next frame, however many
+ * deltas come before it. A mirror that cannot take the patch asks for a snapshot.
+ */
+function applyDelta(run: RunModel, message: Extract<HostToWebview, { type: "delta" }>): void {
   const started = performance.now();
-  for (const message of messages) {
-    run.ingest(message);
-    if (message.type === "ack") resolveAck(message);
+  const tasksBefore = run.tasks.length;
+  const strategiesBefore = run.strategies.length;
+  try {
+    run.applyPatch(message.patch);
+  } catch {
+    post({ type: "ready", surface: view.surface });
+    return;
   }
+  for (const ack of message.acks) resolveAck(ack);
   ingestMs += performance.now() - started;
+  if (run.tasks.length !== tasksBefore || run.strategies.length !== strategiesBefore) ensureLayout();
+  confirmApplied();
+  invalidate();
+}
+
+/**
+ * Tells the host the snapshot or delta is in: it holds the next one until then, so a busy panel
+ * never has a queue of deltas gone stale to work through, whatever the trainer's speed. Said
+ * once the data is in, not once drawn: the next frame draws the newest data either way.
+ */
+function confirmApplied(): void {
+  post({ type: "applied" });
 }
 
 function handle(message: HostToWebview): void {
@@ -1433,6 +1465,7 @@ function handle(message: HostToWebview): void {
       if (message.settings) applySettings(message.settings);
       persist();
       ensureLayout();
+      confirmApplied();
       invalidate();
       break;
     }
@@ -1445,12 +1478,9 @@ function handle(message: HostToWebview): void {
       break;
     case "delta": {
       const run = runs.find((r) => r.runId === message.runId);
-      if (!run) return;
-      const tasksBefore = run.tasks.length;
-      const strategiesBefore = run.strategies.length;
-      ingestAll(run, message.messages);
-      if (run.tasks.length !== tasksBefore || run.strategies.length !== strategiesBefore) ensureLayout();
-      invalidate();
+      // A delta for a run not shown (compare mode) is still taken: the host sends the next.
+      if (run) applyDelta(run, message);
+      else confirmApplied();
       break;
     }
     case "ack":

@@ -109,7 +109,8 @@ function hostFor(page: Page, surface: "dashboard" | "conflicts", label = "run-1"
   const feed = new PanelFeed(
     model,
     (message) => outbox.push(message),
-    { setTimer: () => 0, clearTimer: () => {} },
+    // These tests deliver by hand and wait for the page themselves.
+    { setTimer: () => 0, clearTimer: () => {}, appliedTimeoutMs: 0 },
     surface,
   );
   const deliver = async () => {
@@ -543,6 +544,20 @@ describe("dashboard webview in Chromium", () => {
           `${theme}: ${model.label}'s click AUC is in its row`,
         );
       }
+      // Later runs are set against the first: B's click AUC shows its difference from A's best.
+      const ranked = (m: RunModel) => m.best["eval/validation/auc/click"].value;
+      const diff = ranked(b) - ranked(a);
+      assert.equal(
+        (
+          await table.locator('tbody tr[data-run="1"]').first().locator("td .delta").first().textContent()
+        )?.trim(),
+        `Δ ${diff >= 0 ? "+" : "−"}${Math.abs(diff).toFixed(4)}`,
+      );
+      assert.equal(
+        await table.locator('tbody tr[data-run="0"] .delta').count(),
+        0,
+        "the first run is the baseline",
+      );
       const winners = await table.locator("tbody tr[data-run] td.winner").count();
       assert.ok(winners >= 3, `every metric of some task has a marked best (${winners})`);
       assert.match(
@@ -679,6 +694,106 @@ describe("dashboard webview in Chromium", () => {
       assert.deepEqual(errors, []);
       await page.close();
     }
+  });
+
+  it("keeps up with a fast trainer: a 10,000-step burst, then 4,000 steps/s, shown to the last step, the history whole", async () => {
+    const { page, errors } = await openPanel("dark", "dashboard");
+    const model = new RunModel("fast", "fast", { maxPoints: 400 });
+    const sent: string[] = [];
+    let unconfirmed = 0;
+    let mostUnconfirmed = 0;
+    // As in VS Code: the host's postMessage does not wait for the panel (real timers, no hand
+    // delivery), and what the panel posts back goes through the router.
+    const feed = new PanelFeed(
+      model,
+      (message) => {
+        sent.push(message.type);
+        unconfirmed++;
+        mostUnconfirmed = Math.max(mostUnconfirmed, unconfirmed);
+        void page
+          .evaluate((m) => window.postMessage(m, "*"), JSON.parse(JSON.stringify(message)))
+          .catch(() => {});
+      },
+      {},
+      "dashboard",
+    );
+    await page.exposeFunction("__toHost", (raw: unknown) =>
+      routeWebviewMessage(raw, {
+        runId: model.runId,
+        runLabel: model.label,
+        canCommand: false,
+        post: () => {},
+        ready: () => feed.ready(),
+        applied: () => {
+          unconfirmed = 0;
+          feed.applied();
+        },
+        save: async () => undefined,
+        exportRun: async () => {},
+        openDashboard: async () => {},
+        warn: (reason) => assert.fail(reason),
+      }),
+    );
+    await page.evaluate(() => {
+      const w = window as unknown as { __posted: unknown[]; __toHost(m: unknown): void };
+      const list = w.__posted;
+      list.push = (...items: unknown[]) => {
+        for (const m of items) w.__toHost(m);
+        return Array.prototype.push.apply(list, items);
+      };
+    });
+    const shownStep = () =>
+      page.evaluate(() => {
+        for (const fact of document.querySelectorAll(".fact"))
+          if (fact.firstChild?.textContent?.trim() === "step")
+            return Number(fact.querySelector("b")?.textContent);
+        return -1;
+      });
+    const stream = [...fakeRun({ steps: 14_000, seed: 5, evalEvery: 1000, spikeAt: 4321 })];
+    const burstEnd = stream.findIndex((m) => m.type === "step" && m.step === 10_000) + 1;
+    feed.ready();
+    await page.waitForFunction(() => (window as unknown as PanelWindow).__gradcraft.runs().length === 1);
+
+    // The burst, as a fast link hands it over: one synchronous run of messages.
+    for (const m of stream.slice(0, burstEnd)) feed.push(m);
+    await page.waitForFunction(
+      () => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === 10_000,
+      undefined,
+      { timeout: 20_000 },
+    );
+    assert.ok(sent.length <= 3, `the burst came as ${sent.join(", ")}`);
+
+    // Then 4,000 steps/s for a second: 40 steps every 10 ms.
+    const rest = stream.slice(burstEnd);
+    for (let i = 0; i < rest.length; i += 40) {
+      for (const m of rest.slice(i, i + 40)) feed.push(m);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await page.waitForFunction(
+      () => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === 14_000,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await waitFrames(page, 2);
+    assert.equal(await shownStep(), 14_000, "the header shows the last step sent");
+    assert.ok(mostUnconfirmed <= 1, `${mostUnconfirmed} deltas were waiting in the panel at once`);
+    // The panel's mirror is the host's model: every kept extreme (the spike too) with its step.
+    const mirror = await page.evaluate(() =>
+      JSON.stringify(
+        (window as unknown as { __gradcraft: { runs(): { toSnapshot(): unknown }[] } }).__gradcraft
+          .runs()[0]
+          .toSnapshot(),
+      ),
+    );
+    assert.deepEqual(JSON.parse(mirror), JSON.parse(JSON.stringify(model.toSnapshot())));
+    assert.ok(
+      model.series
+        .get("loss/click")
+        ?.points()
+        .some((p) => p.x === 4321 && p.y === 50),
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });
 

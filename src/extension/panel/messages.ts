@@ -1,12 +1,13 @@
 import { z } from "zod";
 import {
+  type AckMessage,
   type HostCommand,
   type ParseResult,
   PROTOCOL_VERSION,
   parseHostCommand,
   type TrainerMessage,
 } from "../../protocol/messages";
-import type { PanelSettings, RunModel, RunSnapshot } from "./model";
+import { type PanelSettings, PatchCursor, type RunModel, type RunPatch, type RunSnapshot } from "./model";
 
 /**
  * The messages between the extension host and the dashboard webview (both surfaces: the conflicts
@@ -55,8 +56,12 @@ export const SnapshotMessage = z.object({
 export const DeltaMessage = z.object({
   type: z.literal("delta"),
   runId: z.string(),
-  /** Trainer messages, already validated by the host, in arrival order. */
-  messages: z.array(z.custom<TrainerMessage>((m) => typeof m === "object" && m !== null && "type" in m)),
+  /** What changed in the host's model since the previous delta (model.ts `PatchCursor`). */
+  patch: z.custom<RunPatch>(
+    (p) => typeof p === "object" && p !== null && typeof (p as { series?: unknown }).series === "object",
+  ),
+  /** The trainer's acks since the previous delta, in arrival order (commands the panel sent). */
+  acks: z.array(z.custom<AckMessage>((m) => typeof m === "object" && m !== null && "id" in m)),
 });
 
 export const PanelAckMessage = z.object({
@@ -133,6 +138,9 @@ const commandBody = z
 
 export const ReadyMessage = z.object({ type: z.literal("ready"), surface: Surface.optional() });
 
+/** The panel took in a snapshot or delta: the host sends the next one (see PanelFeed). */
+export const AppliedMessage = z.object({ type: z.literal("applied") });
+
 export const CommandMessage = z.object({
   type: z.literal("command"),
   /** Chosen by the panel; the host uses it as the trainer command's id and answers with `ack`. */
@@ -167,6 +175,7 @@ export const OpenDashboardMessage = z.object({
 
 export const WebviewToHost = z.discriminatedUnion("type", [
   ReadyMessage,
+  AppliedMessage,
   CommandMessage,
   ExportCsvMessage,
   ExportPngMessage,
@@ -198,10 +207,11 @@ export function toHostCommand(message: CommandMessage): ParseResult<HostCommand>
 // Feeding a panel
 
 export interface PanelFeedOptions {
-  /** How often pending trainer messages are sent, in ms (one delta per flush). */
+  /** How often changes are sent, in ms (one delta per flush, however many steps arrived). */
   flushMs?: number;
-  /** Pending step messages beyond which a fresh snapshot replaces the backlog (bounded messages). */
-  maxPendingSteps?: number;
+  /** How long an unanswered delta holds the next one back (a panel that never says `applied`). */
+  appliedTimeoutMs?: number;
+  now?: () => number;
   /** Timer functions (tests pass fakes). */
   setTimer?: (callback: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -210,18 +220,25 @@ export interface PanelFeedOptions {
 /**
  * Feeds one panel from one run model: `push` each validated trainer message (the feed ingests it
  * into the model, so keep one feed per model or call `model.ingest` yourself and pass
- * `ingest: false`), and the panel receives them batched as deltas. Hidden panels send nothing; on
- * `ready` (first open, reload, shown again) the panel gets a fresh snapshot. A backlog larger than
- * `maxPendingSteps` is dropped for a snapshot, so neither side ever queues without bound.
+ * `ingest: false`), and the panel receives at most one delta per `flushMs`: the model's changes
+ * since the previous one (a patch of the touched buckets, see model.ts), never the raw steps, so
+ * what the webview has to read stays small at any trainer speed. And one at a time: the next
+ * delta waits until the panel says it `applied` the previous one, changes meanwhile joining it,
+ * so a busy panel never has a queue of stale deltas to work through: whatever it reads next is
+ * the run as it is now. Hidden panels get nothing; on `ready` (first open, reload, shown again)
+ * the panel gets a snapshot.
  */
 export class PanelFeed {
-  private pending: TrainerMessage[] = [];
-  private pendingSteps = 0;
+  private readonly cursor = new PatchCursor();
+  private acks: AckMessage[] = [];
   private timer: unknown = null;
   private needsSnapshot = true;
+  /** When the snapshot or delta the panel has not yet confirmed was posted (null: none). */
+  private unconfirmedSince: number | null = null;
   visible = true;
   private readonly flushMs: number;
-  private readonly maxPendingSteps: number;
+  private readonly appliedTimeoutMs: number;
+  private readonly now: () => number;
   private readonly setTimer: (callback: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
 
@@ -232,7 +249,8 @@ export class PanelFeed {
     private readonly surface?: Surface,
   ) {
     this.flushMs = options.flushMs ?? 50;
-    this.maxPendingSteps = options.maxPendingSteps ?? 2000;
+    this.appliedTimeoutMs = options.appliedTimeoutMs ?? 2000;
+    this.now = options.now ?? Date.now;
     this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
     this.clearTimer =
       options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
@@ -241,13 +259,7 @@ export class PanelFeed {
   push(message: TrainerMessage, ingest = true): void {
     if (ingest) this.model.ingest(message);
     if (this.needsSnapshot) return; // the next snapshot will contain it
-    this.pending.push(message);
-    if (message.type === "step") this.pendingSteps++;
-    if (this.pendingSteps > this.maxPendingSteps) {
-      this.pending = [];
-      this.pendingSteps = 0;
-      this.needsSnapshot = true;
-    }
+    if (message.type === "ack") this.acks.push(message);
     this.schedule();
   }
 
@@ -255,7 +267,19 @@ export class PanelFeed {
   ready(settings?: ViewSettings): void {
     this.needsSnapshot = true;
     this.visible = true;
+    // A (re)loaded panel will never confirm what its predecessor was sent.
+    this.unconfirmedSince = null;
     this.flush(settings);
+  }
+
+  /** The panel posted `applied`: what changed since goes now (no sooner than a flush interval). */
+  applied(): void {
+    if (this.unconfirmedSince === null) return;
+    this.unconfirmedSince = null;
+    // The timer may be the long one that waits for a panel that never answers.
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.schedule();
   }
 
   setVisible(visible: boolean): void {
@@ -263,34 +287,45 @@ export class PanelFeed {
     if (visible) this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(ms = this.flushMs): void {
     if (this.timer !== null || !this.visible) return;
     this.timer = this.setTimer(() => {
       this.timer = null;
       this.flush();
-    }, this.flushMs);
+    }, ms);
   }
 
   flush(settings?: ViewSettings): void {
     if (!this.visible) return;
     if (this.needsSnapshot) {
       this.needsSnapshot = false;
-      this.pending = [];
-      this.pendingSteps = 0;
+      this.acks = [];
+      this.cursor.reset(this.model);
+      this.unconfirmedSince = this.now();
       this.post({ type: "snapshot", run: this.model.toSnapshot(), surface: this.surface, settings });
       return;
     }
-    if (this.pending.length === 0) return;
-    const messages = this.pending;
-    this.pending = [];
-    this.pendingSteps = 0;
-    this.post({ type: "delta", runId: this.model.runId, messages });
+    if (this.unconfirmedSince !== null) {
+      const waited = this.now() - this.unconfirmedSince;
+      // `applied` reschedules; the timer only covers a panel that never answers.
+      if (waited < this.appliedTimeoutMs) {
+        this.schedule(this.appliedTimeoutMs - waited);
+        return;
+      }
+    }
+    // Every ingested message (acks too) moves the model's revision: no patch, nothing new.
+    const patch = this.cursor.next(this.model);
+    if (!patch) return;
+    const acks = this.acks;
+    this.acks = [];
+    this.unconfirmedSince = this.now();
+    this.post({ type: "delta", runId: this.model.runId, patch, acks });
   }
 
   dispose(): void {
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
-    this.pending = [];
+    this.acks = [];
   }
 }
 

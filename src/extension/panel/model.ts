@@ -40,6 +40,8 @@ export class DownsampledSeries {
   private lastY = Number.NaN;
   private lastX = Number.NaN;
   private total = 0;
+  /** Times the buckets merged: a mirror's copy of any bucket older than that is stale. */
+  private merges = 0;
 
   constructor(maxPoints: number) {
     if (!Number.isInteger(maxPoints) || maxPoints < 8)
@@ -114,6 +116,17 @@ export class DownsampledSeries {
     }
     this.n = half;
     this.width *= 2;
+    this.merges++;
+  }
+
+  /** Buckets held now (a tail from `buckets - 1` on carries every change of the next appends). */
+  get buckets(): number {
+    return this.n;
+  }
+
+  /** Changes each time the buckets merge: tails taken across a merge restart from bucket 0. */
+  get generation(): number {
+    return this.merges;
   }
 
   /** Number of points `points()` would return. */
@@ -162,9 +175,33 @@ export class DownsampledSeries {
   }
 
   toJSON(): SeriesSnapshot {
+    const { from: _from, merged: _merged, ...snapshot } = this.tail();
+    return snapshot;
+  }
+
+  /**
+   * What a mirror needs to become this series: merge its own buckets `merged` times (merging is
+   * deterministic, so its finished buckets merge into exactly ours), then take ours from `from`
+   * on. `sent` is what the mirror holds: this series' bucket count and generation when it was
+   * last sent (undefined: nothing, the tail is the whole series). A merge thus costs the mirror
+   * no more data than an append.
+   */
+  tail(sent?: { buckets: number; generation: number }): SeriesTail {
+    let from = 0;
+    let merged = 0;
+    if (sent && sent.generation <= this.merges) {
+      // The last bucket sent may have grown since; the ones before it are final.
+      from = Math.max(0, sent.buckets - 1);
+      merged = this.merges - sent.generation;
+      // After a merge, bucket j is the pair (2j, 2j+1): final only if both were.
+      for (let m = 0; m < merged; m++) from >>= 1;
+    }
     const n = this.n;
-    const round = (a: Float64Array) => Array.from(a.subarray(0, n));
+    const start = Math.min(from, n);
+    const round = (a: Float64Array) => Array.from(a.subarray(start, n));
     return {
+      from: start,
+      merged,
       maxPoints: this.maxPoints,
       width: this.width,
       total: this.total,
@@ -179,25 +216,38 @@ export class DownsampledSeries {
     };
   }
 
+  /** Continues this series with a tail of the series it mirrors (see `tail`). */
+  applyTail(tail: SeriesTail): void {
+    if (tail.maxPoints !== this.maxPoints)
+      throw new RangeError(
+        `series tail is for ${tail.maxPoints} points, this series keeps ${this.maxPoints}`,
+      );
+    // An odd last bucket is dropped by the merge: the tail always restarts at or before it.
+    for (let m = 0; m < tail.merged; m++) this.mergePairs();
+    if (tail.from > this.n)
+      throw new RangeError(`series tail starts at bucket ${tail.from}, this series holds only ${this.n}`);
+    const n = tail.from + tail.count.length;
+    if (n > this.maxBuckets) throw new RangeError(`series tail holds ${n} buckets, more than it allows`);
+    for (let j = 0; j < tail.count.length; j++) {
+      const i = tail.from + j;
+      this.count[i] = tail.count[j];
+      this.xMin[i] = tail.xMin[j];
+      this.tMin[i] = tail.tMin[j];
+      this.yMin[i] = tail.yMin[j];
+      this.xMax[i] = tail.xMax[j];
+      this.tMax[i] = tail.tMax[j];
+      this.yMax[i] = tail.yMax[j];
+    }
+    this.n = n;
+    this.width = tail.width;
+    this.total = tail.total;
+    if (tail.last) [this.lastX, this.lastY] = tail.last;
+  }
+
   /** Rebuilds a series from its snapshot; `maxPoints` may shrink it (merging), never grow it. */
   static fromJSON(snapshot: SeriesSnapshot, maxPoints = snapshot.maxPoints): DownsampledSeries {
     const series = new DownsampledSeries(snapshot.maxPoints);
-    const n = snapshot.count.length;
-    if (n > series.maxBuckets)
-      throw new RangeError(`series snapshot holds ${n} buckets, more than it allows`);
-    for (let i = 0; i < n; i++) {
-      series.count[i] = snapshot.count[i];
-      series.xMin[i] = snapshot.xMin[i];
-      series.tMin[i] = snapshot.tMin[i];
-      series.yMin[i] = snapshot.yMin[i];
-      series.xMax[i] = snapshot.xMax[i];
-      series.tMax[i] = snapshot.tMax[i];
-      series.yMax[i] = snapshot.yMax[i];
-    }
-    series.n = n;
-    series.width = snapshot.width;
-    series.total = snapshot.total;
-    if (snapshot.last) [series.lastX, series.lastY] = snapshot.last;
+    series.applyTail({ ...snapshot, from: 0, merged: 0 });
     return maxPoints < snapshot.maxPoints ? series.resized(maxPoints) : series;
   }
 
@@ -209,8 +259,17 @@ export class DownsampledSeries {
       copy.append(x, t, y);
     });
     copy.total = this.total;
+    // The latest raw point need not be an extreme that survived.
+    copy.lastX = this.lastX;
+    copy.lastY = this.lastY;
     return copy;
   }
+}
+
+/** Buckets [from, from + count.length) of a series after `merged` merges, and its state after them. */
+export interface SeriesTail extends SeriesSnapshot {
+  from: number;
+  merged: number;
 }
 
 export interface SeriesSnapshot {
@@ -367,6 +426,12 @@ export class RunModel {
   latestEval: Record<string, number> = {};
   summary?: unknown;
   private previousStepAt: { step: number; time: number } | null = null;
+  /** Counts changes (ingested messages, applied patches): a patch cursor with the same count has nothing to send. */
+  revision = 0;
+  /** Markers, evaluations and cosine matrices added since the model was made (the lists drop their oldest). */
+  markersAdded = 0;
+  evalsAdded = 0;
+  cosinesAdded = 0;
 
   constructor(runId: string, label = runId, settings: Partial<PanelSettings> = {}) {
     this.runId = runId;
@@ -389,6 +454,7 @@ export class RunModel {
    * progress, attached) are ignored.
    */
   ingest(message: TrainerMessage): void {
+    this.revision++;
     switch (message.type) {
       case "hello": {
         this.tasks = [...message.tasks];
@@ -550,7 +616,12 @@ export class RunModel {
       this.latestEval[name] = mean;
       this.updateBest(name, metric, mean, step);
     }
-    this.evals.push({ step, time, split, metrics });
+    this.pushEval({ step, time, split, metrics });
+  }
+
+  private pushEval(entry: EvalEntry): void {
+    this.evalsAdded++;
+    this.evals.push(entry);
     if (this.evals.length > this.settings.maxEvals) this.evals.shift();
   }
 
@@ -569,6 +640,7 @@ export class RunModel {
   }
 
   private pushCosines(entry: HeatmapState): void {
+    this.cosinesAdded++;
     this.heatmap = entry;
     const cap = this.settings.heatmapWindowMax;
     if (this.ring.length < cap) this.ring.push(entry);
@@ -591,8 +663,48 @@ export class RunModel {
   addMarker(marker: Marker): void {
     const last = this.markers[this.markers.length - 1];
     if (last && last.step === marker.step && last.label === marker.label) return;
+    this.markersAdded++;
     this.markers.push(marker);
     if (this.markers.length > this.settings.maxMarkers) this.markers.shift();
+  }
+
+  /**
+   * Continues a mirror of the model a cursor watches with that cursor's patch (the webview's
+   * live update). Throws when the mirror does not hold what the patch continues (then only a
+   * snapshot can resync it).
+   */
+  applyPatch(patch: RunPatch): void {
+    this.revision++;
+    this.state = patch.state;
+    this.stateDetail = patch.stateDetail;
+    this.tasks = [...patch.tasks];
+    if (patch.strategies) this.strategies = patch.strategies;
+    this.strategy = patch.strategy;
+    this.hyperparameters = { ...patch.hyperparameters };
+    this.step = patch.step;
+    this.epoch = patch.epoch;
+    this.startedAt = patch.startedAt;
+    this.elapsed = patch.elapsed;
+    this.backend = patch.backend;
+    for (const [name, tail] of Object.entries(patch.series)) {
+      // A tail from bucket 0 is the whole series (new, merged or resized on the host).
+      const series =
+        tail.from === 0
+          ? new DownsampledSeries(tail.maxPoints)
+          : (this.series.get(name) ?? new DownsampledSeries(tail.maxPoints));
+      series.applyTail(tail);
+      this.series.set(name, series);
+    }
+    if (patch.markers) {
+      this.markers = [...patch.markers];
+      this.markersAdded++;
+    }
+    for (const entry of patch.cosines ?? []) this.pushCosines(entry);
+    for (const entry of patch.evals ?? []) this.pushEval(entry);
+    if (patch.best) this.best = { ...patch.best };
+    if (patch.latestEval) this.latestEval = { ...patch.latestEval };
+    if ("summary" in patch) this.summary = patch.summary;
+    if (this.step > 0) this.previousStepAt = { step: this.step, time: this.elapsed };
   }
 
   /** Applies new settings; series shrink (keeping their extremes) if the budget went down. */
@@ -690,6 +802,128 @@ export class RunModel {
       });
     }
     return `${rows.join("\n")}\n`;
+  }
+}
+
+/**
+ * What changed in a run model since a cursor last looked: the panel's live update. Its size
+ * follows the buckets touched, not the steps that arrived (a burst of 10,000 steps touches a few
+ * buckets per series), so a fast trainer cannot flood the webview, and the mirror that applies
+ * it holds exactly the host's min/max history: nothing is dropped.
+ */
+export interface RunPatch {
+  state: RunState;
+  stateDetail?: string;
+  tasks: string[];
+  /** Only when they changed (hello). */
+  strategies?: StrategyInfo[];
+  strategy: { name: string; params: Record<string, unknown> } | null;
+  hyperparameters: Record<string, number>;
+  step: number;
+  epoch: number;
+  startedAt: number | null;
+  elapsed: number;
+  backend?: string;
+  /** The series with new points, from the first bucket that changed. */
+  series: Record<string, SeriesTail>;
+  /** The whole (bounded) marker list, when a marker was added. */
+  markers?: Marker[];
+  /** Cosine matrices added since, oldest first (at most the kept ones). */
+  cosines?: HeatmapState[];
+  /** Evaluation rows added since, oldest first, with the best and latest values they changed. */
+  evals?: EvalEntry[];
+  best?: Record<string, BestValue>;
+  latestEval?: Record<string, number>;
+  summary?: unknown;
+}
+
+/**
+ * Remembers what one mirror (one webview) was sent of one model, and tells what changed since.
+ * Cheap: one look at each series' bucket count and merge count, no step is replayed.
+ */
+export class PatchCursor {
+  private readonly sent = new Map<
+    string,
+    { series: DownsampledSeries; generation: number; buckets: number; appended: number }
+  >();
+  private revision = -1;
+  private strategies: StrategyInfo[] | null = null;
+  private markersAdded = 0;
+  private evalsAdded = 0;
+  private cosinesAdded = 0;
+  private summary: unknown;
+
+  /** Everything the model holds now counts as sent (a snapshot of it just went). */
+  reset(model: RunModel): void {
+    this.sent.clear();
+    for (const [name, series] of model.series) this.remember(name, series);
+    this.revision = model.revision;
+    this.strategies = model.strategies;
+    this.markersAdded = model.markersAdded;
+    this.evalsAdded = model.evalsAdded;
+    this.cosinesAdded = model.cosinesAdded;
+    this.summary = model.summary;
+  }
+
+  /** The changes since the last patch (or reset); null when there are none. */
+  next(model: RunModel): RunPatch | null {
+    if (model.revision === this.revision) return null;
+    this.revision = model.revision;
+    const series: Record<string, SeriesTail> = {};
+    for (const [name, s] of model.series) {
+      const sent = this.sent.get(name);
+      if (sent && sent.series === s && sent.appended === s.appended && sent.generation === s.generation)
+        continue;
+      // A resized series (a new object) is sent whole.
+      series[name] = s.tail(sent?.series === s ? sent : undefined);
+      this.remember(name, s);
+    }
+    const patch: RunPatch = {
+      state: model.state,
+      stateDetail: model.stateDetail,
+      tasks: [...model.tasks],
+      strategy: model.strategy,
+      hyperparameters: { ...model.hyperparameters },
+      step: model.step,
+      epoch: model.epoch,
+      startedAt: model.startedAt,
+      elapsed: model.elapsed,
+      backend: model.backend,
+      series,
+    };
+    if (model.strategies !== this.strategies) {
+      patch.strategies = model.strategies;
+      this.strategies = model.strategies;
+    }
+    if (model.markersAdded !== this.markersAdded) {
+      patch.markers = [...model.markers];
+      this.markersAdded = model.markersAdded;
+    }
+    if (model.cosinesAdded !== this.cosinesAdded) {
+      const kept = model.recentCosines();
+      patch.cosines = kept.slice(Math.max(0, kept.length - (model.cosinesAdded - this.cosinesAdded)));
+      this.cosinesAdded = model.cosinesAdded;
+    }
+    if (model.evalsAdded !== this.evalsAdded) {
+      patch.evals = model.evals.slice(Math.max(0, model.evals.length - (model.evalsAdded - this.evalsAdded)));
+      patch.best = { ...model.best };
+      patch.latestEval = { ...model.latestEval };
+      this.evalsAdded = model.evalsAdded;
+    }
+    if (model.summary !== this.summary) {
+      patch.summary = model.summary;
+      this.summary = model.summary;
+    }
+    return patch;
+  }
+
+  private remember(name: string, series: DownsampledSeries): void {
+    this.sent.set(name, {
+      series,
+      generation: series.generation,
+      buckets: series.buckets,
+      appended: series.appended,
+    });
   }
 }
 

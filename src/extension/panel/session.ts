@@ -58,7 +58,7 @@ export function setWebviewHtml(
 
 /**
  * Binds one webview to one run: the host sends a decimated snapshot when the webview says it is
- * ready (first open, reload, shown again) and batched deltas after; everything the webview posts
+ * ready (first open, reload, shown again) and deltas after, one at a time (PanelFeed); everything the webview posts
  * is validated (panel/messages.ts) before anything acts on it.
  */
 export class PanelSession implements vscode.Disposable {
@@ -102,6 +102,7 @@ export class PanelSession implements vscode.Disposable {
       canCommand: this.run.canCommand ?? false,
       post: (message) => this.post(message),
       ready: () => this.feed.ready(this.host.viewSettings()),
+      applied: () => this.feed.applied(),
       save: (bytes, name, kind) => saveExport(bytes, name, kind, this.run.runDir),
       exportRun: (runId) => this.host.exportRun(runId),
       openDashboard: (runId) => this.host.openDashboard(runId),

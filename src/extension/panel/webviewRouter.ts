@@ -20,6 +20,8 @@ export interface RouterDeps {
   readonly commandRefusal?: string;
   post(message: HostToWebview): void;
   ready(): void;
+  /** The panel took in the last snapshot or delta (only a live feed needs to know). */
+  applied?(): void;
   /**
    * Writes a file the user picks; `bytes` is what the panel sent. Resolves to where it went
    * (undefined: the user cancelled); rejects when writing failed, the message naming the file.
@@ -33,6 +35,7 @@ export interface RouterDeps {
 export type RouteOutcome =
   | "ignored"
   | "ready"
+  | "applied"
   | "refused"
   | "sent"
   | "failed"
@@ -52,6 +55,9 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
     case "ready":
       deps.ready();
       return "ready";
+    case "applied":
+      deps.applied?.();
+      return "applied";
     case "command": {
       const command = toHostCommand(message);
       if (!command.ok) {

@@ -7,32 +7,62 @@ import {
   toHostCommand,
 } from "../../../src/extension/panel/messages";
 import { RunModel } from "../../../src/extension/panel/model";
+import { PROTOCOL_VERSION } from "../../../src/protocol/messages";
 import { checkValue } from "../../../webview/forms";
-import { fakeRun } from "../../webview/fakeRun";
+import { fakeRun, mulberry32 } from "../../webview/fakeRun";
 
-function manualFeed(options: { maxPendingSteps?: number } = {}) {
+/**
+ * A feed on a fake timer and clock. `confirm`: the panel answers `applied` to everything at once
+ * (else the test calls `feed.applied()` itself).
+ */
+function manualFeed({ confirm = true } = {}) {
   const posted: HostToWebview[] = [];
-  let timer: (() => void) | null = null;
-  const feed = new PanelFeed(new RunModel("r"), (m) => posted.push(m), {
-    ...options,
-    setTimer: (callback) => {
-      timer = callback;
-      return 1;
+  let timer: { run: () => void; ms: number } | null = null;
+  const clock = { now: 0 };
+  const feed: PanelFeed = new PanelFeed(
+    new RunModel("r"),
+    (m) => {
+      posted.push(m);
+      if (confirm) feed.applied();
     },
-    clearTimer: () => {
-      timer = null;
+    {
+      setTimer: (run, ms) => {
+        timer = { run, ms };
+        return 1;
+      },
+      clearTimer: () => {
+        timer = null;
+      },
+      now: () => clock.now,
     },
-  });
+  );
+  /** Runs the pending timer, the clock moved on by its delay. */
   const tick = () => {
-    const run = timer;
+    const due = timer;
     timer = null;
-    run?.();
+    if (!due) return;
+    clock.now += due.ms;
+    due.run();
   };
-  return { feed, posted, tick };
+  return { feed, posted, tick, clock };
 }
 
+/** What the webview does: a mirror from the snapshot, each delta's patch applied (through JSON, as postMessage copies). */
+function mirrorOf(posted: HostToWebview[]): RunModel {
+  const messages = JSON.parse(JSON.stringify(posted)) as HostToWebview[];
+  let mirror: RunModel | null = null;
+  for (const m of messages) {
+    if (m.type === "snapshot") mirror = RunModel.fromSnapshot(m.run);
+    else if (m.type === "delta") mirror?.applyPatch(m.patch);
+  }
+  assert.ok(mirror, "no snapshot was posted");
+  return mirror;
+}
+
+const sizeOf = (message: HostToWebview) => JSON.stringify(message).length;
+
 describe("PanelFeed", () => {
-  it("sends a snapshot on ready, then the messages since as one batched delta per tick", () => {
+  it("sends a snapshot on ready, then what changed since as one delta per tick", () => {
     const { feed, posted, tick } = manualFeed();
     const stream = [...fakeRun({ tasks: ["a", "b"], steps: 30 })];
     for (const m of stream.slice(0, 10)) feed.push(m);
@@ -46,39 +76,175 @@ describe("PanelFeed", () => {
     assert.equal(posted.length, 2);
     const delta = posted[1];
     assert.ok(delta.type === "delta");
-    assert.deepEqual(delta.messages, stream.slice(10));
+    assert.equal(delta.patch.step, 30);
+    assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
+    tick();
+    assert.equal(posted.length, 2, "no change, no delta");
   });
 
-  it("a mirror fed the snapshot and the deltas equals the host's model", () => {
+  it("a mirror fed the snapshot and the deltas equals the host's model, merges and switches included", () => {
     const { feed, posted, tick } = manualFeed();
+    feed.model.applySettings({ maxPoints: 40, heatmapWindowMax: 7, maxEvals: 5, maxMarkers: 3 });
     const stream = [
-      ...fakeRun({ tasks: ["a", "b", "c"], steps: 400, switches: { 200: { name: "ew", params: {} } } }),
+      ...fakeRun({
+        tasks: ["a", "b", "c"],
+        steps: 3000,
+        evalEvery: 70,
+        switches: { 200: { name: "ew", params: {} }, 900: { name: "pcgrad", params: { seed: 1 } } },
+      }),
     ];
     for (const m of stream.slice(0, 150)) feed.push(m);
     feed.ready();
-    for (const [i, m] of stream.slice(150).entries()) {
+    // Flushes at uneven intervals (seeded), from every message to hundreds of steps apart.
+    const random = mulberry32(3);
+    for (const m of stream.slice(150)) {
       feed.push(m);
-      if (i % 37 === 0) tick();
+      if (random() < 0.02) {
+        tick();
+        if (random() < 0.1) assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
+      }
     }
     tick();
-    const messages = JSON.parse(JSON.stringify(posted)) as HostToWebview[];
-    assert.ok(messages[0].type === "snapshot");
-    const mirror = RunModel.fromSnapshot(messages[0].run);
-    for (const m of messages.slice(1)) if (m.type === "delta") for (const t of m.messages) mirror.ingest(t);
-    assert.deepEqual(mirror.toSnapshot(), feed.model.toSnapshot());
+    assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
   });
 
-  it("replaces a backlog beyond its bound with a fresh snapshot", () => {
-    const { feed, posted, tick } = manualFeed({ maxPendingSteps: 50 });
+  it("10,000 steps in a burst arrive as one delta no bigger than the history it patches, every step's extremes in it", () => {
+    const { feed, posted, tick } = manualFeed();
+    const stream = [...fakeRun({ tasks: ["a", "b", "c", "d", "e", "f"], steps: 12_000, spikeAt: 7_777 })];
+    const firstBurst = stream.findIndex((m) => m.type === "step" && m.step === 2000);
+    for (const m of stream.slice(0, firstBurst + 1)) feed.push(m);
     feed.ready();
-    for (const m of fakeRun({ tasks: ["a"], steps: 500 })) feed.push(m);
+    for (const m of stream.slice(firstBurst + 1)) feed.push(m);
     tick();
     assert.deepEqual(
       posted.map((m) => m.type),
-      ["snapshot", "snapshot"],
+      ["snapshot", "delta"],
     );
-    const last = posted[1];
-    assert.ok(last.type === "snapshot" && last.run.step === 500);
+    const delta = posted[1];
+    assert.ok(delta.type === "delta");
+    assert.equal(delta.patch.step, 12_000);
+    // Bounded by the kept history (a snapshot's worth), not by the 10,000 steps behind it.
+    assert.ok(
+      sizeOf(delta) < JSON.stringify(feed.model.toSnapshot()).length,
+      `delta of ${sizeOf(delta)} characters`,
+    );
+    const mirror = mirrorOf(posted);
+    assert.deepEqual(mirror.toSnapshot(), feed.model.toSnapshot());
+    // The spike sent mid-burst survives in the panel's history with its exact step.
+    const spike = mirror.series
+      .get("loss/a")
+      ?.points()
+      .find((p) => p.y === 50);
+    assert.equal(spike?.x, 7_777);
+  });
+
+  it("a steady run's deltas stay small: a merge of the history costs no resend of it", () => {
+    const { feed, posted, tick } = manualFeed();
+    feed.ready();
+    let steps = 0;
+    for (const m of fakeRun({ tasks: ["a", "b"], steps: 20_000, evalEvery: 1_000_000 })) {
+      feed.push(m);
+      if (m.type === "step" && ++steps % 100 === 0) tick();
+    }
+    const deltas = posted.filter((m) => m.type === "delta");
+    assert.equal(deltas.length, 200);
+    // The buckets merged 5 times over this run (2000 points kept): the mirror merged its own,
+    // so a delta across a merge is no bigger than the one before it.
+    const merging = deltas.flatMap((m, i) =>
+      Object.values(m.patch.series).some((tail) => tail.merged > 0) ? [i] : [],
+    );
+    assert.equal(merging.length, 5);
+    for (const i of merging)
+      assert.ok(
+        sizeOf(deltas[i]) <= 1.2 * sizeOf(deltas[i - 1]),
+        `delta ${i}: ${sizeOf(deltas[i])} characters, the one before ${sizeOf(deltas[i - 1])}`,
+      );
+    assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
+  });
+
+  it("a strategy switch, an evaluation and the end of the run reach the panel in the very next delta", () => {
+    const { feed, posted, tick } = manualFeed();
+    const stream = [...fakeRun({ tasks: ["a", "b"], steps: 5000, evalEvery: 5000 })];
+    feed.ready();
+    for (const m of stream) feed.push(m);
+    feed.push({
+      v: PROTOCOL_VERSION,
+      type: "strategy-changed",
+      step: 5000,
+      name: "ew",
+      params: {},
+      previous: { name: "gradcraft", params: { tau: 1, epsilon: 0 } },
+      reason: "command",
+    });
+    feed.push({ v: PROTOCOL_VERSION, type: "ack", id: "c1", command: "stop", ok: true, step: 5000 });
+    feed.push({
+      v: PROTOCOL_VERSION,
+      type: "done",
+      reason: "stopped",
+      summary: { steps: 5000, wallMs: 200_000, splits: {} },
+    });
+    tick();
+    assert.equal(posted.length, 2);
+    const delta = posted[1];
+    assert.ok(delta.type === "delta");
+    assert.equal(delta.patch.state, "stopped");
+    assert.equal(delta.patch.strategy?.name, "ew");
+    assert.equal(delta.patch.evals?.at(-1)?.step, 5000);
+    assert.ok(delta.patch.markers?.some((m) => m.kind === "strategy" && m.step === 5000));
+    assert.deepEqual(
+      delta.acks.map((a) => a.id),
+      ["c1"],
+    );
+  });
+
+  it("the next delta waits until the panel applied the previous one, then carries everything since", () => {
+    const { feed, posted, tick } = manualFeed({ confirm: false });
+    const stream = [...fakeRun({ tasks: ["a", "b"], steps: 3000 })];
+    feed.ready();
+    for (const m of stream.slice(0, 1000)) feed.push(m);
+    tick(); // still busy with the snapshot: nothing goes
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ["snapshot"],
+    );
+    feed.applied();
+    tick();
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ["snapshot", "delta"],
+    );
+    for (const m of stream.slice(1000, 2000)) feed.push(m);
+    tick();
+    assert.equal(posted.length, 2, "one delta unconfirmed: no second one behind it");
+    feed.applied();
+    tick();
+    assert.equal(posted.length, 3);
+    const delta = posted[2];
+    assert.ok(delta.type === "delta" && delta.patch.step === feed.model.step);
+    assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
+  });
+
+  it("a panel that never answers still gets a delta every appliedTimeoutMs", () => {
+    const { feed, posted, tick, clock } = manualFeed({ confirm: false });
+    feed.ready();
+    const start = clock.now;
+    for (const m of fakeRun({ tasks: ["a"], steps: 100 })) feed.push(m);
+    tick();
+    assert.equal(posted.length, 1, "the flush interval is not the timeout");
+    tick();
+    assert.equal(posted.length, 2);
+    assert.ok(clock.now - start >= 2000, `sent after ${clock.now - start} ms`);
+  });
+
+  it("a reloaded panel gets its snapshot at once, unconfirmed deltas or not", () => {
+    const { feed, posted, tick } = manualFeed({ confirm: false });
+    feed.ready();
+    for (const m of fakeRun({ tasks: ["a"], steps: 100 })) feed.push(m);
+    tick();
+    feed.ready();
+    assert.deepEqual(posted.map((m) => m.type).slice(-1), ["snapshot"]);
+    const last = posted.at(-1);
+    assert.ok(last?.type === "snapshot" && last.run.step === 100);
   });
 
   it("a hidden panel receives nothing until it is ready again", () => {
@@ -91,6 +257,24 @@ describe("PanelFeed", () => {
     feed.ready();
     assert.equal(posted.length, 2);
     assert.equal(posted[1].type, "snapshot");
+  });
+
+  it("a panel shown again gets what changed while it was hidden in one delta", () => {
+    const { feed, posted, tick } = manualFeed();
+    const stream = [...fakeRun({ tasks: ["a", "b"], steps: 3000 })];
+    for (const m of stream.slice(0, 500)) feed.push(m);
+    feed.ready();
+    feed.setVisible(false);
+    for (const m of stream.slice(500)) feed.push(m);
+    tick();
+    assert.equal(posted.length, 1);
+    feed.setVisible(true);
+    tick();
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ["snapshot", "delta"],
+    );
+    assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
   });
 });
 
