@@ -44,6 +44,12 @@ export interface EvalCell {
   latest?: number;
   best?: BestValue;
   winner: boolean;
+  /**
+   * This run's ranked figure minus the first run's (the baseline the user picked first), and
+   * whether that is an improvement (lower is better for log loss). Absent for the first run and
+   * where either figure is missing.
+   */
+  delta?: { value: number; better: boolean };
 }
 
 export interface EvalRow {
@@ -97,7 +103,11 @@ export function compareEval(
       }
       return { run: r, cells };
     });
-    if (rank) for (const metric of EVAL_METRICS) markWinners(rows, metric);
+    if (rank)
+      for (const metric of EVAL_METRICS) {
+        markWinners(rows, metric);
+        markDeltas(rows, metric);
+      }
     return { task, rows };
   };
   for (const task of tasks) if (!hiddenTasks.includes(task)) groups.push(group(task, true));
@@ -121,6 +131,17 @@ export function rankedValue(cell: EvalCell): number | undefined {
   if (cell.state !== "value") return undefined;
   const value = cell.best?.value ?? cell.latest;
   return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+function markDeltas(rows: EvalRow[], metric: EvalMetric): void {
+  const baseline = rankedValue(rows[0]?.cells[metric] ?? { state: "no-eval", winner: false });
+  if (baseline === undefined) return;
+  for (const row of rows.slice(1)) {
+    const value = rankedValue(row.cells[metric]);
+    if (value === undefined) continue;
+    const delta = value - baseline;
+    row.cells[metric].delta = { value: delta, better: LOWER_IS_BETTER.has(metric) ? delta < 0 : delta > 0 };
+  }
 }
 
 function markWinners(rows: EvalRow[], metric: EvalMetric): void {

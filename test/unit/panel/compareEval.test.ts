@@ -154,4 +154,18 @@ describe("the compare-mode evaluation table", () => {
     assert.deepEqual(keptStepRange([kept, [], [{ step: 3, cosines: [1] }]]), { min: 3, max: 14 });
     assert.equal(keptStepRange([[], []]), null);
   });
+
+  it("each later run's figure is set against the first run's: the sign says which way, `better` which is good", () => {
+    const a = runWith("baseline", ["click"], [{ step: 10, auc: [0.7], logloss: [0.3] }]);
+    const b = runWith("candidate", ["click"], [{ step: 10, auc: [0.725], logloss: [0.31] }]);
+    const c = runWith("untested", ["like"], [{ step: 10, auc: [0.9] }]);
+    const table = compareEval([a, b, c], "validation");
+    assert.equal(cell(table, "click", 0, "auc").delta, undefined, "the baseline has none");
+    const auc = cell(table, "click", 1, "auc").delta!;
+    assert.ok(Math.abs(auc.value - 0.025) < 1e-12 && auc.better);
+    const logloss = cell(table, "click", 1, "logloss").delta!;
+    assert.ok(Math.abs(logloss.value - 0.01) < 1e-12);
+    assert.equal(logloss.better, false, "a higher log loss is worse");
+    assert.equal(cell(table, "like", 2, "auc").delta, undefined, "nothing to set it against");
+  });
 });
