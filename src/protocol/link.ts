@@ -419,7 +419,11 @@ export class TrainerLink extends EventEmitter<TrainerLinkEvents> {
       // A host of another major refuses this trainer with one notice (docs/protocol.md, "Versions").
       const notice = IncompatibleNotice.safeParse(value);
       if (notice.success)
-        return { ok: false, kind: "version", reason: `the host refused this trainer: ${notice.data.reason}` };
+        return {
+          ok: false,
+          kind: "version",
+          reason: `the host speaks protocol ${notice.data.v}: ${notice.data.reason}`,
+        };
       const parsed = parseHostCommand(value);
       if (!parsed.ok) {
         const id = (value as { id?: unknown } | null)?.id;

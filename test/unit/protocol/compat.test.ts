@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { after, describe, it } from "node:test";
 import { AttachedConnection } from "../../../src/extension/runs/connection";
 import {
@@ -15,6 +16,7 @@ import { COMMAND_EXAMPLES, TRAINER_EXAMPLES } from "../../../src/protocol/exampl
 import { ACK_TIMEOUT_MS, AttachClient, HostLink, TrainerLink } from "../../../src/protocol/link";
 import {
   type ConfigMessage,
+  IncompatibleNotice,
   OTHER_MAJOR,
   PROTOCOL_VERSION,
   parseHostCommand,
@@ -244,9 +246,32 @@ describe("the version handshake on a link", () => {
     const got = exit.stderrTail.find((l) => l.startsWith("GOT "));
     const lines = (JSON.parse(got?.slice(4) ?? '""') as string).trim().split("\n");
     const notice = JSON.parse(lines.at(-1) ?? "{}");
-    assert.equal(notice.type, "incompatible");
+    assert.ok(IncompatibleNotice.safeParse(notice).success, "the answer follows its documented schema");
     assert.equal(notice.v, PROTOCOL_VERSION, "the host answers with the version it speaks");
     assert.match(notice.reason, /2\.0.*1\.0/);
+  });
+
+  it("a trainer told it is incompatible reports the host's reason, once, and takes no command from it", async () => {
+    const stdin = new PassThrough();
+    const problems: Array<StreamProblem & { source: string }> = [];
+    const link = await TrainerLink.open({ stdoutFd: null, stdin, onProblem: (p) => problems.push(p) });
+    try {
+      const notice = encodeLine({
+        v: PROTOCOL_VERSION,
+        type: "incompatible",
+        reason: "refused the trainer: x",
+      });
+      stdin.write(notice + notice);
+      await until(() => problems.length > 0, 2000, "the report");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(
+        problems.map((p) => [p.kind, p.source, p.reason]),
+        [["version", "stdin", "the host speaks protocol 1.0: refused the trainer: x"]],
+      );
+      assert.deepEqual(link.takeCommands(), []);
+    } finally {
+      await link.close();
+    }
   });
 
   it("an attaching client refuses a trainer of another major and tells it its own version", async () => {
