@@ -1444,7 +1444,29 @@ function applyDelta(run: RunModel, message: Extract<HostToWebview, { type: "delt
   ingestMs += performance.now() - started;
   if (run.tasks.length !== tasksBefore || run.strategies.length !== strategiesBefore) ensureLayout();
   confirmApplied();
-  invalidate();
+  invalidateLive();
+}
+
+/**
+ * Live data redraws the charts at most every LIVE_REDRAW_MS (the header, with the step, every
+ * frame): at a few hundred steps a second a chart redrawn 60 times a second shows nothing more,
+ * and the raster time it takes is what a busy machine would otherwise take from the updates.
+ */
+const LIVE_REDRAW_MS = 100;
+let lastLiveRedraw = Number.NEGATIVE_INFINITY;
+let liveRedrawTimer: ReturnType<typeof setTimeout> | null = null;
+
+function invalidateLive(): void {
+  schedule(); // the header
+  if (liveRedrawTimer !== null) return;
+  const wait = lastLiveRedraw + LIVE_REDRAW_MS - performance.now();
+  const redraw = () => {
+    liveRedrawTimer = null;
+    lastLiveRedraw = performance.now();
+    invalidate();
+  };
+  if (wait <= 0) redraw();
+  else liveRedrawTimer = setTimeout(redraw, wait);
 }
 
 /**
@@ -1578,7 +1600,7 @@ function start(): void {
     return out;
   },
   /** True while some chart on screen still waits for its redraw. */
-  drawing: () => dirty || [...cards.values()].some((c) => c.stale && c.visible),
+  drawing: () => dirty || liveRedrawTimer !== null || [...cards.values()].some((c) => c.stale && c.visible),
   runs: () => runs,
   /** Page coordinates of a heatmap cell's centre; `run` picks the heatmap in compare mode. */
   heatmapCellCenter: (row: number, column: number, run = 0) => {

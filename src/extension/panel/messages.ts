@@ -235,6 +235,7 @@ export class PanelFeed {
   private needsSnapshot = true;
   /** When the snapshot or delta the panel has not yet confirmed was posted (null: none). */
   private unconfirmedSince: number | null = null;
+  private lastPostAt = Number.NEGATIVE_INFINITY;
   visible = true;
   private readonly flushMs: number;
   private readonly appliedTimeoutMs: number;
@@ -279,7 +280,8 @@ export class PanelFeed {
     // The timer may be the long one that waits for a panel that never answers.
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
-    this.schedule();
+    // A panel that took its time has waited a flush interval already.
+    this.schedule(Math.max(0, this.flushMs - (this.now() - this.lastPostAt)));
   }
 
   setVisible(visible: boolean): void {
@@ -301,7 +303,7 @@ export class PanelFeed {
       this.needsSnapshot = false;
       this.acks = [];
       this.cursor.reset(this.model);
-      this.unconfirmedSince = this.now();
+      this.unconfirmedSince = this.lastPostAt = this.now();
       this.post({ type: "snapshot", run: this.model.toSnapshot(), surface: this.surface, settings });
       return;
     }
@@ -318,7 +320,7 @@ export class PanelFeed {
     if (!patch) return;
     const acks = this.acks;
     this.acks = [];
-    this.unconfirmedSince = this.now();
+    this.unconfirmedSince = this.lastPostAt = this.now();
     this.post({ type: "delta", runId: this.model.runId, patch, acks });
   }
 

@@ -577,7 +577,10 @@ export class RunModel {
     }
     this.seriesFor(seriesName.stepsPerSecond).append(step, time, rate);
     this.previousStepAt = { step, time };
-    if (message.cosines.length === k * k) this.pushCosines({ step, cosines: [...message.cosines] });
+    // Six decimals: the heatmap shows two, even averaged over its whole window; the live panel
+    // gets every step's matrix, so their size is most of what a fast run sends it.
+    if (message.cosines.length === k * k)
+      this.pushCosines({ step, cosines: message.cosines.map((c) => Math.round(c * 1e6) / 1e6) });
     if (this.strategy === null || this.strategy.name !== message.strategy) {
       // A trainer that sends no strategy-changed message still gets its switch marked.
       if (this.strategy !== null)
