@@ -209,6 +209,8 @@ export function toHostCommand(message: CommandMessage): ParseResult<HostCommand>
 export interface PanelFeedOptions {
   /** How often changes are sent, in ms (one delta per flush, however many steps arrived). */
   flushMs?: number;
+  /** Deltas (and snapshots) the panel may hold unconfirmed; the next waits for its `applied`. */
+  maxUnconfirmed?: number;
   /** How long an unanswered delta holds the next one back (a panel that never says `applied`). */
   appliedTimeoutMs?: number;
   now?: () => number;
@@ -222,10 +224,11 @@ export interface PanelFeedOptions {
  * into the model, so keep one feed per model or call `model.ingest` yourself and pass
  * `ingest: false`), and the panel receives at most one delta per `flushMs`: the model's changes
  * since the previous one (a patch of the touched buckets, see model.ts), never the raw steps, so
- * what the webview has to read stays small at any trainer speed. And one at a time: the next
- * delta waits until the panel says it `applied` the previous one, changes meanwhile joining it,
- * so a busy panel never has a queue of stale deltas to work through: whatever it reads next is
- * the run as it is now. Hidden panels get nothing; on `ready` (first open, reload, shown again)
+ * what the webview has to read stays small at any trainer speed. And few at a time: with
+ * `maxUnconfirmed` (2) deltas the panel has not said it `applied`, the next one waits, changes
+ * meanwhile joining it, so a busy panel never has a queue of stale deltas to work through:
+ * whatever it reads next is the run as it is now (two, not one, so the round trip of the
+ * confirmation does not set the pace when the panel keeps up). Hidden panels get nothing; on `ready` (first open, reload, shown again)
  * the panel gets a snapshot.
  */
 export class PanelFeed {
@@ -233,9 +236,10 @@ export class PanelFeed {
   private acks: AckMessage[] = [];
   private timer: unknown = null;
   private needsSnapshot = true;
-  /** When the snapshot or delta the panel has not yet confirmed was posted (null: none). */
-  private unconfirmedSince: number | null = null;
+  /** When each snapshot or delta the panel has not yet confirmed was posted, oldest first. */
+  private unconfirmed: number[] = [];
   private lastPostAt = Number.NEGATIVE_INFINITY;
+  private readonly maxUnconfirmed: number;
   visible = true;
   private readonly flushMs: number;
   private readonly appliedTimeoutMs: number;
@@ -250,6 +254,7 @@ export class PanelFeed {
     private readonly surface?: Surface,
   ) {
     this.flushMs = options.flushMs ?? 50;
+    this.maxUnconfirmed = options.maxUnconfirmed ?? 2;
     this.appliedTimeoutMs = options.appliedTimeoutMs ?? 2000;
     this.now = options.now ?? Date.now;
     this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
@@ -269,14 +274,13 @@ export class PanelFeed {
     this.needsSnapshot = true;
     this.visible = true;
     // A (re)loaded panel will never confirm what its predecessor was sent.
-    this.unconfirmedSince = null;
+    this.unconfirmed = [];
     this.flush(settings);
   }
 
   /** The panel posted `applied`: what changed since goes now (no sooner than a flush interval). */
   applied(): void {
-    if (this.unconfirmedSince === null) return;
-    this.unconfirmedSince = null;
+    if (this.unconfirmed.shift() === undefined) return;
     // The timer may be the long one that waits for a panel that never answers.
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
@@ -303,25 +307,31 @@ export class PanelFeed {
       this.needsSnapshot = false;
       this.acks = [];
       this.cursor.reset(this.model);
-      this.unconfirmedSince = this.lastPostAt = this.now();
+      this.sent();
       this.post({ type: "snapshot", run: this.model.toSnapshot(), surface: this.surface, settings });
       return;
     }
-    if (this.unconfirmedSince !== null) {
-      const waited = this.now() - this.unconfirmedSince;
-      // `applied` reschedules; the timer only covers a panel that never answers.
-      if (waited < this.appliedTimeoutMs) {
-        this.schedule(this.appliedTimeoutMs - waited);
-        return;
-      }
+    // A confirmation that never came (a panel that never answers) stops counting in the end.
+    const now = this.now();
+    while (this.unconfirmed.length > 0 && now - this.unconfirmed[0] >= this.appliedTimeoutMs)
+      this.unconfirmed.shift();
+    if (this.unconfirmed.length >= this.maxUnconfirmed) {
+      // `applied` reschedules; this timer only covers a panel that never answers.
+      this.schedule(this.appliedTimeoutMs - (now - this.unconfirmed[0]));
+      return;
     }
     // Every ingested message (acks too) moves the model's revision: no patch, nothing new.
     const patch = this.cursor.next(this.model);
     if (!patch) return;
     const acks = this.acks;
     this.acks = [];
-    this.unconfirmedSince = this.lastPostAt = this.now();
+    this.sent();
     this.post({ type: "delta", runId: this.model.runId, patch, acks });
+  }
+
+  private sent(): void {
+    this.lastPostAt = this.now();
+    this.unconfirmed.push(this.lastPostAt);
   }
 
   dispose(): void {
