@@ -94,7 +94,8 @@ export class PanelSession implements vscode.Disposable {
   }
 
   private async receive(raw: unknown): Promise<void> {
-    this.host.record?.("in", this.surface, raw);
+    // Confirmations are flow control, one per delta: the record is of what the panel asked.
+    if ((raw as { type?: unknown } | null)?.type !== "applied") this.host.record?.("in", this.surface, raw);
     await routeWebviewMessage(raw, {
       runId: this.run.id,
       runLabel: this.run.label,
