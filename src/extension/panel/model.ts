@@ -124,7 +124,7 @@ export class DownsampledSeries {
     return this.n;
   }
 
-  /** Changes each time the buckets merge: tails taken across a merge restart from bucket 0. */
+  /** Counts the merges: a tail taken across some tells the mirror to merge its own as often. */
   get generation(): number {
     return this.merges;
   }
