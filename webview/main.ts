@@ -62,6 +62,8 @@ interface ViewState {
   /** Compare mode: the run whose heatmap is shown, by index, or "all" side by side. */
   heatmapRun: string;
   evalSplit: string;
+  /** The run's folder (from the host): the host's panel serializer reopens it after a reload. */
+  runDir?: string;
   pending: Record<string, { control: ControlKey; sentAt: number }>;
   results: Partial<Record<ControlKey, { text: string; level: "ok" | "error" | "pending" }>>;
 }
@@ -79,6 +81,7 @@ const view: ViewState = {
   heatmapWindow: saved.heatmapWindow ?? 0,
   heatmapRun: saved.heatmapRun ?? "all",
   evalSplit: saved.evalSplit ?? "validation",
+  runDir: saved.runDir,
   pending: saved.pending ?? {},
   results: saved.results ?? {},
 };
@@ -581,7 +584,7 @@ function renderCompareFacts(): void {
 }
 
 function renderControls(run: RunModel): void {
-  const live = run.state === "running" || run.state === "paused" || run.state === "starting";
+  const live = isLive(run);
   for (const [control, button] of controlButtons) {
     const pending = isPending(control);
     const [idle, busy] = CONTROL_LABELS[control];
@@ -1354,6 +1357,16 @@ const DONE_TEXT: Record<ControlKey, string> = {
   "set-hyperparameters": "applied",
 };
 
+function isLive(run: RunModel): boolean {
+  return run.state === "running" || run.state === "paused" || run.state === "starting";
+}
+
+/** A finished run takes no commands: what the controls said while it was live is history. */
+function forgetControls(): void {
+  view.pending = {};
+  view.results = {};
+}
+
 /**
  * A command sent before a reload whose ack came while the panel was gone stays pending forever:
  * after a minute without an answer, say so instead of spinning.
@@ -1482,8 +1495,10 @@ function handle(message: HostToWebview): void {
   switch (message.type) {
     case "snapshot": {
       if (message.surface) view.surface = message.surface;
+      if (message.runDir) view.runDir = message.runDir;
       runs = [RunModel.fromSnapshot(message.run)];
-      expireStalePending();
+      if (isLive(runs[0])) expireStalePending();
+      else forgetControls();
       if (message.settings) applySettings(message.settings);
       persist();
       ensureLayout();

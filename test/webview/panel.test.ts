@@ -54,7 +54,7 @@ interface Posted {
 interface PanelWindow {
   __posted: Posted[];
   __gradcraft: {
-    runs(): { step: number }[];
+    runs(): { step: number; state: string }[];
     cards(): string[];
     canvasOf(id: string): HTMLCanvasElement;
     heatmapCellCenter(row: number, column: number, run?: number): { x: number; y: number };
@@ -390,6 +390,23 @@ describe("dashboard webview in Chromium", () => {
       /paused at step 612/,
       "results survive too",
     );
+
+    // The host names the run's folder (the panel keeps it for a window reload); once the run
+    // has ended, what its controls said while live is gone.
+    const ended = { ...host.model.toSnapshot(), state: "done" as const };
+    await page.evaluate((m) => window.postMessage(m, "*"), {
+      type: "snapshot",
+      run: ended,
+      runDir: "/runs/20261129-run-1",
+    });
+    await page.waitForFunction(
+      () => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.state === "done",
+    );
+    await waitFrames(page, 2);
+    const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem("gc-state") ?? "null"));
+    assert.equal(state.runDir, "/runs/20261129-run-1");
+    assert.deepEqual(state.results, {});
+    assert.equal((await page.textContent('[data-status="pause"]')) ?? "", "");
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -61,9 +61,10 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
   }
 
   /**
-   * Brings a panel saved by the last window back on its run. The webview's state names no run, so
-   * the panel is matched by the tab title it was saved with; the match is claimed before the first
-   * await, so two panels revived together never take the same run.
+   * Brings a panel saved by the last window back on its run: the one its webview state names
+   * (the snapshot's runDir), or, for a panel saved without one, the remembered panel with its tab
+   * title. The match is claimed before the first await, so two panels revived together never take
+   * the same run.
    */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const pending = this.pendingRestores();

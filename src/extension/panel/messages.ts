@@ -51,6 +51,8 @@ export const SnapshotMessage = z.object({
   /** Which surface the webview shows (the host knows whether it is a view or an editor panel). */
   surface: Surface.optional(),
   settings: ViewSettings.optional(),
+  /** The run's folder: the panel keeps it in its state, so a reloaded window reopens this run. */
+  runDir: z.string().optional(),
 });
 
 export const DeltaMessage = z.object({

@@ -72,7 +72,13 @@ export class PanelSession implements vscode.Disposable {
     private readonly surface: Surface,
     private readonly host: SessionHost,
   ) {
-    this.feed = new PanelFeed(run.model, (message) => this.post(message), {}, surface);
+    this.feed = new PanelFeed(
+      run.model,
+      (message) =>
+        this.post(message.type === "snapshot" && run.runDir ? { ...message, runDir: run.runDir } : message),
+      {},
+      surface,
+    );
     const subscription = run.onDidMessage?.((message) => this.feed.push(message, false));
     if (subscription) this.disposables.push(subscription);
     this.disposables.push(webview.onDidReceiveMessage((raw) => void this.receive(raw)));
