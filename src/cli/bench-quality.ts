@@ -16,6 +16,7 @@ import {
   type QualityEvent,
   type QualityReport,
   qualityEntries,
+  ReuseMismatch,
   runQuality,
   tableRows,
   textTable,
@@ -50,6 +51,8 @@ export interface BenchQualityFlags {
   reverse?: boolean;
   /** Report files of shards to join instead of training. */
   merge?: string[];
+  /** Report files whose matching runs are taken instead of trained again. */
+  reuse?: string[];
 }
 
 const positive = (name: string) => (value: string) => {
@@ -103,6 +106,10 @@ export function registerBenchQuality(bench: Command): Command {
     .option(
       "--reverse",
       "run this process's part of the plan from its end (a late extra worker; merge the reports)",
+    )
+    .option(
+      "--reuse <files...>",
+      "take the runs these JSON reports already measured (same dataset, tasks, budget and row parameters) instead of training them again: resume an interrupted benchmark, or add rows to a table",
     )
     .option(
       "--merge <files...>",
@@ -173,8 +180,10 @@ export async function runBenchQuality(
   let base: TrainingConfig;
   let entries: ReturnType<typeof qualityEntries>;
   let shard: ReturnType<typeof parseShard>;
+  let reuse: QualityReport[];
   try {
     shard = parseShard(flags.shard);
+    reuse = readReports("--reuse", flags.reuse ?? []);
     base = benchBaseConfig(flags);
     const names = flags.strategies
       ? flags.strategies
@@ -205,6 +214,18 @@ export async function runBenchQuality(
   const outDir = resolve(flags.out);
   fs.mkdirSync(outDir, { recursive: true });
   const stem = `quality-${flags.dataset}${shard ? `-shard${shard.index + 1}of${shard.count}` : ""}${flags.firstSeed ? `-from-seed${flags.firstSeed}` : ""}${flags.reverse ? "-reverse" : ""}`;
+  const overwritten = (flags.reuse ?? []).find((file) => resolve(file) === join(outDir, `${stem}.json`));
+  if (overwritten) {
+    // The new report keeps only this plan's rows: writing it over a reused report could lose runs.
+    io.stderr(
+      `gradcraft bench quality: --reuse ${overwritten} is where this run writes its report; pick another --out\n`,
+    );
+    return 2;
+  }
+  if (reuse.length > 0)
+    io.stderr(
+      `reusing the runs of ${reuse.length} report${reuse.length > 1 ? "s" : ""} where they match this plan\n`,
+    );
   const save = (report: QualityReport) => writeReport(outDir, stem, report, runContext(command, report));
   let report: QualityReport;
   try {
@@ -224,9 +245,14 @@ export async function runBenchQuality(
       onEvent: progress.update,
       shard,
       reverse: flags.reverse === true,
+      reuse,
       // Written after every run: an interrupted benchmark keeps what it measured.
       onProgress: save,
     });
+  } catch (error) {
+    if (!(error instanceof ReuseMismatch)) throw error;
+    io.stderr(`gradcraft bench quality: --reuse: ${error.message}\n`);
+    return 2;
   } finally {
     progress.stop();
   }
@@ -266,13 +292,7 @@ async function mergeCommand(flags: BenchQualityFlags, io: BenchIo, command: stri
   let report: QualityReport;
   let contexts: RunContext[];
   try {
-    const parts = (flags.merge ?? []).map((file) => {
-      try {
-        return JSON.parse(fs.readFileSync(file, "utf8")) as QualityReport & RunContext;
-      } catch (error) {
-        throw new UsageError(`--merge: cannot read ${file}: ${(error as Error).message}`);
-      }
-    });
+    const parts = readReports("--merge", flags.merge ?? []) as Array<QualityReport & RunContext>;
     report = mergeReports(parts);
     contexts = parts;
   } catch (error) {
@@ -294,6 +314,16 @@ async function mergeCommand(flags: BenchQualityFlags, io: BenchIo, command: stri
   const { jsonPath, mdPath } = writeReport(outDir, `quality-${report.dataset}`, report, context);
   printReport(io, flags, report, jsonPath, mdPath);
   return 0;
+}
+
+function readReports(flag: string, files: readonly string[]): QualityReport[] {
+  return files.map((file) => {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as QualityReport;
+    } catch (error) {
+      throw new UsageError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+    }
+  });
 }
 
 export interface RunContext {

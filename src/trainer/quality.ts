@@ -63,6 +63,12 @@ export interface QualityOptions {
   readonly reverse?: boolean;
   /** Called after each run with the report so far (to save partial results). */
   readonly onProgress?: (partial: QualityReport) => void;
+  /**
+   * Reports whose runs are taken instead of trained again (an interrupted benchmark resumed, or
+   * rows added to a table): only runs of the same dataset, tasks and budget, whose row has the
+   * same strategy and parameters here; the rest of those reports is ignored.
+   */
+  readonly reuse?: readonly QualityReport[];
 }
 
 export type QualityEvent =
@@ -349,6 +355,16 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
         for (let t = 0; t < k; t++) plan.push({ label: entry.label, seed, task: t });
       else plan.push({ label: entry.label, seed });
     }
+  const datasetName = options.datasetName ?? dataset.name;
+  const reused = reusableRuns(options.reuse ?? [], {
+    dataset: datasetName,
+    taskNames: dataset.taskNames,
+    budget,
+    entries,
+  });
+  const planned = new Set(plan.map(runKey));
+  const runs: RunRecord[] = [...reused.values()].filter((r) => planned.has(runKey(r)));
+  const toTrain = plan.filter((r) => !reused.has(runKey(r)));
   const shard = options.shard ?? { index: 0, count: 1 };
   if (
     !(
@@ -360,11 +376,10 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
     )
   )
     throw new Error(`shard ${shard.index + 1}/${shard.count}: expected 1 ≤ i ≤ n`);
-  const mine = plan.filter((_, i) => i % shard.count === shard.index);
+  const mine = toTrain.filter((_, i) => i % shard.count === shard.index);
   if (options.reverse) mine.reverse();
-  const runs: RunRecord[] = [];
   const report = (): QualityReport => ({
-    dataset: options.datasetName ?? dataset.name,
+    dataset: datasetName,
     entries: [...entries],
     complete: runs.length === plan.length,
     taskNames: [...dataset.taskNames],
@@ -388,9 +403,48 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
   return report();
 }
 
+/** A report given to reuse that belongs to another plan (dataset, tasks or budget). */
+export class ReuseMismatch extends Error {}
+
+const runKey = (r: RunKey) => `${r.label}|${r.seed}|${r.task ?? ""}`;
+
+const sameEntry = (a: QualityEntry, b: QualityEntry) =>
+  a.strategy === b.strategy && JSON.stringify(a.params) === JSON.stringify(b.params);
+
+/** The runs of `reports` that belong to this plan (same dataset, tasks, budget; same row). */
+function reusableRuns(
+  reports: readonly QualityReport[],
+  plan: {
+    dataset: string;
+    taskNames: readonly string[];
+    budget: QualityBudget;
+    entries: readonly QualityEntry[];
+  },
+): Map<string, RunRecord> {
+  const out = new Map<string, RunRecord>();
+  for (const [i, report] of reports.entries()) {
+    const differs = [
+      report.dataset !== plan.dataset && `dataset ${report.dataset} (here ${plan.dataset})`,
+      JSON.stringify(report.taskNames) !== JSON.stringify(plan.taskNames) && "tasks",
+      JSON.stringify(report.budget) !== JSON.stringify(plan.budget) &&
+        `budget ${JSON.stringify(report.budget)} (here ${JSON.stringify(plan.budget)})`,
+    ].filter(Boolean);
+    if (differs.length > 0)
+      throw new ReuseMismatch(`cannot reuse report ${i + 1}: it has a different ${differs.join(", ")}`);
+    for (const run of report.runs) {
+      const here = plan.entries.find((e) => e.label === run.label);
+      const there = report.entries.find((e) => e.label === run.label);
+      if (here && there && sameEntry(here, there) && !out.has(runKey(run))) out.set(runKey(run), run);
+    }
+  }
+  return out;
+}
+
 /**
- * Joins the reports of several shards (or of interrupted and resumed invocations) of the same
- * plan: same dataset, tasks, rows and budget; runs are united (a run present twice is kept once).
+ * Joins the reports of several shards, of interrupted and resumed invocations, or of plans with
+ * different rows (a table extended with more strategies): same dataset, tasks and budget, and a
+ * row present in several reports has the same parameters in each. Rows are united (ablations
+ * last), runs too (a run present twice is kept once).
  */
 export function mergeReports(parts: readonly QualityReport[]): QualityReport {
   if (parts.length === 0) throw new Error("nothing to merge");
@@ -402,14 +456,22 @@ export function mergeReports(parts: readonly QualityReport[]): QualityReport {
   };
   same("dataset", (r) => r.dataset);
   same("tasks", (r) => r.taskNames);
-  same("rows (strategies and parameters)", (r) => r.entries);
   same("budget", (r) => r.budget);
-  const key = (r: RunRecord) => `${r.label}|${r.seed}|${r.task ?? ""}`;
+  const entries: QualityEntry[] = [];
+  for (const [i, part] of parts.entries())
+    for (const entry of part.entries) {
+      const seen = entries.find((e) => e.label === entry.label);
+      if (!seen) entries.push(entry);
+      else if (!sameEntry(seen, entry))
+        throw new Error(`cannot merge: report ${i + 1} has row "${entry.label}" with different parameters`);
+    }
+  entries.sort((a, b) => Number(a.ablation === true) - Number(b.ablation === true));
   const runs = new Map<string, RunRecord>();
-  for (const part of parts) for (const run of part.runs) if (!runs.has(key(run))) runs.set(key(run), run);
+  for (const part of parts)
+    for (const run of part.runs) if (!runs.has(runKey(run))) runs.set(runKey(run), run);
   const planned = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
   const k = first.taskNames.length;
-  const perSeed = first.entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
+  const perSeed = entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
   const all = [...runs.values()];
   // A seed with runs missing would mix n's across rows and pair RI with a partial Single: the
   // table uses complete seeds only; the others are named in `partialSeeds`.
@@ -424,7 +486,8 @@ export function mergeReports(parts: readonly QualityReport[]): QualityReport {
     ...(partialSeeds.length > 0 ? { partialSeeds } : {}),
     complete: partialSeeds.length === 0,
     backend: [...new Set(parts.map((p) => p.backend))].join(", "),
-    rows: summarise(first.entries, all, seeds, k),
+    entries,
+    rows: summarise(entries, all, seeds, k),
     runs: all,
     // Shards run side by side: the longest is the wall time.
     wallMs: Math.max(...parts.map((p) => p.wallMs)),

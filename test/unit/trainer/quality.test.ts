@@ -151,6 +151,44 @@ describe("merging shards", () => {
     assert.equal(merged.runs.length, 5, "the partial seed's runs are kept in the report");
   });
 
+  test("reports with different rows are joined row by row (a table extended with a strategy)", () => {
+    const { entries, runs } = handMade();
+    const dwa: QualityEntry = { label: "dwa", strategy: "dwa", params: {} };
+    const dwaRuns = runs
+      .filter((r) => r.label === "ew")
+      .map((r) => ({ ...r, label: "dwa", strategy: "dwa", testAuc: r.testAuc.map((x) => (x ?? 0) - 0.01) }));
+    const ablation: QualityEntry = {
+      label: "gradcraft (τ=1)",
+      strategy: "gradcraft",
+      params: { tau: 1 },
+      ablation: true,
+    };
+    const extended = {
+      ...part([...runs.filter((r) => r.label === "single"), ...dwaRuns], [1, 2]),
+      entries: [entries[0], ablation, dwa],
+    };
+    const ablationRuns = [1, 2].map((seed) => ({
+      ...dwaRuns[0],
+      seed,
+      label: ablation.label,
+      strategy: "gradcraft",
+    }));
+    const merged = mergeReports([
+      part(runs, [1, 2]),
+      { ...extended, runs: [...extended.runs, ...ablationRuns] },
+    ]);
+    assert.deepEqual(
+      merged.rows.map((r) => r.label),
+      ["single", "ew", "dwa", "gradcraft (τ=1)"],
+      "the union of the rows, ablations last",
+    );
+    assert.equal(merged.complete, true);
+    const all = [...runs, ...dwaRuns, ...ablationRuns];
+    assert.deepEqual(merged.rows, summarise(merged.entries, all, [1, 2], 2));
+    const clash = { ...extended, entries: [entries[0], { ...dwa, params: { temperature: 3 } }] };
+    assert.throws(() => mergeReports([extended, clash]), /report 2 has row "dwa" with different parameters/);
+  });
+
   test("reports of different plans are not merged", () => {
     const { runs } = handMade();
     const other = { ...part(runs, [1]), budget: { epochs: 1, evalEvery: 5, patience: 3, maxSteps: 10 } };
@@ -549,6 +587,44 @@ describe("gradcraft bench quality (CLI)", () => {
       const markdown = readFileSync(join(dir, "quality-quick.md"), "utf8");
       assert.match(markdown, /\| strategy \| effective_view \|/);
       assert.match(markdown, /\| single \[like\] \| 1 \|/);
+
+      // A row added later: the measured runs are taken from the report, only DWA trains.
+      const flags = {
+        dataset: "quick" as const,
+        seeds: 1,
+        out: join(dir, "more"),
+        rows: 1500,
+        maxSteps: 1,
+        evalEvery: 1,
+        backend: "cpu",
+      };
+      const first = join(dir, "quality-quick.json");
+      const b = io();
+      assert.equal(
+        await runBenchQuality({ ...flags, strategies: "ew,dwa", reuse: [first] }, b.io),
+        0,
+        b.err.join(""),
+      );
+      assert.match(b.err.join(""), /\[1\/1\] dwa seed 1: (completed|early-stopped)/);
+      assert.doesNotMatch(b.err.join(""), /single \[task \d\] seed 1: started|\] ew seed 1: started/);
+      const extended = JSON.parse(readFileSync(join(dir, "more", "quality-quick.json"), "utf8"));
+      assert.deepEqual(
+        extended.rows.map((r: { label: string }) => r.label),
+        ["single", "ew", "dwa"],
+      );
+      assert.equal(extended.complete, true);
+      const measured = (report: { runs: RunRecord[] }) => report.runs.filter((r) => r.label !== "dwa");
+      assert.deepEqual(measured(extended), measured(json), "reused runs are the report's, not new ones");
+      // Another budget is another plan; and the report reused is never written over.
+      const c = io();
+      assert.equal(
+        await runBenchQuality({ ...flags, maxSteps: 2, strategies: "ew", reuse: [first] }, c.io),
+        2,
+      );
+      assert.match(c.err.join(""), /--reuse: cannot reuse report 1: it has a different budget/);
+      const d = io();
+      assert.equal(await runBenchQuality({ ...flags, out: dir, strategies: "ew", reuse: [first] }, d.io), 2);
+      assert.match(d.err.join(""), /is where this run writes its report; pick another --out/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
