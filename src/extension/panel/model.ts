@@ -351,13 +351,11 @@ export const DEFAULT_PANEL_SETTINGS: PanelSettings = {
 /** Metrics where lower is better; everything else (AUC, GAUC) is better when higher. */
 const LOWER_IS_BETTER = new Set(["logloss", "loss"]);
 
-export interface RunSnapshot {
-  runId: string;
-  label: string;
+/** The run's small fields: a snapshot and every patch carry them whole. */
+export interface RunHeader {
   state: RunState;
   stateDetail?: string;
   tasks: string[];
-  strategies: StrategyInfo[];
   strategy: { name: string; params: Record<string, unknown> } | null;
   hyperparameters: Record<string, number>;
   step: number;
@@ -367,6 +365,12 @@ export interface RunSnapshot {
   /** ms since start of the latest step. */
   elapsed: number;
   backend?: string;
+}
+
+export interface RunSnapshot extends RunHeader {
+  runId: string;
+  label: string;
+  strategies: StrategyInfo[];
   settings: PanelSettings;
   series: Record<string, SeriesSnapshot>;
   markers: Marker[];
@@ -678,17 +682,8 @@ export class RunModel {
    */
   applyPatch(patch: RunPatch): void {
     this.revision++;
-    this.state = patch.state;
-    this.stateDetail = patch.stateDetail;
-    this.tasks = [...patch.tasks];
+    this.setHeader(patch);
     if (patch.strategies) this.strategies = patch.strategies;
-    this.strategy = patch.strategy;
-    this.hyperparameters = { ...patch.hyperparameters };
-    this.step = patch.step;
-    this.epoch = patch.epoch;
-    this.startedAt = patch.startedAt;
-    this.elapsed = patch.elapsed;
-    this.backend = patch.backend;
     for (const [name, tail] of Object.entries(patch.series)) {
       // A tail from bucket 0 is the whole series (new, merged or resized on the host).
       const series =
@@ -722,16 +717,11 @@ export class RunModel {
     this.settings = next;
   }
 
-  toSnapshot(): RunSnapshot {
-    const series: Record<string, SeriesSnapshot> = {};
-    for (const [name, s] of this.series) series[name] = s.toJSON();
+  header(): RunHeader {
     return {
-      runId: this.runId,
-      label: this.label,
       state: this.state,
       stateDetail: this.stateDetail,
       tasks: [...this.tasks],
-      strategies: this.strategies,
       strategy: this.strategy,
       hyperparameters: { ...this.hyperparameters },
       step: this.step,
@@ -739,6 +729,30 @@ export class RunModel {
       startedAt: this.startedAt,
       elapsed: this.elapsed,
       backend: this.backend,
+    };
+  }
+
+  private setHeader(header: RunHeader): void {
+    this.state = header.state;
+    this.stateDetail = header.stateDetail;
+    this.tasks = [...header.tasks];
+    this.strategy = header.strategy;
+    this.hyperparameters = { ...header.hyperparameters };
+    this.step = header.step;
+    this.epoch = header.epoch;
+    this.startedAt = header.startedAt;
+    this.elapsed = header.elapsed;
+    this.backend = header.backend;
+  }
+
+  toSnapshot(): RunSnapshot {
+    const series: Record<string, SeriesSnapshot> = {};
+    for (const [name, s] of this.series) series[name] = s.toJSON();
+    return {
+      runId: this.runId,
+      label: this.label,
+      ...this.header(),
+      strategies: this.strategies,
       settings: { ...this.settings },
       series,
       markers: [...this.markers],
@@ -753,17 +767,8 @@ export class RunModel {
 
   static fromSnapshot(snapshot: RunSnapshot): RunModel {
     const model = new RunModel(snapshot.runId, snapshot.label, snapshot.settings);
-    model.state = snapshot.state;
-    model.stateDetail = snapshot.stateDetail;
-    model.tasks = [...snapshot.tasks];
+    model.setHeader(snapshot);
     model.strategies = snapshot.strategies;
-    model.strategy = snapshot.strategy;
-    model.hyperparameters = { ...snapshot.hyperparameters };
-    model.step = snapshot.step;
-    model.epoch = snapshot.epoch;
-    model.startedAt = snapshot.startedAt;
-    model.elapsed = snapshot.elapsed;
-    model.backend = snapshot.backend;
     for (const [name, s] of Object.entries(snapshot.series))
       model.series.set(name, DownsampledSeries.fromJSON(s));
     model.markers = [...snapshot.markers];
@@ -814,19 +819,9 @@ export class RunModel {
  * buckets per series), so a fast trainer cannot flood the webview, and the mirror that applies
  * it holds exactly the host's min/max history: nothing is dropped.
  */
-export interface RunPatch {
-  state: RunState;
-  stateDetail?: string;
-  tasks: string[];
+export interface RunPatch extends RunHeader {
   /** Only when they changed (hello). */
   strategies?: StrategyInfo[];
-  strategy: { name: string; params: Record<string, unknown> } | null;
-  hyperparameters: Record<string, number>;
-  step: number;
-  epoch: number;
-  startedAt: number | null;
-  elapsed: number;
-  backend?: string;
   /** The series with new points, from the first bucket that changed. */
   series: Record<string, SeriesTail>;
   /** The whole (bounded) marker list, when a marker was added. */
@@ -881,19 +876,7 @@ export class PatchCursor {
       series[name] = s.tail(sent?.series === s ? sent : undefined);
       this.remember(name, s);
     }
-    const patch: RunPatch = {
-      state: model.state,
-      stateDetail: model.stateDetail,
-      tasks: [...model.tasks],
-      strategy: model.strategy,
-      hyperparameters: { ...model.hyperparameters },
-      step: model.step,
-      epoch: model.epoch,
-      startedAt: model.startedAt,
-      elapsed: model.elapsed,
-      backend: model.backend,
-      series,
-    };
+    const patch: RunPatch = { ...model.header(), series };
     if (model.strategies !== this.strategies) {
       patch.strategies = model.strategies;
       this.strategies = model.strategies;
