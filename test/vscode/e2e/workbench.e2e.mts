@@ -6,23 +6,17 @@
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
-import { canvasInk, Workbench } from "./workbench.mjs";
+import { canvasInk, chainedSteps, requiredEnv, Workbench } from "./workbench.mjs";
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this suite through test/vscode/run.mjs`);
-  return value;
-}
-
-const port = Number(required("GRADCRAFT_E2E_PORT"));
-const workspace = required("GRADCRAFT_E2E_WORKSPACE");
-const chromium = required("GRADCRAFT_E2E_CHROMIUM");
-const artifacts = required("GRADCRAFT_E2E_ARTIFACTS");
-const harnessId = required("GRADCRAFT_HARNESS_ID");
+const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
+const workspace = requiredEnv("GRADCRAFT_E2E_WORKSPACE");
+const chromium = requiredEnv("GRADCRAFT_E2E_CHROMIUM");
+const artifacts = requiredEnv("GRADCRAFT_E2E_ARTIFACTS");
+const harnessId = requiredEnv("GRADCRAFT_HARNESS_ID");
 const extensionPath = process.env.GRADCRAFT_E2E_EXTENSION || undefined;
 const server = { port, base: `http://127.0.0.1:${port}` };
 const CONFIG = "tiny.gradcraft.json";
@@ -74,25 +68,7 @@ async function markers(frame: Frame, card = "loss"): Promise<string[]> {
   }, card);
 }
 
-/**
- * The steps build on each other (a run must be live to be steered): once one fails, the rest are
- * skipped with that reason instead of each waiting out its own timeout.
- */
-let brokenBy: string | undefined;
-function step(title: string, body: () => Promise<void>): void {
-  it(title, async (t) => {
-    if (brokenBy) {
-      t.skip(`not run: "${brokenBy}" failed`);
-      return;
-    }
-    try {
-      await body();
-    } catch (error) {
-      brokenBy = title;
-      throw error;
-    }
-  });
-}
+const step = chainedSteps();
 
 describe("GradCraft Studio in the browser", { concurrency: false }, () => {
   let close: () => Promise<void>;

@@ -2,8 +2,37 @@
 // status bar, notifications, and the webviews (two iframes deep: iframe.webview.ready, then
 // iframe#active-frame). Every step waits on what the user would see, never on time.
 import { join } from "node:path";
+import { it } from "node:test";
 import type { Frame, Page } from "playwright-core";
 import { waitFor } from "../harness.mjs";
+
+/** A setting test/vscode/run.mjs passes to the browser suites. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this suite through test/vscode/run.mjs`);
+  return value;
+}
+
+/**
+ * Test steps that build on each other (a run must be live to be steered): once one fails, the
+ * rest are skipped with that reason instead of each waiting out its own timeout.
+ */
+export function chainedSteps(): (title: string, body: () => Promise<void>) => void {
+  let brokenBy: string | undefined;
+  return (title, body) =>
+    it(title, async (t) => {
+      if (brokenBy) {
+        t.skip(`not run: "${brokenBy}" failed`);
+        return;
+      }
+      try {
+        await body();
+      } catch (error) {
+        brokenBy = title;
+        throw error;
+      }
+    });
+}
 
 export class Workbench {
   constructor(
