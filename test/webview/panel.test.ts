@@ -132,7 +132,18 @@ function hostFor(page: Page, surface: "dashboard" | "conflicts", label = "run-1"
       spikeAt: 123,
     }),
   ];
-  return { model, feed, outbox, deliver, stream };
+  /** The whole run in one snapshot; resolves once the panel shows its last step, drawn. */
+  const showAll = async () => {
+    for (const m of stream) feed.push(m);
+    feed.ready();
+    await deliver();
+    await page.waitForFunction(
+      (last) => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === last,
+      LAST,
+    );
+    await waitFrames(page, 3);
+  };
+  return { model, feed, outbox, deliver, stream, showAll };
 }
 
 async function posted(page: Page): Promise<Posted[]> {
@@ -415,14 +426,7 @@ describe("dashboard webview in Chromium", () => {
     for (const theme of ["light", "high-contrast"] as const) {
       const { page, errors } = await openPanel(theme, "conflicts", 360, 1100);
       const host = hostFor(page, "conflicts");
-      for (const m of host.stream) host.feed.push(m);
-      host.feed.ready();
-      await host.deliver();
-      await page.waitForFunction(
-        (last) => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === last,
-        LAST,
-      );
-      await waitFrames(page, 3);
+      await host.showAll();
       const cards: string[] = await page.evaluate(() =>
         (window as unknown as PanelWindow).__gradcraft.cards(),
       );
@@ -465,14 +469,7 @@ describe("dashboard webview in Chromium", () => {
     }
     const { page } = await openPanel("light", "dashboard");
     const host = hostFor(page, "dashboard");
-    for (const m of host.stream) host.feed.push(m);
-    host.feed.ready();
-    await host.deliver();
-    await page.waitForFunction(
-      (last) => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === last,
-      LAST,
-    );
-    await waitFrames(page, 3);
+    await host.showAll();
     await page.screenshot({ path: join(artifacts, "dashboard-light.png"), fullPage: true });
     await page.close();
   });
