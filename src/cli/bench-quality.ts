@@ -21,6 +21,7 @@ import {
   tableRows,
   textTable,
 } from "../trainer/quality";
+import { readableIssues } from "./train";
 
 /**
  * `gradcraft bench quality`: the GradCraft paper's comparison on one dataset (src/trainer/quality.ts
@@ -153,10 +154,7 @@ export function benchBaseConfig(flags: BenchQualityFlags): TrainingConfig {
     training: { ...preset.training, gradientScope: flags.scope ?? "params" },
   } as TrainingConfigInput;
   const parsed = TrainingConfig.safeParse(base);
-  if (!parsed.success)
-    throw new UsageError(
-      `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
+  if (!parsed.success) throw new UsageError(`invalid settings: ${readableIssues(parsed.error).join("; ")}`);
   return parsed.data;
 }
 
@@ -226,7 +224,7 @@ export async function runBenchQuality(
     io.stderr(
       `reusing the runs of ${reuse.length} report${reuse.length > 1 ? "s" : ""} where they match this plan\n`,
     );
-  const save = (report: QualityReport) => writeReport(outDir, stem, report, runContext(command, report));
+  const save = (report: QualityReport) => writeReport(outDir, stem, report, runContext(command));
   let report: QualityReport;
   try {
     report = await runQuality({
@@ -333,7 +331,7 @@ export interface RunContext {
   node: string;
 }
 
-export function runContext(command: string, _report?: QualityReport): RunContext {
+export function runContext(command: string): RunContext {
   const cpus = os.cpus();
   return {
     command,

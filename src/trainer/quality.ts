@@ -524,6 +524,8 @@ async function runOne(
       maxSteps: budget.maxSteps,
     },
   });
+  // Single: one model per task, stopped and selected on that task's own validation AUC.
+  const selectOn = (m: SplitMetrics) => (task !== undefined ? m.tasks[task]?.auc : m.mean.auc) ?? null;
   const result = await train({
     config,
     baseDir: process.cwd(),
@@ -533,8 +535,7 @@ async function runOne(
     }),
     backend: options.backend,
     dataset: options.dataset,
-    // Single: one model per task, stopped and selected on that task's own validation AUC.
-    ...(task !== undefined ? { selectOn: (m: SplitMetrics) => m.tasks[task]?.auc ?? null } : {}),
+    selectOn,
   });
   const { summary } = result;
   const k = options.dataset.taskNames.length;
@@ -551,7 +552,7 @@ async function runOne(
     wallMs: summary.wallMs,
     testAuc: test.auc,
     testGauc: test.gauc,
-    bestValidationAuc: (task !== undefined ? validation?.tasks[task]?.auc : validation?.mean.auc) ?? null,
+    bestValidationAuc: validation ? selectOn(validation) : null,
   };
 }
 
