@@ -4,7 +4,15 @@
  * pattern, used by its lines, its legend sample and its strategy-switch markers). No DOM here, so
  * the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
-import { averageCosines, type BestValue, type HeatmapState, seriesName } from "../src/extension/panel/model";
+import {
+  averageCosines,
+  type BestValue,
+  EVAL_METRICS,
+  type EvalMetric,
+  type HeatmapState,
+  LOWER_IS_BETTER,
+  seriesName,
+} from "../src/extension/panel/model";
 
 /** Line dash of run r: its lines, its legend sample and its markers share it. */
 export const RUN_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];
@@ -20,10 +28,6 @@ export function runDash(run: number): number[] {
 export function runLabelPosition(run: number): "end" | "start" | "center" {
   return (["end", "start", "center"] as const)[run % 3];
 }
-
-export const EVAL_METRICS = ["auc", "gauc", "logloss"] as const;
-export type EvalMetric = (typeof EVAL_METRICS)[number];
-const LOWER_IS_BETTER: ReadonlySet<EvalMetric> = new Set(["logloss"]);
 
 /** What the table needs of a run (RunModel has it). */
 export interface EvalRun {

@@ -6,7 +6,9 @@
  */
 import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/extension/panel/messages";
 import {
+  csvField,
   type DownsampledSeries,
+  EVAL_METRICS,
   type HeatmapState,
   type Marker,
   RunModel,
@@ -22,15 +24,7 @@ import {
   TimeChart,
   type XMode,
 } from "./charts";
-import {
-  compareEval,
-  EVAL_METRICS,
-  type EvalCell,
-  heatmapAt,
-  keptStepRange,
-  runDash,
-  taskUnion,
-} from "./compare";
+import { compareEval, type EvalCell, heatmapAt, keptStepRange, runDash, taskUnion } from "./compare";
 import { buildFields, HYPERPARAMETER_SCHEMA, type ObjectSchema } from "./forms";
 import css from "./styles.css";
 import { type Palette, readPalette, taskColor } from "./theme";
@@ -984,13 +978,16 @@ function evalTableCard(container: HTMLElement): void {
   });
   const body = el("div", {});
   element.append(body);
+  // Live runs redraw ten times a second; the table changes only with an evaluation (or a view
+  // option), so it is rebuilt only then (keeping a selection or hover in it meanwhile).
+  let shown: { models: RunModel[]; key: string; palette: Palette } | null = null;
   addOtherCard(container, {
     kind: "table",
     id,
     title: "Evaluation",
     element,
     series: (run) =>
-      ["auc", "gauc", "logloss"].flatMap((metric) => [
+      EVAL_METRICS.flatMap((metric) => [
         ...run.tasks.map((task, t) => ({
           name: seriesName.evalMetric(view.evalSplit, metric, task),
           task: t,
@@ -1001,16 +998,24 @@ function evalTableCard(container: HTMLElement): void {
     render: () => {
       const run = primary();
       if (!run) return;
+      const key = `${runs.map((r) => `${r.evalsAdded}:${r.tasks.join(",")}`).join("|")}|${view.evalSplit}|${view.hiddenTasks.join(",")}`;
+      const same =
+        shown?.key === key &&
+        shown.palette === palette &&
+        shown.models.length === runs.length &&
+        shown.models.every((m, i) => m === runs[i]);
+      if (same) return;
+      shown = { models: [...runs], key, palette };
       if (runs.length > 1) {
         renderCompareEval(body);
         return;
       }
-      const metrics = ["auc", "gauc", "logloss"];
+      const metrics = EVAL_METRICS;
       const head = el(
         "tr",
         {},
         el("th", { scope: "col" }, "task"),
-        ...metrics.map((m) => el("th", { scope: "col" }, m === "logloss" ? "log loss" : m.toUpperCase())),
+        ...metrics.map((m) => el("th", { scope: "col" }, METRIC_TITLES[m])),
       );
       const cell = (name: string) => {
         const latest = run.latestEval[name];
@@ -1429,7 +1434,7 @@ function exportCsv(id: string | null): void {
   const rows = ["run,series,step,time_ms,value"];
   for (const run of runs) {
     const body = run.toCsv(seriesOf(run)).trim().split("\n").slice(1);
-    const label = /[",\n]/.test(run.label) ? `"${run.label.replace(/"/g, '""')}"` : run.label;
+    const label = csvField(run.label);
     for (const line of body) rows.push(`${label},${line}`);
   }
   post({ type: "export-csv", csv: `${rows.join("\n")}\n`, suggestedName: id ?? "compare" });

@@ -10,7 +10,8 @@
 
 import type { EvalMessage, StepMessage, TrainerMessage } from "../../protocol/messages";
 
-const EVAL_METRICS = ["auc", "gauc", "logloss"] as const;
+export const EVAL_METRICS = ["auc", "gauc", "logloss"] as const;
+export type EvalMetric = (typeof EVAL_METRICS)[number];
 
 // ---------------------------------------------------------------------------------------------
 // Downsampled series
@@ -349,7 +350,7 @@ export const DEFAULT_PANEL_SETTINGS: PanelSettings = {
 };
 
 /** Metrics where lower is better; everything else (AUC, GAUC) is better when higher. */
-const LOWER_IS_BETTER = new Set(["logloss", "loss"]);
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(["logloss", "loss"]);
 
 /** The run's small fields: a snapshot and every patch carry them whole. */
 export interface RunHeader {
@@ -927,7 +928,7 @@ export function averageCosines(matrices: readonly HeatmapState[], window: number
   return { step: used[used.length - 1].step, cosines: sum.map((s) => s / n) };
 }
 
-function csvField(text: string): string {
+export function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -1,4 +1,5 @@
 import * as vscode from "vscode";
+import { errorText } from "./webviewRouter";
 
 /**
  * Saves bytes a panel exported (a chart's PNG, a CSV) where the user picks, starting in the run's
@@ -26,10 +27,6 @@ export async function saveExport(
   return target.fsPath;
 }
 
-export function safeFileName(name: string): string {
+function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "export";
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -91,7 +91,7 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
           type: "ack",
           id: message.id,
           ok: false,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorText(error),
         });
         return "failed";
       }
@@ -130,8 +130,12 @@ async function saveAndTell(
     deps.post({ type: "notice", level: "info", text: `Saved ${where}` });
     return "saved";
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     deps.post({ type: "notice", level: "error", text: `Could not save ${name}: ${reason}` });
     return "failed";
   }
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
