@@ -37,6 +37,8 @@ export interface RunConnection {
   onMessage: (message: TrainerMessage) => void;
   /** Problems of the stream (malformed lines, newer versions), once per kind. */
   onProblem: (reason: string) => void;
+  /** Why the link refused the trainer (another major protocol version); null while it has not. */
+  readonly refusal: string | null;
   onStderr: (line: string) => void;
   onExit: (info: ExitInfo) => void;
   /** Sends a command; resolves with its ack (ok or not), rejects on timeout or a closed link. */
@@ -61,6 +63,10 @@ export class SpawnedConnection implements RunConnection {
   onStderr: (line: string) => void = () => undefined;
   onExit: (info: ExitInfo) => void = () => undefined;
   private readonly link: HostLink;
+
+  get refusal(): string | null {
+    return this.link.refusal;
+  }
 
   constructor(plan: SpawnPlan) {
     this.link = HostLink.spawn(plan.command, plan.args, {
@@ -132,6 +138,10 @@ export class AttachedConnection implements RunConnection {
 
   get canWrite(): boolean {
     return this.client.writer;
+  }
+
+  get refusal(): string | null {
+    return this.client.refusal;
   }
 
   /** Connects and authenticates (asking to be the writer); the log so far is replayed first. */

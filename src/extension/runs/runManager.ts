@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import * as vscode from "vscode";
 import type { TrainingConfig } from "../../protocol/config";
-import { OTHER_MAJOR } from "../../protocol/messages";
 import { parseConfigFile } from "../config/parse";
 import { readSettings, runsFolder } from "../settings";
 import { ensureTrusted } from "../trust";
@@ -18,8 +17,6 @@ import { planTrainerSpawn } from "./spawn";
 export class RunManager implements vscode.Disposable {
   private counter = 0;
   private readonly spawned = new Set<SpawnedConnection>();
-  /** Runs whose trainer speaks another major protocol version: the link refused it and ended it. */
-  private readonly refused = new WeakMap<LiveRun, string>();
   private readonly killOnExit = () => {
     // Last resort when the extension host goes down without deactivate: no orphan trainers.
     for (const connection of this.spawned) connection.process.kill("SIGKILL");
@@ -156,7 +153,6 @@ export class RunManager implements vscode.Disposable {
   private wire(run: LiveRun): void {
     run.connection.onProblem = (reason) => {
       this.log.warn(`[${run.label}] link: ${reason}`);
-      if (OTHER_MAJOR.test(reason) && !this.refused.has(run)) this.refused.set(run, reason);
     };
     run.onDidMessage((message) => {
       if (message.type === "log") {
@@ -219,7 +215,7 @@ export class RunManager implements vscode.Disposable {
 
   private reportFailure(run: LiveRun): void {
     const reason =
-      this.refused.get(run) ??
+      run.connection.refusal ??
       run.exit?.spawnError ??
       run.fatalError ??
       run.exit?.stderrTail.filter((l) => l.trim()).slice(-1)[0] ??

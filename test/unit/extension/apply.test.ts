@@ -10,6 +10,7 @@ import type { AckMessage, TrainerMessage } from "../../../src/protocol/messages"
 /** A trainer that refuses unknown strategies and records what it was sent. */
 class Trainer implements RunConnection {
   readonly kind = "spawned" as const;
+  readonly refusal = null;
   readonly canWrite = true;
   sent: Array<Record<string, unknown>> = [];
   step = 40;

@@ -20,6 +20,7 @@ class FakeConnection implements RunConnection {
   onProblem = () => undefined;
   onStderr = () => undefined;
   onExit: (info: ExitInfo) => void = () => undefined;
+  readonly refusal = null;
   constructor(readonly kind: "spawned" | "attached" = "spawned") {}
   async send(command: unknown): Promise<AckMessage> {
     this.sent.push(command);
