@@ -74,14 +74,12 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   // attached to still serves its link (a reload detaches, it does not stop): attach again, so the
   // panel stays live; otherwise the folder's replay.
   const restorePanelRun = async (runDir: string): Promise<PanelRun | undefined> => {
-    const live = registry.forRunDir(runDir);
-    if (live) return live;
     const link = runPaths(runDir);
-    if (manager && existsSync(link.socket) && existsSync(link.token)) {
+    if (manager && !registry.forRunDir(runDir) && existsSync(link.socket) && existsSync(link.token)) {
       const attached = await manager.attach(runDir);
       if (attached) return attached;
     }
-    return loadReplayedRun(runDir, readSettings().maxPointsPerSeries);
+    return resolvePanelRun(runDir);
   };
 
   const dashboards = new Dashboards(context, sessionHost, restorePanelRun);
