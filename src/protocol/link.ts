@@ -417,8 +417,11 @@ export class TrainerLink extends EventEmitter<TrainerLinkEvents> {
   private commandReader(source: CommandSource, client: Client | null): MessageReader<HostCommand> {
     const parse = (value: unknown): ParseResult<HostCommand> => {
       // A host of another major refuses this trainer with one notice (docs/protocol.md, "Versions").
-      const notice = IncompatibleNotice.safeParse(value);
-      if (notice.success)
+      const notice =
+        (value as { type?: unknown } | null)?.type === "incompatible"
+          ? IncompatibleNotice.safeParse(value)
+          : null;
+      if (notice?.success)
         return {
           ok: false,
           kind: "version",
