@@ -49,6 +49,26 @@ function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
+/** The built dashboard webview in headless Chromium, all 15 charts on screen, once it said ready. */
+async function openDashboard(): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: process.env.GRADCRAFT_CHROMIUM ?? "/usr/bin/chromium",
+    args: chromiumArgs,
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 2600 }, deviceScaleFactor: 1 });
+  const bundle = readFileSync(join(root, "dist", "webview.js"), "utf8");
+  await page.route("http://panel.test/**", (route) =>
+    route.request().url().endsWith("/webview.js")
+      ? route.fulfill({ body: bundle, contentType: "text/javascript" })
+      : route.fulfill({ body: pageHtml("dark", "dashboard"), contentType: "text/html" }),
+  );
+  await page.goto("http://panel.test/index.html");
+  await page.waitForFunction(() =>
+    (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === "ready"),
+  );
+  return { browser, page };
+}
+
 // A full collection before reading the heap, so the figure is what is kept, not garbage.
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as () => void;
@@ -66,24 +86,7 @@ async function main() {
 
   let browser: Browser | null = null;
   let page: Page | null = null;
-  if (useBrowser) {
-    browser = await chromium.launch({
-      executablePath: process.env.GRADCRAFT_CHROMIUM ?? "/usr/bin/chromium",
-      args: chromiumArgs,
-    });
-    const opened = await browser.newPage({ viewport: { width: 1400, height: 2600 }, deviceScaleFactor: 1 });
-    page = opened;
-    const bundle = readFileSync(join(root, "dist", "webview.js"), "utf8");
-    await opened.route("http://panel.test/**", (route) =>
-      route.request().url().endsWith("/webview.js")
-        ? route.fulfill({ body: bundle, contentType: "text/javascript" })
-        : route.fulfill({ body: pageHtml("dark", "dashboard"), contentType: "text/html" }),
-    );
-    await opened.goto("http://panel.test/index.html");
-    await opened.waitForFunction(() =>
-      (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === "ready"),
-    );
-  }
+  if (useBrowser) ({ browser, page } = await openDashboard());
   const updateMs: number[] = [];
   const frameMs: number[] = [];
   const deliver = async () => {
@@ -215,21 +218,7 @@ async function trainer(): Promise<void> {
 
 async function lag(): Promise<void> {
   const rate = option("rate", 500);
-  const browser = await chromium.launch({
-    executablePath: process.env.GRADCRAFT_CHROMIUM ?? "/usr/bin/chromium",
-    args: chromiumArgs,
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 2600 }, deviceScaleFactor: 1 });
-  const bundle = readFileSync(join(root, "dist", "webview.js"), "utf8");
-  await page.route("http://panel.test/**", (route) =>
-    route.request().url().endsWith("/webview.js")
-      ? route.fulfill({ body: bundle, contentType: "text/javascript" })
-      : route.fulfill({ body: pageHtml("dark", "dashboard"), contentType: "text/html" }),
-  );
-  await page.goto("http://panel.test/index.html");
-  await page.waitForFunction(() =>
-    (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === "ready"),
-  );
+  const { browser, page } = await openDashboard();
   // What the user reads: the header's "step N". Sampled in the page, so a busy page samples late
   // but never wrongly.
   await page.evaluate(() => {
