@@ -732,18 +732,18 @@ function heatmapWindowSelect(): HTMLSelectElement {
 let heatmapStep: number | null = null;
 
 function heatmapOf(run: RunModel): { state: HeatmapState | null; caption: string } {
-  const recent = run.recentCosines();
-  const state =
-    heatmapStep === null && view.heatmapWindow === 0
-      ? run.heatmap
-      : heatmapAt(recent, heatmapStep, view.heatmapWindow);
-  const kept = heatmapStep === null ? recent.length : recent.filter((m) => m.step <= heatmapStep!).length;
-  const caption = state
-    ? view.heatmapWindow > 0
-      ? `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}.`
-      : `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.`
-    : "No step yet.";
-  return { state, caption };
+  // The latest step, no window (the live default): the model's own matrix, no copy of the ring.
+  const latest = heatmapStep === null && view.heatmapWindow === 0;
+  const recent = latest ? [] : run.recentCosines();
+  const state = latest ? run.heatmap : heatmapAt(recent, heatmapStep, view.heatmapWindow);
+  if (!state) return { state, caption: "No step yet." };
+  if (view.heatmapWindow === 0)
+    return { state, caption: `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.` };
+  const kept = recent.filter((m) => m.step <= state.step).length;
+  return {
+    state,
+    caption: `Mean of the last ${Math.min(kept, view.heatmapWindow)} steps up to step ${state.step}.`,
+  };
 }
 
 /**
