@@ -1,6 +1,7 @@
 // Provisions what the real-VS-Code tests need, into .cache/ (git ignores it), once per machine:
 // Debian's chromium (the browser Playwright drives), Node 24 (code-server refuses other majors)
-// and code-server itself (a real VS Code workbench with a Node extension host; DESIGN §4).
+// and code-server itself (a real VS Code workbench with a Node extension host; DESIGN §4); and for
+// the PyTorch package (python/), Debian's python3 with torch, numpy and pytest.
 //
 // Every ensure*() is idempotent: a second call finds the cached result and returns at once.
 // When something cannot be provisioned:
@@ -8,7 +9,7 @@
 //   - otherwise it throws a NotRunError carrying exactly what to install; the stage then exits
 //     with NOT_RUN (77), which scripts/test-all.mjs reports as "NOT RUN", never as passed.
 //
-// `node test/provision.mjs [chromium|node24|code-server ...]` provisions from the command line.
+// `node test/provision.mjs [chromium|node24|code-server|python ...]` provisions from the command line.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -112,6 +113,46 @@ export async function ensureChromium() {
   aptInstall(["chromium"], "Chromium (Debian package `chromium`)");
   if (!existsSync(path)) throw new ProvisionError(`chromium installed but ${path} is missing`);
   return path;
+}
+
+// ── Python with PyTorch ─────────────────────────────────────────────────────────────────────
+
+/**
+ * The interpreter of Debian's python3-torch: always /usr/bin/python3 by its full path, since the
+ * `python3` first on PATH may be another interpreter (a pyenv one, say) without torch.
+ */
+export const pythonBin = "/usr/bin/python3";
+const PYTHON_PACKAGES = ["python3-torch", "python3-numpy", "python3-pytest"];
+
+/** The Python modules the package and its tests need, that `pythonBin` cannot import (all when it is missing). */
+export function missingPythonModules(python = pythonBin) {
+  const modules = ["torch", "numpy", "pytest"];
+  if (!existsSync(python)) return modules;
+  const probe = `import importlib.util, json; print(json.dumps([m for m in ${JSON.stringify(modules)} if importlib.util.find_spec(m) is None]))`;
+  const result = spawnSync(python, ["-c", probe], { encoding: "utf8" });
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    return modules;
+  }
+}
+
+/**
+ * Debian's python3 with torch, numpy and pytest (the PyTorch package, its tests and the examples):
+ * installed with apt-get when run as root, else "not run" (a failure under CI) with the command.
+ */
+export async function ensurePythonTorch() {
+  if (missingPythonModules().length === 0) return pythonBin;
+  aptInstall(
+    PYTHON_PACKAGES,
+    "Python with PyTorch, NumPy and pytest (Debian's python3-torch python3-numpy python3-pytest)",
+  );
+  const missing = missingPythonModules();
+  if (missing.length > 0)
+    throw new ProvisionError(
+      `${PYTHON_PACKAGES.join(" ")} installed but ${pythonBin} cannot import ${missing.join(", ")}`,
+    );
+  return pythonBin;
 }
 
 // ── Node 24 ─────────────────────────────────────────────────────────────────────────────────
@@ -296,12 +337,13 @@ export function exitCodeFor(error) {
   return 1;
 }
 
-/** `node test/provision.mjs [chromium|node24|code-server ...]` */
+/** `node test/provision.mjs [chromium|node24|code-server|python ...]` */
 async function cli(wanted) {
   const steps = {
     chromium: ensureChromium,
     node24: ensureNode24,
     "code-server": ensureCodeServer,
+    python: ensurePythonTorch,
   };
   try {
     for (const name of wanted.length > 0 ? wanted : Object.keys(steps)) {

@@ -4,9 +4,19 @@
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { exitCodeFor, NOT_RUN, NotRunError, ProvisionError, unavailable } from "../../provision.mjs";
+import {
+  exitCodeFor,
+  missingPythonModules,
+  NOT_RUN,
+  NotRunError,
+  ProvisionError,
+  unavailable,
+} from "../../provision.mjs";
 import { freePort, processesWithEnv, waitFor } from "../../vscode/harness.mjs";
 
 describe("a missing prerequisite", () => {
@@ -44,6 +54,23 @@ describe("a missing prerequisite", () => {
   it("a broken install is a failure (1), never 'not run'", () => {
     captureStderr(() => assert.equal(exitCodeFor(new ProvisionError("postinstall exited 1")), 1));
     captureStderr(() => assert.equal(exitCodeFor(new Error("anything else")), 1));
+  });
+});
+
+describe("the PyTorch interpreter check", () => {
+  it("names every module when the interpreter does not exist", () => {
+    assert.deepEqual(missingPythonModules("/nonexistent/python3"), ["torch", "numpy", "pytest"]);
+  });
+
+  it("names what an interpreter cannot import (one that answers like python3 -c without torch)", () => {
+    // A stand-in interpreter: runs the probe with the Python found on PATH minus site-packages.
+    const dir = mkdtempSync(join(tmpdir(), "gc-python-probe-"));
+    const fake = join(dir, "python3");
+    writeFileSync(fake, '#!/bin/sh\nexec python3 -S "$@"\n');
+    chmodSync(fake, 0o755);
+    const missing = missingPythonModules(fake);
+    // pytest and torch are never part of the standard library; without site-packages they are missing.
+    assert.ok(missing.includes("torch") && missing.includes("pytest"), `got ${JSON.stringify(missing)}`);
   });
 });
 
