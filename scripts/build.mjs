@@ -64,6 +64,10 @@ writeFileSync(
   `${JSON.stringify(await generateSchema(), null, 2)}\n`,
 );
 
+// The same strategy definitions for the Python package (python/, committed; see gen-python.mjs).
+const { writePythonDefinitions } = await import("./gen-python.mjs");
+await writePythonDefinitions();
+
 const contexts = [];
 for (const options of bundles) {
   const entries = Object.values(options.entryPoints);

@@ -11,10 +11,14 @@ import * as esbuild from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const target = join(root, "schemas", "gradcraft.schema.json");
 
-/** Bundles the TypeScript sources (zod included) into one ESM module we can import here. */
-async function loadSources() {
+/**
+ * Bundles the TypeScript sources (zod included) into one ESM module we can import here; also used
+ * by gen-python.mjs, which writes the same definitions for the Python package.
+ */
+export async function loadSources() {
   const entry = `
     export { TrainingConfig } from "./src/protocol/config.ts";
+    export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
     export { strategies } from "./src/core/strategies/index.ts";
     export { z } from "zod";
   `;
