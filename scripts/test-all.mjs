@@ -14,6 +14,7 @@ const stages = [
   { name: "type check", cmd: [npm, "run", "--silent", "typecheck"] },
   { name: "build", cmd: [npm, "run", "--silent", "build"] },
   { name: "unit tests", cmd: [process.execPath, "scripts/test-unit.mjs"] },
+  { name: "Python package", cmd: [process.execPath, "scripts/test-python.mjs"] },
   {
     name: "panel in Chromium",
     cmd: [process.execPath, "test/webview/run.mjs"],

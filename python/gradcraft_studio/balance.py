@@ -1,0 +1,323 @@
+"""The Balancer: per-task gradients of the shared parameters, their K×K Gram matrix, a strategy's
+weights, and ``.grad`` set for the optimizer (docs/pytorch.md).
+
+One step, everything on the model's device except the K×K matrix and the K losses:
+
+1. one batched autograd call (``is_grads_batched``) gives every task's gradient of the shared
+   dense parameters, of the other trainable parameters (towers) and of every embedding lookup's
+   output rows (tables never get dense per-task gradients: ``_lookups``);
+2. the shared blocks are stacked K × D and the Gram matrix is one product;
+3. the Gram matrix, the losses and the towers' per-task squared norms leave the device in one copy
+   (the step's only synchronisation); a non-finite value skips the step naming the task;
+4. the strategy weighs the Gram matrix in float64 on the host;
+5. the shared update Σ_t α_t g_t is one product; towers get their own task's gradient (times the
+   strategy's tower weight); everything is added to ``.grad`` as ``backward()`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ._graph import reaches
+from ._lookups import EmbeddingTable, TableGradients, table_gradients
+from .strategies import ProjectionStats, Strategy, require_strategy
+
+#: What ``shared`` and each tower may be: a module, a parameter, or several of either.
+ParameterSource = Union[nn.Module, nn.Parameter, Iterable[Union[nn.Module, nn.Parameter]]]
+
+
+@dataclass(frozen=True)
+class BalanceReport:
+    """What one ``Balancer.backward`` did."""
+
+    #: 1-based step (every call counts, skipped ones too).
+    step: int
+    #: The K task losses as computed (before any loss transform), float64.
+    losses: np.ndarray
+    #: K×K Gram matrix of the task gradients on the shared parameters, float64.
+    gram: np.ndarray
+    #: α: the shared update is Σ α_t g_t (zeros when the step was skipped).
+    weights: np.ndarray
+    #: Scale of each task's gradient on its own parameters; None means 1.
+    tower_weights: np.ndarray | None
+    projection: ProjectionStats | None
+    flags: tuple[str, ...]
+    #: Why the step was skipped (naming the task), None when it was applied. Every ``.grad`` is then None.
+    skipped: str | None = None
+    #: Index of the task that made the step be skipped.
+    skipped_task: int | None = None
+
+
+def _collect(source: ParameterSource, what: str) -> tuple[list[nn.Module], list[nn.Parameter]]:
+    """Modules and the trainable parameters they hold (each once, in order)."""
+    items: list[Any] = [source] if isinstance(source, (nn.Module, Tensor)) else list(source)
+    modules: list[nn.Module] = []
+    params: dict[int, nn.Parameter] = {}
+    for item in items:
+        if isinstance(item, nn.Module):
+            modules.append(item)
+            for p in item.parameters():
+                if p.requires_grad:
+                    params.setdefault(id(p), p)
+        elif isinstance(item, Tensor):
+            if not item.requires_grad:
+                raise ValueError(f"{what}: a tensor that does not require grad cannot be trained")
+            params.setdefault(id(item), item)
+        else:
+            raise TypeError(f"{what}: expected modules or parameters, got {type(item).__name__}")
+    return modules, list(params.values())
+
+
+class Balancer:
+    """Balances the task gradients of ``shared`` with a strategy (docs/strategies.md).
+
+    ``model`` holds every trainable parameter; ``shared`` the part all tasks train (modules or
+    parameters); the rest are task-specific: a parameter in ``towers[task]`` gets that task's
+    gradient, any other the sum of the tasks' gradients, each times the strategy's tower weight.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        shared: ParameterSource,
+        tasks: Sequence[str],
+        strategy: str = "gradcraft",
+        params: Mapping[str, Any] | None = None,
+        towers: Mapping[str, ParameterSource] | None = None,
+    ) -> None:
+        self.tasks: list[str] = [str(t) for t in tasks]
+        if not self.tasks:
+            raise ValueError("tasks: name at least one task")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks: names must be distinct, got {self.tasks}")
+        shared_modules, shared_params = _collect(shared, "shared")
+        shared_ids = {id(p) for p in shared_params}
+        if not shared_params:
+            raise ValueError("shared: holds no trainable parameter")
+
+        # Every embedding table, shared or not, is differentiated through its lookups.
+        modules = list(model.modules()) + [m for s in shared_modules for m in s.modules()]
+        self._tables: list[EmbeddingTable] = []
+        seen: set[int] = set()
+        for module in modules:
+            if isinstance(module, nn.Embedding) and module.weight.requires_grad and id(module) not in seen:
+                seen.add(id(module))
+                self._tables.append(EmbeddingTable(module, shared=id(module.weight) in shared_ids))
+        table_weights = {id(t.module.weight) for t in self._tables}
+        self._hooks = [t.module.register_forward_hook(t.record) for t in self._tables]
+
+        self._dense: list[nn.Parameter] = [p for p in shared_params if id(p) not in table_weights]
+        self._others: list[nn.Parameter] = [
+            p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids and id(p) not in table_weights
+        ]
+        self._owner: dict[int, int] = {}
+        for task, source in (towers or {}).items():
+            if task not in self.tasks:
+                raise ValueError(f'towers: "{task}" is not a task (tasks: {", ".join(self.tasks)})')
+            for p in _collect(source, f'towers["{task}"]')[1]:
+                if id(p) in shared_ids:
+                    raise ValueError(f'towers["{task}"]: holds a parameter that is also in shared')
+                if self._owner.setdefault(id(p), self.tasks.index(task)) != self.tasks.index(task):
+                    raise ValueError(f'towers["{task}"]: holds a parameter of another task\'s tower')
+        self._step = 0
+        self._dependencies_checked = False
+        self._strategy: Strategy
+        self._params: dict[str, Any]
+        self._state: Any
+        self.set_strategy(strategy, params)
+
+    # -- strategy ------------------------------------------------------------------------------
+
+    @property
+    def strategy(self) -> str:
+        return self._strategy.name
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def loss_transform(self) -> str | None:
+        return self._strategy.loss_transform
+
+    def set_strategy(self, name: str, params: Mapping[str, Any] | None = None, *, carry_state: bool = False) -> None:
+        """Switches strategy or parameters (between two steps), with a fresh state unless
+        ``carry_state`` and the name is unchanged (new parameters, same learned state). ValueError
+        naming the strategy or the parameter when either is bad, leaving the current one in place."""
+        strategy = require_strategy(name)
+        parsed = strategy.parse_params(params)
+        keep = carry_state and hasattr(self, "_strategy") and strategy is self._strategy
+        state = self._state if keep else strategy.init(len(self.tasks), parsed)
+        self._strategy, self._params, self._state = strategy, parsed, state
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: strategy name, parameters, state and step."""
+        return {"strategy": self.strategy, "params": self.params, "state": self._state, "step": self._step}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.set_strategy(state["strategy"], state.get("params"))
+        self._state = state.get("state", self._state)
+        self._step = int(state.get("step", 0))
+
+    def close(self) -> None:
+        """Removes the embedding lookup hooks."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+
+    # -- one step ------------------------------------------------------------------------------
+
+    def _stack_losses(self, losses: Sequence[Tensor] | Tensor) -> tuple[Tensor, list[Tensor] | None]:
+        k = len(self.tasks)
+        if isinstance(losses, Tensor):
+            if losses.dim() != 1 or losses.numel() != k:
+                raise ValueError(f"losses: expected {k} task losses, got a tensor of shape {tuple(losses.shape)}")
+            if not losses.requires_grad:
+                raise ValueError("losses: they do not depend on any trainable parameter (no grad_fn)")
+            return losses, None
+        separate = list(losses)
+        if len(separate) != k:
+            raise ValueError(f"losses: expected {k} task losses ({', '.join(self.tasks)}), got {len(separate)}")
+        for name, loss in zip(self.tasks, separate):
+            if not isinstance(loss, Tensor) or loss.numel() != 1:
+                raise ValueError(f'task "{name}": its loss must be a scalar tensor')
+            if not loss.requires_grad:
+                raise ValueError(
+                    f'task "{name}": its loss does not depend on the shared parameters (it requires no grad)'
+                )
+        return torch.stack([loss.reshape(()) for loss in separate]), separate
+
+    def _check_dependencies(self, roots: list[Tensor], lookups: list[list[Any]], tasks: Iterable[int]) -> None:
+        """A loss that cannot reach the shared parameters is a configuration error, not a zero
+        gradient: name the task."""
+        leaves = self._dense + [t.module.weight for t in self._tables if t.shared]
+        nodes = [l.rows.grad_fn for t, ls in zip(self._tables, lookups) if t.shared for l in ls]
+        for t in tasks:
+            if not reaches(roots[t], leaves, nodes):
+                raise ValueError(
+                    f'task "{self.tasks[t]}": its loss does not depend on the shared parameters '
+                    "(check `shared`, and that the loss is not computed from detached outputs)"
+                )
+
+    def backward(self, losses: Sequence[Tensor] | Tensor) -> BalanceReport:
+        """Computes the per-task gradients, balances them and adds the result to ``.grad``.
+
+        A non-finite loss or gradient skips the step (every ``.grad`` set to None so that the
+        optimizer moves nothing, the strategy state untouched) and the report names the task; a loss that does not depend on the shared parameters raises
+        ValueError naming the task.
+        """
+        k = len(self.tasks)
+        stacked, roots = self._stack_losses(losses)
+        lookups = [table.take() for table in self._tables]
+        if roots is not None and not self._dependencies_checked:
+            self._check_dependencies(roots, lookups, range(k))
+            self._dependencies_checked = True
+        target = torch.log(stacked + 1e-8) if self._strategy.loss_transform == "log" else stacked
+        rows = [lookup.rows for table_lookups in lookups for lookup in table_lookups]
+        inputs = [*self._dense, *self._others, *rows]
+        eye = torch.eye(k, dtype=target.dtype, device=target.device)
+        grads = torch.autograd.grad(target, inputs, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+        dense_grads = grads[: len(self._dense)]
+        other_grads = grads[len(self._dense) : len(self._dense) + len(self._others)]
+        row_grads = list(grads[len(self._dense) + len(self._others) :])
+
+        tables: list[TableGradients] = []
+        for table, table_lookups in zip(self._tables, lookups):
+            taken = [row_grads.pop(0) for _ in table_lookups]
+            gathered = table_gradients(table, table_lookups, taken, k)
+            if gathered is not None:
+                tables.append(gathered)
+        dense = [(p, g) for p, g in zip(self._dense, dense_grads) if g is not None]
+        blocks = [g.reshape(k, -1) for _, g in dense] + [t.row_gradients() for t in tables if t.table.shared]
+        if not blocks:
+            raise ValueError("no task loss depends on the shared parameters (check `shared`)")
+        matrix = torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
+        gram = matrix @ matrix.T
+        others = [(p, g) for p, g in zip(self._others, other_grads) if g is not None]
+        own_squares = [g.reshape(k, -1).square().sum(1) for _, g in others]
+        own_squares += [t.positions.square().sum((1, 2)) for t in tables if not t.table.shared]
+        own = torch.stack(own_squares).sum(0) if own_squares else torch.zeros(k, device=gram.device)
+
+        # The step's one copy from the device.
+        packed = torch.cat([gram.reshape(-1), stacked.detach().to(gram.dtype), own.to(gram.dtype)])
+        values = packed.to(device="cpu", dtype=torch.float64).numpy()
+        host_gram = values[: k * k].reshape(k, k).copy()
+        loss_values = values[k * k : k * k + k].copy()
+        own_values = values[k * k + k :]
+        self._step += 1
+
+        problem = self._non_finite(host_gram, loss_values, own_values)
+        if problem is not None:
+            task, reason = problem
+            # None, not zero: an optimizer then moves nothing (Adam would move a zero gradient's
+            # weight by its momentum).
+            for p in self._managed():
+                p.grad = None
+            return BalanceReport(
+                self._step, loss_values, host_gram, np.zeros(k), None, None, ("non-finite",), reason, task
+            )
+        if roots is not None:
+            zero = [t for t in range(k) if host_gram[t, t] == 0]
+            if zero:
+                self._check_dependencies(roots, lookups, zero)
+
+        result = self._strategy.step(host_gram, loss_values, self._step, self._params, self._state)
+        self._state = result.state
+        alpha = torch.as_tensor(result.weights, dtype=matrix.dtype, device=matrix.device)
+        tower = (
+            torch.ones(k, dtype=matrix.dtype, device=matrix.device)
+            if result.tower_weights is None
+            else torch.as_tensor(result.tower_weights, dtype=matrix.dtype, device=matrix.device)
+        )
+        if dense:
+            width = sum(g[0].numel() for _, g in dense)
+            update = alpha @ matrix[:, :width]
+            offset = 0
+            for p, g in dense:
+                n = g[0].numel()
+                _add_grad(p, update[offset : offset + n].view_as(p))
+                offset += n
+        for table in tables:
+            table.apply(alpha if table.table.shared else tower)
+        for p, g in others:
+            owner = self._owner.get(id(p))
+            _add_grad(p, tower[owner] * g[owner] if owner is not None else torch.tensordot(tower, g, dims=1))
+        return BalanceReport(
+            self._step, loss_values, host_gram, result.weights, result.tower_weights, result.projection, result.flags
+        )
+
+    def _managed(self) -> list[Tensor]:
+        return [*self._dense, *self._others, *(t.module.weight for t in self._tables)]
+
+    def _non_finite(self, gram: np.ndarray, losses: np.ndarray, own: np.ndarray) -> tuple[int | None, str] | None:
+        for t, name in enumerate(self.tasks):
+            if not np.isfinite(losses[t]):
+                return t, f'task "{name}": its loss is not finite ({losses[t]}): step skipped'
+        for values, which in ((np.diag(gram), "the shared parameters"), (own, "its own parameters")):
+            bad = [t for t in range(len(self.tasks)) if not np.isfinite(values[t])]
+            if len(bad) == len(self.tasks) and len(bad) > 1:
+                # A non-finite value in one task's backward pass (e.g. 0·inf) spreads to every task
+                # of the batched pass, so the culprit cannot be told apart.
+                return None, f"every task's gradient of {which} is not finite ({', '.join(self.tasks)}): step skipped"
+            if bad:
+                names = ", ".join(f'"{self.tasks[t]}"' for t in bad)
+                return bad[0], f"task {names}: its gradient of {which} is not finite: step skipped"
+        if not np.isfinite(gram).all():
+            i = int(np.argwhere(~np.isfinite(gram))[0][0])
+            return i, f'task "{self.tasks[i]}": its gradient gives a non-finite Gram entry: step skipped'
+        return None
+
+
+def _add_grad(p: Tensor, grad: Tensor) -> None:
+    """Accumulates into ``.grad`` as ``Tensor.backward`` does."""
+    if p.grad is None:
+        p.grad = grad
+    else:
+        p.grad.add_(grad)
