@@ -6,7 +6,11 @@ seeded random order (the project's generator, identical in both languages) or a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from ..random import next_random
 
@@ -48,3 +52,30 @@ def visiting_order(
         return list(orders[i]), rng
     order = [j for j in range(k) if not (exclude_self and j == i)]
     return order, shuffle_in_place(order, rng)
+
+
+class ProjectedGradient:
+    """pc_i as coefficients c over the task gradients (pc_i = Σ_t c_t g_t), starting at g_i, with
+    h = Gc kept beside them so that pc_i·g_t = h_t."""
+
+    def __init__(self, gram: NDArray[np.float64], i: int) -> None:
+        self.gram = gram
+        self.i = i
+        self.c = np.zeros(gram.shape[0])
+        self.c[i] = 1
+        self.h = gram[i].copy()
+
+    def move_along(self, j: int, w: float) -> None:
+        """pc_i += w·g_j."""
+        self.c[j] += w
+        self.h += w * self.gram[j]
+
+    def squared_norm(self) -> float:
+        """‖pc_i‖² = cᵀGc = c·h."""
+        return float(self.c @ self.h)
+
+    def correction_norm(self) -> float:
+        """‖pc_i − g_i‖ = √(δᵀGδ) with δ = c − e_i."""
+        delta = self.c.copy()
+        delta[self.i] -= 1
+        return math.sqrt(max(0.0, float(delta @ self.gram @ delta)))

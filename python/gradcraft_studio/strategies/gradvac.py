@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._projection import check_orders, visiting_order
+from ._projection import ProjectedGradient, check_orders, visiting_order
 from .base import ProjectionStats, Strategy, StrategyResult
 
 
@@ -39,26 +39,22 @@ def _step(gram: NDArray[np.float64], losses: NDArray[np.float64], step: int, par
     correction_norm = [0.0] * k
     for i in range(k):
         order, rng = visiting_order(i, k, orders, rng, True)
-        c = np.zeros(k)
-        c[i] = 1
-        h = gram[i].copy()
+        pc = ProjectedGradient(gram, i)
         for j in order:
-            pc_norm = math.sqrt(max(0.0, float(c @ h)))
-            rho = h[j] / (pc_norm * norms[j] + 1e-8)
+            pc_norm = math.sqrt(max(0.0, pc.squared_norm()))
+            rho = pc.h[j] / (pc_norm * norms[j] + 1e-8)
             target = targets[i * k + j]
             if rho < target:
                 w = (
                     pc_norm
                     * (target * math.sqrt(max(0.0, 1 - rho * rho)) - rho * math.sqrt(max(0.0, 1 - target * target)))
                 ) / (norms[j] * math.sqrt(max(0.0, 1 - target * target)) + 1e-8)
-                c[j] += w
-                h += w * gram[j]
+                pc.move_along(j, w)
                 conflict_set_size[i] += 1
             targets[i * k + j] = (1 - beta) * target + beta * float(rho)
-        others = [x for x in range(k) if x != i]
-        added = c[others]
-        correction_norm[i] = math.sqrt(max(0.0, float(added @ gram[np.ix_(others, others)] @ added)))
-        weights += c
+        # j = i is never visited, so c_i stays 1 and this is the norm of the added part.
+        correction_norm[i] = pc.correction_norm()
+        weights += pc.c
     return StrategyResult(
         weights=weights,
         state={"targets": targets, "rng": rng},

@@ -7,13 +7,12 @@ removes that component, pc_i −= (pc_i·g_j)/(‖g_j‖² + δ)·g_j. The updat
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._projection import check_orders, visiting_order
+from ._projection import ProjectedGradient, check_orders, visiting_order
 from .base import ProjectionStats, Strategy, StrategyResult
 
 
@@ -34,22 +33,15 @@ def _step(gram: NDArray[np.float64], losses: NDArray[np.float64], step: int, par
     zero_tasks = int((~(np.diag(gram) > 0)).sum())
     for i in range(k):
         order, rng = visiting_order(i, k, orders, rng, False)
-        c = np.zeros(k)
-        c[i] = 1
-        h = gram[i].copy()
+        pc = ProjectedGradient(gram, i)
         for j in order:
-            dot = h[j]
+            dot = pc.h[j]
             if not dot < 0:
                 continue
-            w = -dot / (gram[j, j] + params["denominatorEps"])
-            c[j] += w
-            h += w * gram[j]
+            pc.move_along(j, -dot / (gram[j, j] + params["denominatorEps"]))
             conflict_set_size[i] += 1
-        # ‖pc_i − g_i‖² = δᵀGδ with δ = c − e_i.
-        delta = c.copy()
-        delta[i] -= 1
-        correction_norm[i] = math.sqrt(max(0.0, float(delta @ gram @ delta)))
-        weights += c
+        correction_norm[i] = pc.correction_norm()
+        weights += pc.c
     if params["reduction"] == "mean":
         weights /= k
     return StrategyResult(

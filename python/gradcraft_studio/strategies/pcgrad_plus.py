@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._projection import check_orders, visiting_order
+from ._projection import ProjectedGradient, check_orders, visiting_order
 from .base import ProjectionStats, Strategy, StrategyResult
 from .gradcraft import magnitude_scales, scaled_gram
 from .pcgrad import seeded_state
@@ -33,23 +33,17 @@ def _step(gram: NDArray[np.float64], losses: NDArray[np.float64], step: int, par
     correction_norm = [0.0] * k
     for i in range(k):
         order, rng = visiting_order(i, k, orders, rng, False)
-        c = np.zeros(k)
-        c[i] = 1
-        h = g[i].copy()
+        pc = ProjectedGradient(g, i)
         for j in order:
-            dot = h[j]
+            dot = pc.h[j]
             squared = g[j, j]
             if not dot < 0 or not squared > 0:
                 continue
-            target = params["eps"] * math.sqrt(max(0.0, float(c @ h))) * math.sqrt(squared)
-            w = (target - dot) / squared
-            c[j] += w
-            h += w * g[j]
+            target = params["eps"] * math.sqrt(max(0.0, pc.squared_norm())) * math.sqrt(squared)
+            pc.move_along(j, (target - dot) / squared)
             conflict_set_size[i] += 1
-        delta = c.copy()
-        delta[i] -= 1
-        correction_norm[i] = math.sqrt(max(0.0, float(delta @ g @ delta)))
-        coefficients += c
+        correction_norm[i] = pc.correction_norm()
+        coefficients += pc.c
     return StrategyResult(
         weights=scales * coefficients / k,
         state={"rng": rng},
