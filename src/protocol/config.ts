@@ -165,7 +165,17 @@ export const ModelConfig = z.strictObject({
   levels: positiveInt.default(1).describe("PLE: number of CGC levels."),
   sharedExperts: positiveInt.default(1).describe("PLE: shared experts per level."),
   specificExperts: positiveInt.default(1).describe("PLE: task-specific experts per task and level."),
+  deepfm: z
+    .boolean()
+    .default(false)
+    .describe(
+      "The official GradCraft code's DeepFM backbone: every task's tower also reads the FM interaction of the categorical embeddings, Σ over feature pairs of ⟨e_f, e_g⟩ (docs/architecture.md).",
+    ),
 });
+
+/** How embedding tables are trained (docs/architecture.md, "Optimizer"). */
+export const EMBEDDING_OPTIMIZERS = ["lazy-adam", "dense-adam"] as const;
+export type EmbeddingOptimizer = (typeof EMBEDDING_OPTIMIZERS)[number];
 
 export const TrainingSettings = z.strictObject({
   batchSize: positiveInt.default(2048),
@@ -185,6 +195,12 @@ export const TrainingSettings = z.strictObject({
     .default("params")
     .describe(
       "params: exact per-task gradients of all shared parameters (the paper). representation: gradients w.r.t. the shared representation (cheaper approximation).",
+    ),
+  embeddingOptimizer: z
+    .enum(EMBEDDING_OPTIMIZERS)
+    .default("lazy-adam")
+    .describe(
+      "lazy-adam: only the batch's embedding rows take an Adam step (and L2), so a step costs the same whatever the vocabularies. dense-adam: the official GradCraft code's recipe, an Adam step with L2 on every row of every table each step.",
     ),
   maxNonFiniteSteps: positiveInt
     .default(5)

@@ -158,6 +158,7 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
   const optimizer = new Adam(
     { learningRate: settings.learningRate, l2: settings.l2, clipNorm: settings.clipNorm },
     model.denseVariables(),
+    settings.embeddingOptimizer,
   );
   const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
   let position: TrainerPosition = {

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ModelConfig } from "../../protocol/config";
 import { Rng } from "../rng";
 import { type BatchRows, EmbeddingTables } from "./embeddings";
+import { fieldSumMatrix, fmBackward, fmForward } from "./fm";
 import {
   type Dense,
   type DenseCache,
@@ -23,7 +24,9 @@ import {
  * Shared-Bottom, MMoE and PLE as one graph of experts (MLPs) and softmax gates, built from the
  * config. Every model is: embeddings (+ numeric features) -> experts/gates -> one tower per task
  * ending in a logit (the sigmoid is in the loss). Parameters fall in three groups: embedding
- * rows (host tables), shared dense (experts and gates) and per-task towers.
+ * rows (host tables), shared dense (experts and gates) and per-task towers. With `deepfm`, each
+ * tower also reads the FM interaction of the embeddings (fm.ts), as the official code's DeepFM
+ * backbone does.
  */
 
 export interface ModelShape {
@@ -71,6 +74,8 @@ export interface ForwardState {
   readonly expertOut: tf.Tensor2D[];
   readonly gateCaches: (GateCache | undefined)[];
   readonly towerCaches: DenseCache[][];
+  /** deepfm: ∂fm/∂(embedded features) [B, F·dim]. */
+  readonly fmSlope?: tf.Tensor2D;
 }
 
 export class MultiTaskModel {
@@ -88,6 +93,8 @@ export class MultiTaskModel {
    */
   readonly representationStart: number;
   readonly inputWidth: number;
+  /** deepfm: the matrix that sums the feature embeddings (null without deepfm). */
+  private readonly fieldSum: tf.Tensor2D | null;
 
   constructor(
     readonly config: ModelConfig,
@@ -180,11 +187,14 @@ export class MultiTaskModel {
       }
     }
     this.representationStart = start;
-    for (let t = 0; t < k; t++) this.towers.push(mlp(`tower${t}`, expertWidth, config.towers, "logit"));
+    const towerWidth = expertWidth + (config.deepfm ? 1 : 0);
+    for (let t = 0; t < k; t++) this.towers.push(mlp(`tower${t}`, towerWidth, config.towers, "logit"));
+    this.fieldSum = config.deepfm ? fieldSumMatrix(shape.vocabularies.length, config.embeddingDim) : null;
   }
 
   dispose(): void {
     for (const variable of this.denseVariables()) variable.dispose();
+    this.fieldSum?.dispose();
   }
 
   /** Dense variables shared by tasks (experts and gates), in a stable order. */
@@ -230,10 +240,12 @@ export class MultiTaskModel {
   forwardRows(batch: ModelBatch, rows: BatchRows, table: tf.Tensor2D, ctx: ForwardContext): ForwardState {
     const dim = this.config.embeddingDim;
     const features = this.shape.vocabularies.length;
-    let input = tf.reshape(tf.gather(table, tf.tensor1d(rows.inverse, "int32")), [
+    const embedded = tf.reshape(tf.gather(table, tf.tensor1d(rows.inverse, "int32")), [
       batch.size,
       features * dim,
     ]) as tf.Tensor2D;
+    const fm = this.fieldSum ? fmForward(embedded, this.fieldSum, ctx.keep) : undefined;
+    let input = embedded;
     if (this.shape.numericFeatures > 0) {
       if (!batch.numeric || batch.numeric.length !== batch.size * this.shape.numericFeatures)
         throw new Error(`batch needs ${this.shape.numericFeatures} numeric values per example`);
@@ -268,7 +280,8 @@ export class MultiTaskModel {
     }
     const towerCaches: DenseCache[][] = [];
     const logits = this.towers.map((tower, t) => {
-      const { out, caches } = mlpForward(tower, gateOut[this.taskGate[t]], ctx);
+      const mixed = gateOut[this.taskGate[t]];
+      const { out, caches } = mlpForward(tower, fm ? tf.concat([mixed, fm.fm], 1) : mixed, ctx);
       towerCaches.push(caches);
       return out;
     });
@@ -281,14 +294,16 @@ export class MultiTaskModel {
       expertOut,
       gateCaches,
       towerCaches,
+      fmSlope: fm?.slope,
     };
   }
 
   /**
    * Back-propagates per-task logit gradients through the towers and the nodes from the last
    * down to position `stop` in `nodes`. Returns the pending gradients still to flow further
-   * down, keyed by where they arrive ("e3": expert 3's output, "g1": gate 1's output, "x").
-   * Tower gradients land in `towerGrads`, shared ones in `shared`.
+   * down, keyed by where they arrive ("e3": expert 3's output, "g1": gate 1's output, "x": the
+   * model input, which the FM input of deepfm towers reaches directly). Tower gradients land in
+   * `towerGrads`, shared ones in `shared`.
    */
   backwardTop(
     state: ForwardState,
@@ -300,10 +315,32 @@ export class MultiTaskModel {
     const pending = new Map<string, TaskGrad[]>();
     const k = this.shape.tasks;
     const columns = tf.split(dLogits, k, 1);
+    const dFm: tf.Tensor[] = [];
+    const fmTasks: number[] = [];
     for (let t = 0; t < k; t++) {
       const upstream = { tasks: [t], grad: tf.expandDims(columns[t], 1) }; // [B, 1, 1]
       const down = mlpBackward(this.towers[t], state.towerCaches[t], upstream, true, towerGrads);
-      if (down) push(pending, `g${this.taskGate[t]}`, down);
+      if (!down) continue;
+      if (!state.fmSlope) {
+        push(pending, `g${this.taskGate[t]}`, down);
+        continue;
+      }
+      // The tower read [gate output, fm]: split its input gradient between the two.
+      const [b, , width] = down.grad.shape;
+      const mixedWidth = (width ?? 1) - 1;
+      push(pending, `g${this.taskGate[t]}`, {
+        tasks: [t],
+        grad: tf.slice(down.grad, [0, 0, 0], [b, 1, mixedWidth]),
+      });
+      dFm.push(tf.slice(down.grad, [0, 0, mixedWidth], [b, 1, 1]));
+      fmTasks.push(t);
+    }
+    if (state.fmSlope && dFm.length > 0) {
+      const stacked = (dFm.length === 1 ? dFm[0] : tf.concat(dFm, 1)) as tf.Tensor3D; // [B, K, 1]
+      push(pending, "x", {
+        tasks: fmTasks,
+        grad: fmBackward(stacked, state.fmSlope, this.shape.numericFeatures),
+      });
     }
     this.backwardNodes(state, pending, this.nodes.length - 1, stop, shared);
     return pending;

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { ew } from "../../../src/core/strategies/ew";
 import { GradientEngine, gramOf, type TrainBatch, taskLosses } from "../../../src/trainer/gradients";
+import { fieldSumMatrix, fmForward } from "../../../src/trainer/model/fm";
 import { gateForward, mlpForward, type TaskGrad } from "../../../src/trainer/model/layers";
 import type { MultiTaskModel } from "../../../src/trainer/model/model";
 import { Adam } from "../../../src/trainer/optimizer";
@@ -50,6 +51,28 @@ function bruteForce(
     });
   }
   return { rows: out, towers };
+}
+
+/**
+ * Embeddings start at normal(0, 0.01), where the FM input of a deepfm model is ~1e-4 and its path
+ * to the embeddings would hide under the tolerance: scale them up so every path carries weight.
+ */
+function widenEmbeddings(model: MultiTaskModel, factor: number): void {
+  for (const table of model.embeddings.tables) for (let i = 0; i < table.length; i++) table[i] *= factor;
+}
+
+/** The largest |fm| of a deepfm model's batch. */
+function largestFm(model: MultiTaskModel, batch: TrainBatch): number {
+  return tf.tidy(() => {
+    const rows = model.embeddings.gatherBatch(batch.categorical, batch.size);
+    const dim = model.config.embeddingDim;
+    const features = model.shape.vocabularies.length;
+    const embedded = tf.reshape(
+      tf.gather(tf.tensor2d(rows.rows, [rows.unique, dim]), tf.tensor1d(rows.inverse, "int32")),
+      [batch.size, features * dim],
+    ) as tf.Tensor2D;
+    return tf.max(tf.abs(fmForward(embedded, fieldSumMatrix(features, dim), false).fm)).dataSync()[0];
+  });
 }
 
 /** Our engine's per-task gradients, laid out like bruteForce (zeros where a task does not reach). */
@@ -115,10 +138,18 @@ describe("gradient engine", () => {
     ["ple", { levels: 2, sharedExperts: 2, activation: "gelu" }],
     ["mmoe", { activation: "elu" }],
     ["shared-bottom", { activation: "tanh" }],
+    ["shared-bottom", { deepfm: true }],
+    ["mmoe", { deepfm: true }],
+    ["ple", { deepfm: true }],
+    ["ple", { deepfm: true, levels: 2, activation: "gelu" }],
   ] as const) {
     test(`per-task shared gradients, tower gradients and the Gram matrix equal separate autodiff per task (${type} ${JSON.stringify(extra)})`, () => {
       const model = tinyModel(type, extra);
       const batch = tinyBatch(12, 5);
+      if ("deepfm" in extra) {
+        widenEmbeddings(model, 40);
+        assert.ok(largestFm(model, batch) > 0.1, "the FM input is large enough for its path to count");
+      }
       const reference = bruteForce(model, batch);
       const ours = engineGrads(model, batch);
       for (let t = 0; t < 3; t++) {
@@ -133,9 +164,15 @@ describe("gradient engine", () => {
     });
   }
 
-  for (const scope of ["params", "representation"] as const)
-    test(`the applied update is Σ α_t g_t on shared parameters and embedding rows, each tower its own gradient (${scope} scope)`, async () => {
-      const model = tinyModel("ple");
+  for (const [scope, extra] of [
+    ["params", {}],
+    ["representation", {}],
+    ["params", { deepfm: true }],
+    ["representation", { deepfm: true }],
+  ] as const)
+    test(`the applied update is Σ α_t g_t on shared parameters and embedding rows, each tower its own gradient (${scope} scope ${JSON.stringify(extra)})`, async () => {
+      const model = tinyModel("ple", extra);
+      if ("deepfm" in extra) widenEmbeddings(model, 40);
       const batch = tinyBatch(10, 9);
       const reference = bruteForce(model, batch);
       // Capture what the optimizer receives instead of applying it.
@@ -186,6 +223,65 @@ describe("gradient engine", () => {
       });
       optimizer.dispose();
     });
+
+  test("the FM input is the sum over feature pairs of their embeddings' dot products", () => {
+    // Two examples, three features of dimension 2.
+    const e = [
+      [
+        [1, 2],
+        [3, -1],
+        [0.5, 4],
+      ],
+      [
+        [-2, 1],
+        [1, 1],
+        [3, 0],
+      ],
+    ];
+    const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1];
+    const expected = e.map((x) => dot(x[0], x[1]) + dot(x[0], x[2]) + dot(x[1], x[2]));
+    const got = tf.tidy(() =>
+      fmForward(tf.tensor2d(e.map((x) => x.flat())), fieldSumMatrix(3, 2), false).fm.dataSync(),
+    );
+    assert.ok(maxAbsDiff(got, expected) < 1e-5, `${Array.from(got)} vs ${expected}`);
+  });
+
+  test("with deepfm, the plain EW step applies the same update as EW through the per-task engine", async () => {
+    const updates: Array<{ dense: Float32Array[]; rows: Float32Array }> = [];
+    class Capture extends Adam {
+      override apply(
+        dense: ReadonlyArray<{ variable: tf.Variable; update: tf.Tensor }>,
+        _t: unknown,
+        rows: { update: Float32Array },
+      ) {
+        updates.push({
+          dense: dense
+            .slice()
+            .sort((a, b) => a.variable.name.localeCompare(b.variable.name))
+            .map((d) => d.update.dataSync() as Float32Array),
+          rows: Float32Array.from(rows.update),
+        });
+      }
+    }
+    for (const plain of [false, true]) {
+      const model = tinyModel("ple", { deepfm: true });
+      widenEmbeddings(model, 40);
+      const optimizer = new Capture({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
+      const engine = new GradientEngine(model, optimizer, "params", 1);
+      engine.plainEw = plain;
+      const report = await engine.step(tinyBatch(10, 4), { definition: ew, params: {}, state: null }, 1);
+      assert.equal(report.status, "applied");
+      optimizer.dispose();
+      model.dispose();
+    }
+    const [full, plain] = updates;
+    assert.equal(full.dense.length, plain.dense.length);
+    full.dense.forEach((u, i) => {
+      assert.ok(maxAbsDiff(u, plain.dense[i]) < 1e-6, `dense update ${i}`);
+    });
+    assert.ok(maxAbsDiff(full.rows, plain.rows) < 1e-6);
+    assert.ok(Math.max(...full.rows.map(Math.abs)) > 1e-3);
+  });
 
   test("the sparse embedding update equals a dense Adam update of the full table on touched rows", async () => {
     const model = tinyModel("shared-bottom");

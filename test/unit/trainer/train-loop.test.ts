@@ -180,44 +180,64 @@ describe("training loop", () => {
     assert.match(errors.at(-1)?.message ?? "", /3 consecutive non-finite steps/);
   });
 
-  test("a run resumed from its checkpoint reproduces the losses of an uninterrupted run (stateful strategy)", async () => {
-    const steps = { uninterrupted: 14, first: 6 };
-    const config = (maxSteps: number) =>
-      tinyTrainingConfig({ training: { maxSteps }, strategy: { name: "dwa", params: {} } });
-    const whole = new FakeChannel();
-    await train({
-      config: config(steps.uninterrupted),
-      baseDir: ".",
-      runDir: tempRun(),
-      channel: whole,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config(1)),
+  const uninterruptedLosses = new Map<string, Array<Array<string | number>>>();
+  for (const [recipe, model] of [
+    ["lazy-adam", {}],
+    ["dense-adam", {}],
+    ["lazy-adam", { deepfm: true }],
+  ] as const)
+    test(`a run resumed from its checkpoint reproduces the losses of an uninterrupted run (stateful strategy, ${recipe} ${JSON.stringify(model)})`, async () => {
+      const steps = { uninterrupted: 14, first: 6 };
+      const config = (maxSteps: number) => {
+        const c = tinyTrainingConfig({
+          training: { maxSteps, embeddingOptimizer: recipe },
+          strategy: { name: "dwa", params: {} },
+        });
+        return { ...c, model: { ...c.model, ...model } };
+      };
+      const whole = new FakeChannel();
+      await train({
+        config: config(steps.uninterrupted),
+        baseDir: ".",
+        runDir: tempRun(),
+        channel: whole,
+        backend: CPU_CHOICE,
+        dataset: tinyDataset(config(1)),
+      });
+      const runDir = tempRun();
+      const first = new FakeChannel();
+      await train({
+        config: config(steps.first),
+        baseDir: ".",
+        runDir,
+        channel: first,
+        backend: CPU_CHOICE,
+        dataset: tinyDataset(config(1)),
+      });
+      assert.ok(fs.existsSync(join(runDir, "checkpoints/last/state.json")));
+      const second = new FakeChannel();
+      await train({
+        config: config(steps.uninterrupted),
+        baseDir: ".",
+        runDir,
+        channel: second,
+        backend: CPU_CHOICE,
+        dataset: tinyDataset(config(1)),
+        resume: true,
+      });
+      const losses = (c: FakeChannel) =>
+        c.of("step").map((s) => [s.step, ...s.losses.map((l) => l.toFixed(6))]);
+      assert.equal(second.of("step")[0]?.step, steps.first + 1);
+      assert.deepEqual([...losses(first), ...losses(second)], losses(whole));
+      assert.equal(second.of("hello")[0]?.resumedFrom?.step, steps.first);
+      if (!("deepfm" in model)) uninterruptedLosses.set(recipe, losses(whole));
     });
-    const runDir = tempRun();
-    const first = new FakeChannel();
-    await train({
-      config: config(steps.first),
-      baseDir: ".",
-      runDir,
-      channel: first,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config(1)),
-    });
-    assert.ok(fs.existsSync(join(runDir, "checkpoints/last/state.json")));
-    const second = new FakeChannel();
-    await train({
-      config: config(steps.uninterrupted),
-      baseDir: ".",
-      runDir,
-      channel: second,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config(1)),
-      resume: true,
-    });
-    const losses = (c: FakeChannel) =>
-      c.of("step").map((s) => [s.step, ...s.losses.map((l) => l.toFixed(6))]);
-    assert.equal(second.of("step")[0]?.step, steps.first + 1);
-    assert.deepEqual([...losses(first), ...losses(second)], losses(whole));
-    assert.equal(second.of("hello")[0]?.resumedFrom?.step, steps.first);
+
+  test("the embedding recipe reaches training: the lazy-adam and dense-adam runs above start alike and then differ", () => {
+    const lazy = uninterruptedLosses.get("lazy-adam");
+    const dense = uninterruptedLosses.get("dense-adam");
+    assert.ok(lazy && dense, "both resume tests ran first");
+    assert.deepEqual(lazy[0].slice(0, 1), dense[0].slice(0, 1));
+    assert.notDeepEqual(lazy, dense);
   });
 });
