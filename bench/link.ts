@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeLine } from "../src/protocol/codec";
-import { AttachClient, TrainerLink } from "../src/protocol/link";
+import { AttachClient } from "../src/protocol/link/attachClient";
+import { TrainerLink } from "../src/protocol/link/trainerLink";
 import { PROTOCOL_VERSION, parseTrainerMessage, type StepMessage } from "../src/protocol/messages";
 import { createRunDir } from "../src/protocol/runlog";
 

@@ -30,7 +30,7 @@ import { type HostToWebview, PanelFeed } from "../src/extension/panel/messages";
 import { RunModel } from "../src/extension/panel/model";
 import { type ExitInfo, SpawnedConnection } from "../src/extension/runs/connection";
 import { LiveRun } from "../src/extension/runs/liveRun";
-import { TrainerLink } from "../src/protocol/link";
+import { TrainerLink } from "../src/protocol/link/trainerLink";
 import { chromiumArgs } from "../test/provision.mjs";
 import { fakeRun } from "../test/webview/fakeRun";
 import { pageHtml } from "../test/webview/themes";

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { BACKENDS, type Backend, TrainingConfig, type TrainingConfigInput } from "../protocol/config";
-import { TrainerLink } from "../protocol/link";
+import { TrainerLink } from "../protocol/link/trainerLink";
 import type { RunSummary, SplitMetrics, TrainerMessage } from "../protocol/messages";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";

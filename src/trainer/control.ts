@@ -1,5 +1,5 @@
 import { parseStrategyParams } from "../core/combine";
-import type { CommandOutcome } from "../protocol/link";
+import type { CommandOutcome } from "../protocol/link/commands";
 import { type HostCommand, PROTOCOL_VERSION, type TrainerMessage } from "../protocol/messages";
 import { type ActiveStrategy, activeStrategy } from "./gradients";
 import type { Adam } from "./optimizer";

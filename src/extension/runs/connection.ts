@@ -1,11 +1,7 @@
 import type { ChildProcess } from "node:child_process";
-import type { StreamProblem } from "../../protocol/codec";
-import {
-  AttachClient,
-  HostLink,
-  type CommandBody as LinkCommandBody,
-  type TrainerExit,
-} from "../../protocol/link";
+import { AttachClient } from "../../protocol/link/attachClient";
+import type { CommandBody as LinkCommandBody } from "../../protocol/link/endpoint";
+import { HostLink } from "../../protocol/link/hostLink";
 import type { AckMessage, HostCommandInput, TrainerMessage } from "../../protocol/messages";
 import type { SpawnPlan } from "./spawn";
 import { type StopOutcome, type StopTimeouts, stopProcess } from "./stopProcess";
@@ -75,12 +71,10 @@ export class SpawnedConnection implements RunConnection {
       windowsHide: true,
       stderrLines: STDERR_TAIL,
     });
-    this.link.on("message", (message: TrainerMessage) => this.onMessage(message));
-    this.link.on("problem", (problem: StreamProblem) =>
-      this.onProblem(`${problem.reason} (stream line ${problem.line})`),
-    );
-    this.link.on("stderr", (line: string) => this.onStderr(line));
-    this.link.on("exit", (exit: TrainerExit) =>
+    this.link.onMessage((message) => this.onMessage(message));
+    this.link.onProblem((problem) => this.onProblem(`${problem.reason} (stream line ${problem.line})`));
+    this.link.onStderr((line) => this.onStderr(line));
+    this.link.onExit((exit) =>
       this.onExit({
         code: exit.code,
         signal: exit.signal,
@@ -132,8 +126,8 @@ export class AttachedConnection implements RunConnection {
   onExit: (info: ExitInfo) => void = () => undefined;
 
   private constructor(private readonly client: AttachClient) {
-    client.on("problem", (problem) => this.onProblem(`${problem.reason} (stream line ${problem.line})`));
-    client.on("close", () => this.onExit({ code: null, signal: null, stderrTail: [] }));
+    client.onProblem((problem) => this.onProblem(`${problem.reason} (stream line ${problem.line})`));
+    client.onClose(() => this.onExit({ code: null, signal: null, stderrTail: [] }));
   }
 
   get canWrite(): boolean {
@@ -155,7 +149,7 @@ export class AttachedConnection implements RunConnection {
    * (the replay) until this first listener: the one buffer for early messages.
    */
   start(): void {
-    this.client.on("message", (message: TrainerMessage) => this.onMessage(message));
+    this.client.onMessage((message) => this.onMessage(message));
   }
 
   /** Without a timeout: the protocol's ACK_TIMEOUT_MS, the same for both transports. */

@@ -1,4 +1,5 @@
 import type { TrainingConfig } from "../../protocol/config";
+import { Emitter } from "../../protocol/emitter";
 import type {
   AckMessage,
   DoneMessage,
@@ -8,7 +9,6 @@ import type {
 } from "../../protocol/messages";
 import { RunModel } from "../panel/model";
 import type { CommandBody, ExitInfo, RunConnection } from "./connection";
-import { Emitter } from "./emitter";
 import type { StopOutcome, StopTimeouts } from "./stopProcess";
 
 /**

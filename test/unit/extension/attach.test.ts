@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { AttachedConnection } from "../../../src/extension/runs/connection";
 import { LiveRun } from "../../../src/extension/runs/liveRun";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
-import { TrainerLink } from "../../../src/protocol/link";
+import { TrainerLink } from "../../../src/protocol/link/trainerLink";
 import type { TrainerMessage } from "../../../src/protocol/messages";
 
 const until = async (condition: () => boolean, what: string) => {
@@ -28,7 +28,7 @@ describe("attaching to a listening trainer", () => {
       const hello = { ...(TRAINER_EXAMPLES.hello as Extract<TrainerMessage, { type: "hello" }>), runDir };
       trainer.send(hello);
       trainer.send({ ...(TRAINER_EXAMPLES.step as Extract<TrainerMessage, { type: "step" }>), step: 1 });
-      trainer.on("command", (command) => trainer.ack(command, { ok: true, step: 1 }));
+      trainer.onCommand(({ command }) => trainer.ack(command, { ok: true, step: 1 }));
 
       const connection = await AttachedConnection.connect(runDir);
       const run = new LiveRun({ id: "a", label: "a", connection, maxPoints: 100 });

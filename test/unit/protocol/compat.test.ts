@@ -13,7 +13,10 @@ import {
   trainerMessageReader,
 } from "../../../src/protocol/codec";
 import { COMMAND_EXAMPLES, TRAINER_EXAMPLES } from "../../../src/protocol/examples";
-import { ACK_TIMEOUT_MS, AttachClient, HostLink, TrainerLink } from "../../../src/protocol/link";
+import { AttachClient } from "../../../src/protocol/link/attachClient";
+import { ACK_TIMEOUT_MS } from "../../../src/protocol/link/endpoint";
+import { HostLink } from "../../../src/protocol/link/hostLink";
+import { TrainerLink } from "../../../src/protocol/link/trainerLink";
 import {
   type ConfigMessage,
   IncompatibleNotice,
@@ -25,6 +28,7 @@ import {
   type TrainerMessage,
 } from "../../../src/protocol/messages";
 import { createRunDir, runPaths } from "../../../src/protocol/runlog";
+import { until } from "../helpers/until";
 
 /**
  * Forward compatibility (docs/protocol.md, "Versions"): same major, unknown fields dropped and
@@ -34,18 +38,6 @@ import { createRunDir, runPaths } from "../../../src/protocol/runlog";
 
 const root = fs.mkdtempSync(join(tmpdir(), "gc-compat-"));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
-
-function until(predicate: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (predicate()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`${what} not met within ${timeoutMs} ms`));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}
 
 function readLines(lines: string[]) {
   const messages: TrainerMessage[] = [];
@@ -225,9 +217,9 @@ describe("the version handshake on a link", () => {
       setInterval(() => {}, 1000);`;
     const host = HostLink.spawn(process.execPath, ["-e", script]);
     const problems: StreamProblem[] = [];
-    host.on("problem", (p: StreamProblem) => problems.push(p));
+    host.onProblem((p) => problems.push(p));
     const delivered: TrainerMessage[] = [];
-    host.on("message", (m: TrainerMessage) => delivered.push(m));
+    host.onMessage((m) => delivered.push(m));
     const waiting = host.send({ type: "pause" }, 20_000);
     await assert.rejects(
       waiting,
@@ -343,11 +335,11 @@ describe("the version handshake on a link", () => {
       // Several turns of the event loop pass before anyone listens.
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(client.hello?.type, "hello", "hello is taken in at once");
-      link.on("command", (command) => link.ack(command, { ok: true, step: 5 }));
+      link.onCommand(({ command }) => link.ack(command, { ok: true, step: 5 }));
       const ack = await client.send({ type: "checkpoint" });
       assert.equal(ack.ok, true);
       const seen: TrainerMessage[] = [];
-      client.on("message", (m: TrainerMessage) => seen.push(m));
+      client.onMessage((m) => seen.push(m));
       link.send({ ...(TRAINER_EXAMPLES.step as StepMessage), step: 6 });
       await until(() => seen.some((m) => m.type === "step" && m.step === 6), 2000, "the live step");
       assert.deepEqual(

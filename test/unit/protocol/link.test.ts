@@ -3,20 +3,17 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { encodeLine, trainerMessageReader } from "../../../src/protocol/codec";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
-import {
-  AttachClient,
-  HostLink,
-  type LinkAddress,
-  OutputQueue,
-  type Sink,
-  TrainerLink,
-} from "../../../src/protocol/link";
+import { AttachClient } from "../../../src/protocol/link/attachClient";
+import type { LinkAddress } from "../../../src/protocol/link/linkFiles";
+import { TrainerLink } from "../../../src/protocol/link/trainerLink";
 import { PROTOCOL_VERSION, type StepMessage, type TrainerMessage } from "../../../src/protocol/messages";
 import { createRunDir, readEventLog, runPaths } from "../../../src/protocol/runlog";
+import { until } from "../helpers/until";
 
 let root: string;
 before(() => {
@@ -30,76 +27,6 @@ const log = (text: string): TrainerMessage => ({
   type: "log",
   level: "info",
   message: text,
-});
-
-function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (predicate()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error("condition not met in time"));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}
-
-/** A sink that holds each write until released. */
-function manualSink() {
-  const writes: string[] = [];
-  let release: (() => void) | null = null;
-  const sink: Sink = {
-    write(data, done) {
-      writes.push(data);
-      release = () => done();
-    },
-  };
-  return { sink, writes, release: () => release?.() };
-}
-
-describe("output queue", () => {
-  it("coalesces intermediate steps for a slow sink and never drops anything else", () => {
-    const { sink, writes, release } = manualSink();
-    const queue = new OutputQueue(sink, 3);
-    queue.push(encodeLine(step(1)), step(1)); // in flight
-    for (let n = 2; n <= 6; n++) queue.push(encodeLine(step(n)), step(n));
-    queue.push(encodeLine(log("a")));
-    queue.push(encodeLine(log("b")));
-    queue.push(encodeLine(step(7)), step(7));
-    release();
-    const lines = writes
-      .join("")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    // Steps 2..6 were dropped while "a" and "b" waited; step 7 says so.
-    assert.deepEqual(
-      lines.map((m) => (m.type === "step" ? [m.step, m.coalesced ?? 0] : m.message)),
-      [[1, 0], "a", "b", [7, 5]],
-    );
-    assert.equal(queue.stats.coalesced, 5);
-  });
-
-  it("a coalesced count is the number of step messages missing before it", () => {
-    const { sink, writes, release } = manualSink();
-    const queue = new OutputQueue(sink, 2);
-    queue.push(encodeLine(step(1)), step(1));
-    for (let n = 2; n <= 100; n++) queue.push(encodeLine(step(n)), step(n));
-    release();
-    for (let n = 101; n <= 110; n++) queue.push(encodeLine(step(n)), step(n));
-    for (let i = 0; i < 5; i++) release();
-    const steps = writes
-      .join("")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as StepMessage);
-    let expected = 1;
-    for (const s of steps) {
-      assert.equal(s.step, expected + (s.coalesced ?? 0));
-      expected = s.step + 1;
-    }
-    assert.equal(steps.at(-1)?.step, 110);
-  });
 });
 
 describe("trainer link over a socket", () => {
@@ -134,7 +61,7 @@ describe("trainer link over a socket", () => {
       assert.match(b.readOnlyReason ?? "", /another client holds the writer role/);
       assert.equal(a.replayed, 2);
       const seenByB: TrainerMessage[] = [];
-      b.on("message", (m: TrainerMessage) => seenByB.push(m));
+      b.onMessage((m) => seenByB.push(m));
       link.send(step(2));
 
       const refused = await b.send({ type: "pause" });
@@ -142,11 +69,9 @@ describe("trainer link over a socket", () => {
       assert.match(refused.error ?? "", /read-only/);
       assert.deepEqual(link.takeCommands(), [], "a read-only client's command never reaches the loop");
 
+      const arrived = new Promise<void>((resolve) => link.onCommand(() => resolve()));
       const pending = a.send({ type: "set-hyperparameters", learningRate: 0.0005 });
-      await until(
-        () =>
-          link.readerStats().length > 0 && (link as unknown as { commands: unknown[] }).commands.length > 0,
-      );
+      await arrived;
       const [command] = link.takeCommands();
       assert.equal(command.type, "set-hyperparameters");
       link.send(step(3));
@@ -179,7 +104,7 @@ describe("trainer link over a socket", () => {
     try {
       const client = await AttachClient.connect(runDir, { write: true, replay: "none" });
       const acks: TrainerMessage[] = [];
-      client.on("message", (m: TrainerMessage) => acks.push(m));
+      client.onMessage((m) => acks.push(m));
       (client as unknown as { writeLine(line: string): void }).writeLine(
         encodeLine({ v: PROTOCOL_VERSION, type: "set-hyperparameters", id: "bad-1", learningRate: 7 }),
       );
@@ -345,86 +270,54 @@ describe("trainer link over a socket", () => {
   });
 });
 
-describe("host link over a child's stdio", () => {
-  const fixture = join(import.meta.dirname, "fixtures", "echo-trainer.ts");
+describe("commands the link refuses", () => {
+  it("are answered to their sender alone, on stdin's stream as on a socket; the loop and the log never see them", async () => {
+    const runDir = createRunDir(root, "refusals");
+    const streamFile = join(root, "refusals-stdout.ndjson");
+    const stdoutFd = fs.openSync(streamFile, "w");
+    const stdin = new PassThrough();
+    const link = await TrainerLink.open({ runDir, stdoutFd, stdin, listen: true });
+    const onStdout = () =>
+      fs
+        .readFileSync(streamFile, "utf8")
+        .split("\n")
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as TrainerMessage);
+    const ackIds = (messages: TrainerMessage[]) => messages.flatMap((m) => (m.type === "ack" ? [m.id] : []));
+    try {
+      link.send(TRAINER_EXAMPLES.hello);
+      // stdin is an open command pipe, so the client is read-only.
+      const client = await AttachClient.connect(runDir, { write: true });
+      assert.equal(client.writer, false);
+      const seenByClient: TrainerMessage[] = [];
+      client.onMessage((m) => seenByClient.push(m));
 
-  it("talks to a real trainer process: acks by id, refusals, stray prints on stderr, clean exit", async () => {
-    const runDir = createRunDir(root, "child");
-    const host = HostLink.spawn(process.execPath, ["--import", "tsx", fixture, runDir], {
-      cwd: join(import.meta.dirname, "../../.."),
-    });
-    const problems: unknown[] = [];
-    host.on("problem", (p: unknown) => problems.push(p));
-    const types: string[] = [];
-    host.on("message", (m: TrainerMessage) => types.push(m.type));
-    await until(() => host.hello !== null, 20000);
-    const ok = await host.send({ type: "set-strategy", name: "pcgrad", params: {} });
-    assert.equal(ok.ok, true);
-    assert.ok(ok.step >= 1);
-    const refused = await host.send({ type: "set-strategy", name: "nope", params: {} });
-    assert.deepEqual([refused.ok, refused.error], [false, 'unknown strategy "nope"']);
-    await host.send({ type: "stop" });
-    const exit = await host.exited;
-    assert.deepEqual([exit.code, exit.signal, exit.diedMidLine], [0, null, false]);
-    assert.ok(
-      exit.stderrTail.some((l) => l.includes("a stray print")),
-      "console.log went to stderr",
-    );
-    assert.deepEqual(problems, [], "nothing but protocol lines on stdout");
-    assert.equal(types.at(-1), "done");
+      stdin.write(
+        encodeLine({ v: PROTOCOL_VERSION, type: "set-hyperparameters", id: "bad-stdin", learningRate: 7 }),
+      );
+      const readOnly = await client.send({ type: "pause", id: "read-only-1" });
+      assert.match(readOnly.error ?? "", /read-only/);
+      await until(() => ackIds(onStdout()).includes("bad-stdin"), 5000, "the refusal on stdout");
+      const [stdinRefusal] = onStdout().filter((m) => m.type === "ack");
+      assert.ok(stdinRefusal.type === "ack" && !stdinRefusal.ok);
+      assert.match(stdinRefusal.type === "ack" ? (stdinRefusal.error ?? "") : "", /learningRate/);
+
+      // A message every reader gets marks the point by which any stray refusal would have arrived.
+      link.send(step(1));
+      await until(() => seenByClient.some((m) => m.type === "step"), 5000, "the step on the socket");
+      await until(() => onStdout().some((m) => m.type === "step"), 5000, "the step on stdout");
+      assert.deepEqual(ackIds(onStdout()), ["bad-stdin"], "stdout gets stdin's refusal only");
+      assert.deepEqual(ackIds(seenByClient), ["read-only-1"], "the client gets its own refusal only");
+      assert.deepEqual(link.takeCommands(), []);
+      await client.detach();
+    } finally {
+      await link.close();
+      fs.closeSync(stdoutFd);
+    }
     const { messages } = await readEventLog(runDir);
-    assert.equal(messages.filter((m) => m.type === "ack").length, 3);
-  });
-
-  it("reports a trainer that dies mid-line: exit code, the torn line, the last stderr lines", async () => {
-    const script = `
-      for (let i = 1; i <= 80; i++) process.stderr.write("line " + i + "\\n");
-      process.stdout.write(${JSON.stringify(encodeLine(TRAINER_EXAMPLES.log))});
-      process.stdout.write('{"v":"1.0","type":"st', () => process.exit(3));`;
-    const host = HostLink.spawn(process.execPath, ["-e", script], { stderrLines: 10 });
-    const messages: TrainerMessage[] = [];
-    host.on("message", (m: TrainerMessage) => messages.push(m));
-    const exit = await host.exited;
-    assert.equal(exit.code, 3);
-    assert.equal(exit.diedMidLine, true);
-    assert.deepEqual(
-      exit.stderrTail,
-      Array.from({ length: 10 }, (_, i) => `line ${71 + i}`),
-    );
     assert.deepEqual(
       messages.map((m) => m.type),
-      ["log"],
+      ["hello", "step"],
     );
-  });
-
-  it("a killed trainer fails the commands waiting for their ack", async () => {
-    const host = HostLink.spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]);
-    await until(() => host.pid !== undefined);
-    const waiting = host.send({ type: "pause" }, 10000);
-    host.child.kill("SIGKILL");
-    await assert.rejects(waiting, /killed by SIGKILL/);
-    const exit = await host.exited;
-    assert.equal(exit.signal, "SIGKILL");
-    await assert.rejects(host.send({ type: "resume" }), /closed/);
-  });
-
-  it("a trainer that cannot start is reported, not thrown", async () => {
-    const host = HostLink.spawn(join(root, "no-such-trainer"), []);
-    const exit = await host.exited;
-    assert.match(exit.spawnError ?? "", /ENOENT/);
-  });
-
-  it("a child that emits a second error (a failed kill) does not throw; the first error is the report's", async () => {
-    const host = HostLink.spawn(join(root, "no-such-trainer"), []);
-    const exit = await host.exited;
-    assert.doesNotThrow(() => host.child.emit("error", new Error("kill EPERM")));
-    assert.match(exit.spawnError ?? "", /ENOENT/);
-  });
-
-  it("a command nobody acknowledges times out", async () => {
-    const host = HostLink.spawn(process.execPath, ["-e", "process.stdin.resume()"]);
-    await assert.rejects(host.send({ type: "checkpoint" }, 100), /no ack for "checkpoint"/);
-    host.child.kill();
-    await host.exited;
   });
 });

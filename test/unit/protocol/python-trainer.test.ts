@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { StreamProblem } from "../../../src/protocol/codec";
 import { DOC_PATH } from "../../../src/protocol/doc";
-import { HostLink } from "../../../src/protocol/link";
+import { HostLink } from "../../../src/protocol/link/hostLink";
 import type { StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 
 /**
@@ -33,8 +33,8 @@ describe("the Python trainer sketch in docs/protocol.md", () => {
     const host = HostLink.spawn(python, [script]);
     const problems: StreamProblem[] = [];
     const messages: TrainerMessage[] = [];
-    host.on("problem", (p: StreamProblem) => problems.push(p));
-    host.on("message", (m: TrainerMessage) => messages.push(m));
+    host.onProblem((p) => problems.push(p));
+    host.onMessage((m) => messages.push(m));
     try {
       const deadline = Date.now() + 20_000;
       while (!messages.some((m) => m.type === "step") && Date.now() < deadline)

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { encodeLine, type StreamProblem } from "../../../src/protocol/codec";
-import { AttachClient, HostLink } from "../../../src/protocol/link";
+import { AttachClient } from "../../../src/protocol/link/attachClient";
+import { HostLink } from "../../../src/protocol/link/hostLink";
 import type { AckMessage, StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 import { readEventLog } from "../../../src/protocol/runlog";
 import { TINY_SYNTHETIC_MMOE } from "../helpers/configs";
@@ -37,7 +38,7 @@ function trainer(args: string[]): HostLink {
 
 function record(host: HostLink) {
   const messages: TrainerMessage[] = [];
-  host.on("message", (m: TrainerMessage) => messages.push(m));
+  host.onMessage((m) => messages.push(m));
   const lastStep = () => {
     for (let i = messages.length - 1; i >= 0; i--) {
       const m = messages[i];
@@ -63,7 +64,7 @@ describe("a scripted host drives a real trainer process", () => {
     fs.writeFileSync(config, JSON.stringify(TINY));
     const host = trainer([config, "--out", join(work, "runs"), "--listen"]);
     const stderr: string[] = [];
-    host.on("stderr", (line: string) => stderr.push(line));
+    host.onStderr((line) => stderr.push(line));
     const { messages, lastStep, untilStep } = record(host);
     let resumed: HostLink | null = null;
     try {
@@ -75,7 +76,7 @@ describe("a scripted host drives a real trainer process", () => {
       const watcher = await AttachClient.connect(runDir, { write: true, replay: "none" });
       assert.equal(watcher.writer, false);
       const watched: TrainerMessage[] = [];
-      watcher.on("message", (m: TrainerMessage) => watched.push(m));
+      watcher.onMessage((m) => watched.push(m));
       const refused = await watcher.send({ type: "pause" });
       assert.equal(refused.ok, false);
 
@@ -177,9 +178,9 @@ describe("a host reads a newer minor trainer (the real trainer behind a 1.9 prox
       { cwd: repo },
     );
     const problems: StreamProblem[] = [];
-    host.on("problem", (p: StreamProblem) => problems.push(p));
+    host.onProblem((p) => problems.push(p));
     const stderr: string[] = [];
-    host.on("stderr", (line: string) => stderr.push(line));
+    host.onStderr((line) => stderr.push(line));
     const { messages, untilStep } = record(host);
     try {
       await untilStep(3);

@@ -3,7 +3,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import type { TrainingConfig } from "../../../src/protocol/config";
 import { ModelConfig, TrainingConfig as TrainingConfigSchema } from "../../../src/protocol/config";
-import type { CommandOutcome } from "../../../src/protocol/link";
+import type { CommandOutcome } from "../../../src/protocol/link/commands";
 import type { HostCommand, TrainerMessage } from "../../../src/protocol/messages";
 import type { BackendChoice } from "../../../src/trainer/backend";
 import type { CommandChannel } from "../../../src/trainer/control";
