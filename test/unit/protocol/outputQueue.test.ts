@@ -3,13 +3,11 @@ import { describe, it } from "node:test";
 import { encodeLine } from "../../../src/protocol/codec";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import { OutputQueue, type Sink } from "../../../src/protocol/link/outputQueue";
-import { PROTOCOL_VERSION, type StepMessage, type TrainerMessage } from "../../../src/protocol/messages";
+import type { StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 
 const step = (n: number): StepMessage => ({ ...(TRAINER_EXAMPLES.step as StepMessage), step: n });
 const log = (text: string): TrainerMessage => ({
-  v: PROTOCOL_VERSION,
-  type: "log",
-  level: "info",
+  ...(TRAINER_EXAMPLES.log as Extract<TrainerMessage, { type: "log" }>),
   message: text,
 });
 
