@@ -60,6 +60,8 @@ class TableGradients:
         """Adds Σ_t weights[t]·(task t's table gradient) to the table's ``.grad`` (sparse for a
         sparse table, as nn.Embedding's backward)."""
         weight = self.table.module.weight
+        if self.ids.numel() == 0:
+            return
         combined = torch.tensordot(weights.to(self.positions.dtype), self.positions, dims=1)
         if self.table.module.sparse:
             grad = torch.sparse_coo_tensor(self.ids.unsqueeze(0), combined, weight.shape)
@@ -79,12 +81,15 @@ def row_slots(ids: Tensor) -> Tensor:
     return slots
 
 
-def table_gradients(table: EmbeddingTable, lookups: list[Lookup], grads: list[Tensor | None], k: int) -> TableGradients | None:
-    """Gathers one table's lookups and their batched gradients (None where no loss used a lookup)."""
+def table_gradients(table: EmbeddingTable, lookups: list[Lookup], grads: list[Tensor | None], k: int) -> TableGradients:
+    """Gathers one table's lookups and their batched gradients (None where no loss used a lookup);
+    no rows at all when none was used."""
     used = [(lookup, g) for lookup, g in zip(lookups, grads) if g is not None]
-    if not used:
-        return None
     dim = table.module.embedding_dim
+    weight = table.module.weight
+    if not used:
+        empty = torch.zeros(k, 0, dim, dtype=weight.dtype, device=weight.device)
+        return TableGradients(table, torch.zeros(0, dtype=torch.long, device=weight.device), empty)
     ids = torch.cat([lookup.ids.reshape(-1) for lookup, _ in used])
     positions = torch.cat([g.reshape(k, -1, dim) for _, g in used], dim=1)
     module = table.module

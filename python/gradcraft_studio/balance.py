@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._distributed import Reducer, default_group
 from ._graph import reaches
 from ._lookups import EmbeddingTable, TableGradients, table_gradients
 from .strategies import ProjectionStats, Strategy, require_strategy
@@ -80,6 +81,12 @@ class Balancer:
     ``model`` holds every trainable parameter; ``shared`` the part all tasks train (modules or
     parameters); the rest are task-specific: a parameter in ``towers[task]`` gets that task's
     gradient, any other the sum of the tasks' gradients, each times the strategy's tower weight.
+
+    Under torch.distributed (``process_group``, or the default group when it is initialised with
+    several processes) the per-task gradients are averaged over the ranks before balancing, so the
+    Gram matrix and the update are those of the global batch; the model must then not be wrapped
+    in DistributedDataParallel (the Balancer does its reductions), and every rank starts from the
+    first rank's parameters.
     """
 
     def __init__(
@@ -91,6 +98,7 @@ class Balancer:
         strategy: str = "gradcraft",
         params: Mapping[str, Any] | None = None,
         towers: Mapping[str, ParameterSource] | None = None,
+        process_group: Any = None,
     ) -> None:
         self.tasks: list[str] = [str(t) for t in tasks]
         if not self.tasks:
@@ -126,6 +134,10 @@ class Balancer:
                     raise ValueError(f'towers["{task}"]: holds a parameter that is also in shared')
                 if self._owner.setdefault(id(p), self.tasks.index(task)) != self.tasks.index(task):
                     raise ValueError(f'towers["{task}"]: holds a parameter of another task\'s tower')
+        group = default_group(process_group)
+        self._reducer = Reducer(group) if group is not None else None
+        if self._reducer is not None:
+            self._reducer.broadcast_model(model)
         self._step = 0
         self._dependencies_checked = False
         self._strategy: Strategy
@@ -210,8 +222,8 @@ class Balancer:
         """Computes the per-task gradients, balances them and adds the result to ``.grad``.
 
         A non-finite loss or gradient skips the step (every ``.grad`` set to None so that the
-        optimizer moves nothing, the strategy state untouched) and the report names the task; a loss that does not depend on the shared parameters raises
-        ValueError naming the task.
+        optimizer moves nothing, the strategy state untouched) and the report names the task; a
+        loss that does not depend on the shared parameters raises ValueError naming the task.
         """
         k = len(self.tasks)
         stacked, roots = self._stack_losses(losses)
@@ -230,10 +242,16 @@ class Balancer:
 
         tables: list[TableGradients] = []
         for table, table_lookups in zip(self._tables, lookups):
-            taken = [row_grads.pop(0) for _ in table_lookups]
-            gathered = table_gradients(table, table_lookups, taken, k)
-            if gathered is not None:
-                tables.append(gathered)
+            tables.append(table_gradients(table, table_lookups, [row_grads.pop(0) for _ in table_lookups], k))
+        if self._reducer is not None:
+            # Every rank contributes to every buffer: a parameter no local loss used gets zeros.
+            both = [
+                torch.zeros((k, *p.shape), dtype=p.dtype, device=p.device) if g is None else g
+                for p, g in zip([*self._dense, *self._others], [*dense_grads, *other_grads])
+            ]
+            averaged, stacked = self._reducer.mean(k, both, stacked)
+            dense_grads, other_grads = averaged[: len(self._dense)], averaged[len(self._dense) :]
+            tables = self._reducer.gather(tables)
         dense = [(p, g) for p, g in zip(self._dense, dense_grads) if g is not None]
         blocks = [g.reshape(k, -1) for _, g in dense] + [t.row_gradients() for t in tables if t.table.shared]
         if not blocks:
