@@ -41,6 +41,35 @@ class Reducer:
             for tensor in [*model.parameters(), *model.buffers()]:
                 dist.broadcast(tensor, src=self.source, group=self.group)
 
+    def global_batch(
+        self,
+        k: int,
+        dense_params: list[nn.Parameter],
+        dense: list[tuple[nn.Parameter, Tensor]],
+        others: list[tuple[nn.Parameter, list[Tensor | None]]],
+        losses: Tensor,
+        tables: list[TableGradients],
+    ) -> tuple[list[tuple[nn.Parameter, Tensor]], list[tuple[nn.Parameter, list[Tensor | None]]], Tensor, list[TableGradients]]:
+        """This rank's per-task gradients and losses turned into the global batch's. Every rank
+        contributes to every buffer: what no local loss reached counts as zeros."""
+        local = {id(p): g for p, g in dense}
+
+        def full(p: nn.Parameter, g: Tensor | None) -> Tensor:
+            return torch.zeros((k, *p.shape), dtype=p.dtype, device=p.device) if g is None else g
+
+        stacked_others = [
+            full(p, None if all(g is None for g in per_task) else torch.stack([torch.zeros_like(p) if g is None else g for g in per_task]))
+            for p, per_task in others
+        ]
+        averaged, losses = self.mean(k, [full(p, local.get(id(p))) for p in dense_params] + stacked_others, losses)
+        nd = len(dense_params)
+        return (
+            list(zip(dense_params, averaged[:nd])),
+            [(p, list(g.unbind(0))) for (p, _), g in zip(others, averaged[nd:])],
+            losses,
+            self.gather(tables),
+        )
+
     def mean(self, k: int, grads: list[Tensor], losses: Tensor) -> tuple[list[Tensor], Tensor]:
         """The per-task gradients (each K × shape) and the K losses averaged over the ranks, in one
         all-reduce; returns views of one buffer."""

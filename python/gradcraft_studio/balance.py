@@ -1,14 +1,16 @@
 """The Balancer: per-task gradients of the shared parameters, their K×K Gram matrix, a strategy's
-weights, and ``.grad`` set for the optimizer (docs/pytorch.md).
+weights, and ``.grad`` set for the optimizer (docs/pytorch.md, docs/architecture.md).
 
 One step, everything on the model's device except the K×K matrix and the K losses:
 
-1. one batched autograd call (``is_grads_batched``) gives every task's gradient of the shared
-   dense parameters, of the other trainable parameters (towers) and of every embedding lookup's
-   output rows (tables never get dense per-task gradients: ``_lookups``);
+1. per-task gradients (``_gradients``): above the shared modules' outputs (cut by forward hooks,
+   ``_boundary``) one ordinary autograd call per task runs through that task's own code only; below
+   them ONE batched call (``is_grads_batched``) runs through the shared modules with the K per-task
+   cotangents. Embedding tables never get dense per-task gradients (``_lookups``);
 2. the shared blocks are stacked K × D and the Gram matrix is one product;
-3. the Gram matrix, the losses and the towers' per-task squared norms leave the device in one copy
-   (the step's only synchronisation); a non-finite value skips the step naming the task;
+3. the Gram matrix, the losses and the task-specific parameters' per-task squared norms leave the
+   device in one copy (the step's only synchronisation); a non-finite value skips the step naming
+   the task;
 4. the strategy weighs the Gram matrix in float64 on the host;
 5. the shared update Σ_t α_t g_t is one product; towers get their own task's gradient (times the
    strategy's tower weight); everything is added to ``.grad`` as ``backward()`` does.
@@ -26,8 +28,13 @@ from torch import Tensor, nn
 
 from ._distributed import Reducer, default_group
 from ._graph import reaches
-from ._lookups import EmbeddingTable, TableGradients, table_gradients
+from ._boundary import Boundary, boundary_modules
+from ._gradients import SplitPass, batched_pass
+from ._lookups import EmbeddingTable, table_gradients
 from .strategies import ProjectionStats, Strategy, require_strategy
+
+#: Marks a model a Balancer is attached to: two would cut its shared modules twice.
+_ATTACHED = "_gradcraft_balancer_attached"
 
 #: What ``shared`` and each tower may be: a module, a parameter, or several of either.
 ParameterSource = Union[nn.Module, nn.Parameter, Iterable[Union[nn.Module, nn.Parameter]]]
@@ -105,6 +112,8 @@ class Balancer:
             raise ValueError("tasks: name at least one task")
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks: names must be distinct, got {self.tasks}")
+        if getattr(model, _ATTACHED, False):
+            raise ValueError("model: another Balancer is attached to it; close() that one first")
         shared_modules, shared_params = _collect(shared, "shared")
         shared_ids = {id(p) for p in shared_params}
         if not shared_params:
@@ -119,7 +128,6 @@ class Balancer:
                 seen.add(id(module))
                 self._tables.append(EmbeddingTable(module, shared=id(module.weight) in shared_ids))
         table_weights = {id(t.module.weight) for t in self._tables}
-        self._hooks = [t.module.register_forward_hook(t.record) for t in self._tables]
 
         self._dense: list[nn.Parameter] = [p for p in shared_params if id(p) not in table_weights]
         self._others: list[nn.Parameter] = [
@@ -134,16 +142,23 @@ class Balancer:
                     raise ValueError(f'towers["{task}"]: holds a parameter that is also in shared')
                 if self._owner.setdefault(id(p), self.tasks.index(task)) != self.tasks.index(task):
                     raise ValueError(f'towers["{task}"]: holds a parameter of another task\'s tower')
-        group = default_group(process_group)
-        self._reducer = Reducer(group) if group is not None else None
-        if self._reducer is not None:
-            self._reducer.broadcast_model(model)
         self._step = 0
         self._dependencies_checked = False
         self._strategy: Strategy
         self._params: dict[str, Any]
         self._state: Any
         self.set_strategy(strategy, params)
+
+        # Everything is valid: attach to the model.
+        group = default_group(process_group)
+        self._reducer = Reducer(group) if group is not None else None
+        if self._reducer is not None:
+            self._reducer.broadcast_model(model)
+        self._hooks = [t.module.register_forward_hook(t.record) for t in self._tables]
+        self._boundary = Boundary(boundary_modules(shared_modules))
+        self._split = SplitPass()
+        self._model = model
+        setattr(model, _ATTACHED, True)
 
     # -- strategy ------------------------------------------------------------------------------
 
@@ -179,10 +194,13 @@ class Balancer:
         self._step = int(state.get("step", 0))
 
     def close(self) -> None:
-        """Removes the embedding lookup hooks."""
+        """Detaches the Balancer from the model (its forward hooks): ``loss.backward()`` trains the
+        shared parameters again."""
         for hook in self._hooks:
             hook.remove()
         self._hooks = []
+        self._boundary.close()
+        setattr(self._model, _ATTACHED, False)
 
     # -- one step ------------------------------------------------------------------------------
 
@@ -213,10 +231,13 @@ class Balancer:
         nodes = [l.rows.grad_fn for t, ls in zip(self._tables, lookups) if t.shared for l in ls]
         for t in tasks:
             if not reaches(roots[t], leaves, nodes):
-                raise ValueError(
-                    f'task "{self.tasks[t]}": its loss does not depend on the shared parameters '
-                    "(check `shared`, and that the loss is not computed from detached outputs)"
-                )
+                raise ValueError(self._unreached_message(t))
+
+    def _unreached_message(self, t: int) -> str:
+        return (
+            f'task "{self.tasks[t]}": its loss does not depend on the shared parameters '
+            "(check `shared`, and that the loss is not computed from detached outputs)"
+        )
 
     def backward(self, losses: Sequence[Tensor] | Tensor) -> BalanceReport:
         """Computes the per-task gradients, balances them and adds the result to ``.grad``.
@@ -228,40 +249,41 @@ class Balancer:
         k = len(self.tasks)
         stacked, roots = self._stack_losses(losses)
         lookups = [table.take() for table in self._tables]
-        if roots is not None and not self._dependencies_checked:
-            self._check_dependencies(roots, lookups, range(k))
-            self._dependencies_checked = True
-        target = torch.log(stacked + 1e-8) if self._strategy.loss_transform == "log" else stacked
-        rows = [lookup.rows for table_lookups in lookups for lookup in table_lookups]
-        inputs = [*self._dense, *self._others, *rows]
-        eye = torch.eye(k, dtype=target.dtype, device=target.device)
-        grads = torch.autograd.grad(target, inputs, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
-        dense_grads = grads[: len(self._dense)]
-        other_grads = grads[len(self._dense) : len(self._dense) + len(self._others)]
-        row_grads = list(grads[len(self._dense) + len(self._others) :])
-
-        tables: list[TableGradients] = []
-        for table, table_lookups in zip(self._tables, lookups):
-            tables.append(table_gradients(table, table_lookups, [row_grads.pop(0) for _ in table_lookups], k))
-        if self._reducer is not None:
-            # Every rank contributes to every buffer: a parameter no local loss used gets zeros.
-            both = [
-                torch.zeros((k, *p.shape), dtype=p.dtype, device=p.device) if g is None else g
-                for p, g in zip([*self._dense, *self._others], [*dense_grads, *other_grads])
+        cuts = self._boundary.take()
+        log = self._strategy.loss_transform == "log"
+        target = torch.log(stacked + 1e-8) if log else stacked
+        if cuts:
+            separate = [target[t] for t in range(k)] if roots is None else [
+                torch.log(loss.reshape(()) + 1e-8) if log else loss.reshape(()) for loss in roots
             ]
-            averaged, stacked = self._reducer.mean(k, both, stacked)
-            dense_grads, other_grads = averaged[: len(self._dense)], averaged[len(self._dense) :]
-            tables = self._reducer.gather(tables)
-        dense = [(p, g) for p, g in zip(self._dense, dense_grads) if g is not None]
+            grads = self._split(separate, self._dense, self._others, lookups, cuts)
+            if grads.unreached:
+                raise ValueError(self._unreached_message(grads.unreached[0]))
+        else:
+            if roots is not None and not self._dependencies_checked:
+                self._check_dependencies(roots, lookups, range(k))
+                self._dependencies_checked = True
+            grads = batched_pass(target, self._dense, self._others, lookups)
+        tables = [table_gradients(t, ls, rows, k) for t, ls, rows in zip(self._tables, lookups, grads.rows)]
+        dense, others = grads.dense, grads.others
+        if self._reducer is not None:
+            dense, others, stacked, tables = self._reducer.global_batch(k, self._dense, dense, others, stacked, tables)
         blocks = [g.reshape(k, -1) for _, g in dense] + [t.row_gradients() for t in tables if t.table.shared]
         if not blocks:
             raise ValueError("no task loss depends on the shared parameters (check `shared`)")
         matrix = torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
         gram = matrix @ matrix.T
-        others = [(p, g) for p, g in zip(self._others, other_grads) if g is not None]
-        own_squares = [g.reshape(k, -1).square().sum(1) for _, g in others]
-        own_squares += [t.positions.square().sum((1, 2)) for t in tables if not t.table.shared]
-        own = torch.stack(own_squares).sum(0) if own_squares else torch.zeros(k, device=gram.device)
+        own_terms: list[list[Tensor]] = [[] for _ in range(k)]
+        for _, per_task in others:
+            for t, g in enumerate(per_task):
+                if g is not None:
+                    own_terms[t].append(g.square().sum())
+        for table in tables:
+            if not table.table.shared:
+                for t in range(k):
+                    own_terms[t].append(table.positions[t].square().sum())
+        zero = torch.zeros((), dtype=gram.dtype, device=gram.device)
+        own = torch.stack([torch.stack(terms).sum().to(gram.dtype) if terms else zero for terms in own_terms])
 
         # The step's one copy from the device.
         packed = torch.cat([gram.reshape(-1), stacked.detach().to(gram.dtype), own.to(gram.dtype)])
@@ -281,7 +303,7 @@ class Balancer:
             return BalanceReport(
                 self._step, loss_values, host_gram, np.zeros(k), None, None, ("non-finite",), reason, task
             )
-        if roots is not None:
+        if roots is not None and not cuts:
             zero = [t for t in range(k) if host_gram[t, t] == 0]
             if zero:
                 self._check_dependencies(roots, lookups, zero)
@@ -304,9 +326,11 @@ class Balancer:
                 offset += n
         for table in tables:
             table.apply(alpha if table.table.shared else tower)
-        for p, g in others:
+        for p, per_task in others:
             owner = self._owner.get(id(p))
-            _add_grad(p, tower[owner] * g[owner] if owner is not None else torch.tensordot(tower, g, dims=1))
+            terms = [(t, g) for t, g in enumerate(per_task) if g is not None and (owner is None or t == owner)]
+            if terms:
+                _add_grad(p, sum((tower[t] * g for t, g in terms[1:]), tower[terms[0][0]] * terms[0][1]))
         return BalanceReport(
             self._step, loss_values, host_gram, result.weights, result.tower_weights, result.projection, result.flags
         )

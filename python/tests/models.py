@@ -44,9 +44,11 @@ class SharedBottom(nn.Module):
     def shared(self) -> list[nn.Module]:
         return [self.embeddings, self.bottom]
 
-    def forward(self, ids: Tensor) -> list[Tensor]:
-        z = self.bottom(self.embeddings(ids))
+    def towers_of(self, z: Tensor) -> list[Tensor]:
         return [tower(z).squeeze(1) for tower in self.towers]
+
+    def forward(self, ids: Tensor) -> list[Tensor]:
+        return self.towers_of(self.bottom(self.embeddings(ids)))
 
 
 class MMoE(nn.Module):

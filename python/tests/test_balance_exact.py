@@ -4,6 +4,8 @@ sparse, a padding row, a table looked up twice), to float32 precision."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -15,25 +17,39 @@ from models import MMoE, PLE, SharedBottom, batch, task_losses
 TASKS = ["click", "like", "follow"]
 
 
-def separate_passes(model: nn.Module, losses: list[Tensor]) -> dict[int, list[np.ndarray]]:
-    """Each parameter's gradient for each task, from one ordinary backward pass per task (float64)."""
-    per_task: dict[int, list[np.ndarray]] = {id(p): [] for p in model.parameters()}
+def separate_passes(model: nn.Module, losses: list[Tensor]) -> dict[str, list[np.ndarray]]:
+    """Each parameter's gradient for each task, from one ordinary backward pass per task (float64),
+    by parameter name. ``model`` is a copy no Balancer is attached to."""
+    per_task: dict[str, list[np.ndarray]] = {name: [] for name, _ in model.named_parameters()}
     for loss in losses:
         model.zero_grad(set_to_none=True)
         loss.backward(retain_graph=True)
-        for p in model.parameters():
+        for name, p in model.named_parameters():
             grad = torch.zeros_like(p) if p.grad is None else p.grad.to_dense()
-            per_task[id(p)].append(grad.detach().double().numpy().copy())
+            per_task[name].append(grad.detach().double().numpy().copy())
     model.zero_grad(set_to_none=True)
     return per_task
 
 
-def shared_params(model: nn.Module) -> list[nn.Parameter]:
-    return [p for m in model.shared() for p in m.parameters()]
+def twin(model: nn.Module, ids: Tensor, labels: Tensor, transform: object = None) -> dict[str, list[np.ndarray]]:
+    """The per-task gradients of a copy of ``model`` on the same batch, with the same dropout masks
+    (the seed is set before both forward passes)."""
+    reference = copy.deepcopy(model)
+    torch.manual_seed(99)
+    losses = task_losses(reference(ids), labels)
+    if transform is not None:
+        losses = [transform(loss) for loss in losses]  # type: ignore[operator]
+    return separate_passes(reference, losses)
 
 
-def reference_gram(model: nn.Module, per_task: dict[int, list[np.ndarray]]) -> np.ndarray:
-    rows = np.stack([np.concatenate([per_task[id(p)][t].ravel() for p in shared_params(model)]) for t in range(len(TASKS))])
+def shared_names(model: nn.Module) -> list[str]:
+    ids = {id(p) for m in model.shared() for p in m.parameters()}
+    return [name for name, p in model.named_parameters() if id(p) in ids]
+
+
+def reference_gram(model: nn.Module, per_task: dict[str, list[np.ndarray]]) -> np.ndarray:
+    names = shared_names(model)
+    rows = np.stack([np.concatenate([per_task[name][t].ravel() for name in names]) for t in range(len(TASKS))])
     return rows @ rows.T
 
 
@@ -52,22 +68,21 @@ def test_gram_and_update_equal_k_separate_backward_passes(shape: str, sparse: bo
     torch.manual_seed(0)
     model = MODELS[shape](len(TASKS), sparse=sparse)
     towers = {name: model.task_modules(t) for t, name in enumerate(TASKS)} if shape == "ple" else None
-    balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy=strategy, towers=towers)
     ids, labels = batch(64, len(TASKS), seed=1)
-    losses = task_losses(model(ids), labels)
-    per_task = separate_passes(model, losses)
-
-    report = balancer.backward(losses)
+    per_task = twin(model, ids, labels)
+    balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy=strategy, towers=towers)
+    torch.manual_seed(99)
+    report = balancer.backward(task_losses(model(ids), labels))
 
     expected_gram = reference_gram(model, per_task)
     assert report.skipped is None
     assert close(report.gram, expected_gram, np.abs(expected_gram).max())
     alpha = report.weights
     tower = np.ones(len(TASKS)) if report.tower_weights is None else report.tower_weights
-    shared_ids = {id(p) for p in shared_params(model)}
+    shared = set(shared_names(model))
     for name, p in model.named_parameters():
-        grads = per_task[id(p)]
-        weights = alpha if id(p) in shared_ids else tower
+        grads = per_task[name]
+        weights = alpha if name in shared else tower
         expected = sum(w * g for w, g in zip(weights, grads))
         actual = np.zeros_like(expected) if p.grad is None else p.grad.to_dense().double().numpy()
         scale = max(np.abs(g).max() for g in grads) * max(1.0, np.abs(weights).max())
@@ -89,23 +104,55 @@ def test_the_padding_row_and_unlooked_rows_of_a_table_get_no_gradient() -> None:
     assert untouched and torch.count_nonzero(users[untouched]) == 0
 
 
-def test_no_table_is_ever_an_input_of_the_batched_call(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ple_takes_one_plain_call_per_task_and_one_batched_call_and_never_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     model = PLE(len(TASKS))
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS)
-    calls: list[tuple[int, set[int]]] = []
+    calls: list[tuple[bool, set[int]]] = []
     original = torch.autograd.grad
 
     def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: object) -> tuple[Tensor | None, ...]:
-        calls.append((id(outputs), {id(x) for x in inputs}))
+        calls.append((bool(kwargs.get("is_grads_batched")), {id(x) for x in inputs}))
         return original(outputs, inputs, **kwargs)
 
     monkeypatch.setattr(torch.autograd, "grad", spy)
-    ids, labels = batch(32, len(TASKS), seed=3)
-    balancer.backward(task_losses(model(ids), labels))
-    assert len(calls) == 1
+    for step in range(2):
+        ids, labels = batch(32, len(TASKS), seed=3 + step)
+        balancer.backward(task_losses(model(ids), labels))
+    assert [batched for batched, _ in calls] == [False, False, False, True] * 2
     tables = {id(t.weight) for t in model.embeddings.tables}
-    assert not (calls[0][1] & tables)
+    assert all(not (inputs & tables) for _, inputs in calls)
+    # The batched call reaches the shared expert, not the task experts.
+    task_expert = {id(p) for p in model.task_experts.parameters()}
+    assert not (calls[3][1] & task_expert)
+
+
+def test_a_plain_backward_through_an_attached_balancer_is_refused_naming_the_fix() -> None:
+    torch.manual_seed(0)
+    model = SharedBottom(len(TASKS))
+    balancer = Balancer(model, shared=model.shared(), tasks=TASKS)
+    ids, labels = batch(16, len(TASKS), seed=6)
+    sum(task_losses(model(ids), labels)).backward()
+    with pytest.raises(RuntimeError, match=r"loss.backward\(\) while a Balancer is attached"):
+        balancer.backward(task_losses(model(ids), labels))
+    balancer.close()
+    model.zero_grad(set_to_none=True)
+    sum(task_losses(model(ids), labels)).backward()
+    assert all(p.grad is not None for p in model.bottom.parameters())
+
+
+def test_chained_shared_modules_are_balanced_exactly() -> None:
+    # The bottom's first half and second half listed as two shared modules: one feeds the other.
+    torch.manual_seed(0)
+    model = SharedBottom(len(TASKS))
+    first, second = model.bottom[:1], model.bottom[1:]
+    ids, labels = batch(32, len(TASKS), seed=8)
+    model.eval()
+    per_task = twin(model, ids, labels)
+    balancer = Balancer(model, shared=[model.embeddings, first, second], tasks=TASKS, strategy="ew")
+    report = balancer.backward(task_losses(model.towers_of(second(first(model.embeddings(ids)))), labels))
+    expected = reference_gram(model, per_task)
+    assert close(report.gram, expected, np.abs(expected).max())
 
 
 def test_stacked_losses_give_the_same_step_as_a_list() -> None:
@@ -124,10 +171,11 @@ def test_stacked_losses_give_the_same_step_as_a_list() -> None:
 def test_db_mtl_balances_the_gradients_of_log_losses() -> None:
     torch.manual_seed(0)
     model = SharedBottom(len(TASKS))
-    balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="db-mtl")
     ids, labels = batch(32, len(TASKS), seed=5)
+    logs = twin(model, ids, labels, lambda loss: torch.log(loss + 1e-8))
+    balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="db-mtl")
+    torch.manual_seed(99)
     losses = task_losses(model(ids), labels)
-    logs = separate_passes(model, [torch.log(loss + 1e-8) for loss in losses])
     report = balancer.backward(losses)
     expected = reference_gram(model, logs)
     assert close(report.gram, expected, np.abs(expected).max())
