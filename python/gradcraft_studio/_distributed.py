@@ -33,7 +33,9 @@ class Reducer:
     def __init__(self, group: Any) -> None:
         self.group = group
         self.world = dist.get_world_size(group)
-        self.source = 0 if group is dist.group.WORLD else dist.distributed_c10d._get_global_rank(group, 0)
+        # The group's first rank, by its global rank (public in torch >= 2.0).
+        global_rank = getattr(dist, "get_global_rank", None) or dist.distributed_c10d._get_global_rank
+        self.source = 0 if group is dist.group.WORLD else global_rank(group, 0)
 
     def broadcast_model(self, model: nn.Module) -> None:
         """Every rank starts from the first rank's parameters and buffers, as DDP's constructor does."""

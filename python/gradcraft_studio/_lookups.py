@@ -64,7 +64,7 @@ class TableGradients:
             return
         combined = torch.tensordot(weights.to(self.positions.dtype), self.positions, dims=1)
         if self.table.module.sparse:
-            grad = torch.sparse_coo_tensor(self.ids.unsqueeze(0), combined, weight.shape)
+            grad = _unchecked_sparse(self.ids.unsqueeze(0), combined, weight.shape)
         else:
             grad = torch.zeros_like(weight).index_add_(0, self.ids, combined)
         weight.grad = grad if weight.grad is None else weight.grad + grad
@@ -102,3 +102,12 @@ def table_gradients(table: EmbeddingTable, lookups: list[Lookup], grads: list[Te
         counts.index_add_(0, slots, torch.ones_like(counts))
         positions = positions / counts[slots][None, :, None]
     return TableGradients(table, ids, positions)
+
+
+def _unchecked_sparse(indices: Tensor, values: Tensor, size: torch.Size) -> Tensor:
+    """A sparse COO tensor without the index check: the ids come from the lookup itself, so they
+    are in range, and the check would read their maximum back from the device."""
+    try:
+        return torch.sparse_coo_tensor(indices, values, size, check_invariants=False)  # torch >= 2.0
+    except TypeError:
+        return torch._sparse_coo_tensor_unsafe(indices, values, size)  # torch 1.13

@@ -310,11 +310,11 @@ class Balancer:
 
         result = self._strategy.step(host_gram, loss_values, self._step, self._params, self._state)
         self._state = result.state
-        alpha = torch.as_tensor(result.weights, dtype=matrix.dtype, device=matrix.device)
+        alpha = _upload(result.weights, matrix)
         tower = (
             torch.ones(k, dtype=matrix.dtype, device=matrix.device)
             if result.tower_weights is None
-            else torch.as_tensor(result.tower_weights, dtype=matrix.dtype, device=matrix.device)
+            else _upload(result.tower_weights, matrix)
         )
         if dense:
             width = sum(g[0].numel() for _, g in dense)
@@ -355,6 +355,15 @@ class Balancer:
             i = int(np.argwhere(~np.isfinite(gram))[0][0])
             return i, f'task "{self.tasks[i]}": its gradient gives a non-finite Gram entry: step skipped'
         return None
+
+
+def _upload(values: np.ndarray, like: Tensor) -> Tensor:
+    """Host weights onto the device without waiting for it: from pinned memory, asynchronously (a
+    plain copy from pageable memory would synchronise the stream)."""
+    host = torch.from_numpy(np.ascontiguousarray(values)).to(like.dtype)
+    if like.device.type != "cuda":
+        return host.to(like.device)
+    return host.pin_memory().to(like.device, non_blocking=True)
 
 
 def _add_grad(p: Tensor, grad: Tensor) -> None:

@@ -3,9 +3,13 @@ one level), with categorical embeddings: the test models of the Balancer's exact
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import Tensor, nn
 
+#: Where the exactness tests run: the CPU, or GRADCRAFT_TEST_DEVICE (the GPU check sets "cuda").
+DEVICE = torch.device(os.environ.get("GRADCRAFT_TEST_DEVICE", "cpu"))
 FIELDS = [50, 30, 7]  # vocabulary sizes: user, item, a small context field (id 0 = padding)
 DIM = 4
 
@@ -103,12 +107,12 @@ class PLE(nn.Module):
 
 
 def batch(size: int, tasks: int, seed: int) -> tuple[Tensor, Tensor]:
-    """Random ids (with repeats, padding ids included) and binary labels."""
+    """Random ids (with repeats, padding ids included) and binary labels, on DEVICE."""
     generator = torch.Generator().manual_seed(seed)
     columns = [torch.randint(0, v, (size,), generator=generator) for v in FIELDS]
     columns.append(torch.randint(0, FIELDS[1], (size,), generator=generator))
     labels = (torch.rand(size, tasks, generator=generator) < 0.4).float()
-    return torch.stack(columns, dim=1), labels
+    return torch.stack(columns, dim=1).to(DEVICE), labels.to(DEVICE)
 
 
 def task_losses(logits: list[Tensor], labels: Tensor) -> list[Tensor]:

@@ -1,6 +1,7 @@
 """The Balancer's per-task gradients are exact: its Gram matrix and update equal what K separate
 backward passes give, on Shared-Bottom, MMoE and PLE-shaped models with embedding tables (dense and
-sparse, a padding row, a table looked up twice), to float32 precision."""
+sparse, a padding row, a table looked up twice), to float32 precision. On the CPU, or on
+GRADCRAFT_TEST_DEVICE (python/gpu_check/run.sh sets "cuda")."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcraft_studio.balance import Balancer
-from models import MMoE, PLE, SharedBottom, batch, task_losses
+from models import DEVICE, MMoE, PLE, SharedBottom, batch, task_losses
 
 TASKS = ["click", "like", "follow"]
 
@@ -26,7 +27,7 @@ def separate_passes(model: nn.Module, losses: list[Tensor]) -> dict[str, list[np
         loss.backward(retain_graph=True)
         for name, p in model.named_parameters():
             grad = torch.zeros_like(p) if p.grad is None else p.grad.to_dense()
-            per_task[name].append(grad.detach().double().numpy().copy())
+            per_task[name].append(grad.detach().double().cpu().numpy().copy())
     model.zero_grad(set_to_none=True)
     return per_task
 
@@ -66,7 +67,7 @@ MODELS = {"shared-bottom": SharedBottom, "mmoe": MMoE, "ple": PLE}
 @pytest.mark.parametrize("strategy", ["ew", "gradcraft", "uw"])
 def test_gram_and_update_equal_k_separate_backward_passes(shape: str, sparse: bool, strategy: str) -> None:
     torch.manual_seed(0)
-    model = MODELS[shape](len(TASKS), sparse=sparse)
+    model = MODELS[shape](len(TASKS), sparse=sparse).to(DEVICE)
     towers = {name: model.task_modules(t) for t, name in enumerate(TASKS)} if shape == "ple" else None
     ids, labels = batch(64, len(TASKS), seed=1)
     per_task = twin(model, ids, labels)
@@ -84,7 +85,7 @@ def test_gram_and_update_equal_k_separate_backward_passes(shape: str, sparse: bo
         grads = per_task[name]
         weights = alpha if name in shared else tower
         expected = sum(w * g for w, g in zip(weights, grads))
-        actual = np.zeros_like(expected) if p.grad is None else p.grad.to_dense().double().numpy()
+        actual = np.zeros_like(expected) if p.grad is None else p.grad.to_dense().double().cpu().numpy()
         scale = max(np.abs(g).max() for g in grads) * max(1.0, np.abs(weights).max())
         assert close(actual, expected, scale), name
         if sparse and isinstance(p.grad, Tensor) and p.grad.is_sparse:
@@ -93,7 +94,7 @@ def test_gram_and_update_equal_k_separate_backward_passes(shape: str, sparse: bo
 
 def test_the_padding_row_and_unlooked_rows_of_a_table_get_no_gradient() -> None:
     torch.manual_seed(0)
-    model = SharedBottom(len(TASKS))
+    model = SharedBottom(len(TASKS)).to(DEVICE)
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="ew")
     ids, labels = batch(16, len(TASKS), seed=2)
     balancer.backward(task_losses(model(ids), labels))
@@ -106,7 +107,7 @@ def test_the_padding_row_and_unlooked_rows_of_a_table_get_no_gradient() -> None:
 
 def test_ple_takes_one_plain_call_per_task_and_one_batched_call_and_never_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
-    model = PLE(len(TASKS))
+    model = PLE(len(TASKS)).to(DEVICE)
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS)
     calls: list[tuple[bool, set[int]]] = []
     original = torch.autograd.grad
@@ -129,7 +130,7 @@ def test_ple_takes_one_plain_call_per_task_and_one_batched_call_and_never_a_tabl
 
 def test_a_plain_backward_through_an_attached_balancer_is_refused_naming_the_fix() -> None:
     torch.manual_seed(0)
-    model = SharedBottom(len(TASKS))
+    model = SharedBottom(len(TASKS)).to(DEVICE)
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS)
     ids, labels = batch(16, len(TASKS), seed=6)
     sum(task_losses(model(ids), labels)).backward()
@@ -144,7 +145,7 @@ def test_a_plain_backward_through_an_attached_balancer_is_refused_naming_the_fix
 def test_chained_shared_modules_are_balanced_exactly() -> None:
     # The bottom's first half and second half listed as two shared modules: one feeds the other.
     torch.manual_seed(0)
-    model = SharedBottom(len(TASKS))
+    model = SharedBottom(len(TASKS)).to(DEVICE)
     first, second = model.bottom[:1], model.bottom[1:]
     ids, labels = batch(32, len(TASKS), seed=8)
     model.eval()
@@ -159,7 +160,7 @@ def test_stacked_losses_give_the_same_step_as_a_list() -> None:
     reports = []
     for stacked in (False, True):
         torch.manual_seed(0)
-        model = MMoE(len(TASKS))
+        model = MMoE(len(TASKS)).to(DEVICE)
         balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="gradcraft")
         ids, labels = batch(32, len(TASKS), seed=4)
         losses = task_losses(model(ids), labels)
@@ -170,7 +171,7 @@ def test_stacked_losses_give_the_same_step_as_a_list() -> None:
 
 def test_db_mtl_balances_the_gradients_of_log_losses() -> None:
     torch.manual_seed(0)
-    model = SharedBottom(len(TASKS))
+    model = SharedBottom(len(TASKS)).to(DEVICE)
     ids, labels = batch(32, len(TASKS), seed=5)
     logs = twin(model, ids, labels, lambda loss: torch.log(loss + 1e-8))
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="db-mtl")

@@ -30,7 +30,7 @@ def build() -> PLE:
 
 
 def parts(step: int, sizes: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    ids, labels = batch(sum(sizes), len(TASKS), seed=20 + step)
+    ids, labels = (x.cpu() for x in batch(sum(sizes), len(TASKS), seed=20 + step))  # gloo: CPU
     return [(ids[: sizes[0]], labels[: sizes[0]]), (ids[sizes[0] :], labels[sizes[0] :])]
 
 

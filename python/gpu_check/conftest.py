@@ -1,0 +1,6 @@
+"""The GPU check's tests reuse the package tests' models (python/tests/models.py)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
