@@ -26,6 +26,17 @@ const zodEnglishOnly = {
   },
 };
 
+// jsonc-parser's "main" is a UMD build whose inner require() calls esbuild cannot follow: take
+// its ES module build instead.
+const jsoncAsModule = {
+  name: "jsonc-parser-esm",
+  setup(build) {
+    build.onResolve({ filter: /^jsonc-parser$/ }, () => ({
+      path: join(root, "node_modules/jsonc-parser/lib/esm/main.js"),
+    }));
+  },
+};
+
 /** Each bundle is built only once its entry exists, so the layout can grow piece by piece. */
 const bundles = [
   {
@@ -37,6 +48,7 @@ const bundles = [
     banner: { js: "#!/usr/bin/env node" },
     // Native and optional backends are loaded at run time when the user has them.
     external: ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "webgpu"],
+    plugins: [jsoncAsModule],
   },
   {
     // The VS Code extension host bundle: small, no tfjs.
@@ -45,7 +57,7 @@ const bundles = [
     format: "cjs",
     target: "node20",
     external: ["vscode"],
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, jsoncAsModule],
   },
   {
     // The panel app, run inside the webview.

@@ -78,6 +78,9 @@ export async function generateSchema() {
     $schema: "http://json-schema.org/draft-07/schema#",
     $id: "https://gradcraft.dev/schemas/gradcraft.schema.json",
     title: "GradCraft Studio training config (*.gradcraft.json)",
+    // Configs are JSONC, read alike by the trainer and the editor (src/protocol/configFile.ts):
+    // VS Code's JSON service then accepts the trailing commas the trainer accepts.
+    allowTrailingCommas: true,
     ...schema,
   };
 }

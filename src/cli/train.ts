@@ -5,8 +5,11 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { BACKENDS, type Backend, TrainingConfig, type TrainingConfigInput } from "../protocol/config";
+import { JsonFileError, readConfigFile, readJsonFile } from "../protocol/configFile";
+import { configProblemLines } from "../protocol/configIssues";
 import { TrainerLink } from "../protocol/link/trainerLink";
 import type { RunSummary, SplitMetrics, TrainerMessage } from "../protocol/messages";
+import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
 import { PRESETS, type PresetName, presetConfig } from "../trainer/presets";
@@ -51,17 +54,12 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
-/** zod issues as lines naming the field, e.g. `training.learningRate: expected a number ≤ 1`. */
-export function readableIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const where = issue.path.length > 0 ? issue.path.join(".") : "(config)";
-    const allowed =
-      "values" in issue && Array.isArray(issue.values)
-        ? ` (allowed: ${issue.values.map((x) => JSON.stringify(x)).join(", ")})`
-        : "";
-    const keys = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-    return `${where}: ${issue.message}${keys}${allowed && !issue.message.includes("expected one of") ? allowed : ""}`;
-  });
+/**
+ * zod issues as lines naming the field, e.g. `training.learningRate: expected a number ≤ 1`; an
+ * unknown field names the nearest known one when `input` (what was validated) is given.
+ */
+export function readableIssues(error: z.ZodError, input?: unknown): string[] {
+  return configProblemLines(error, input);
 }
 
 /** What --backend and --max-steps change, for a new run and a resumed one alike. */
@@ -76,10 +74,19 @@ function flagOverrides(flags: TrainFlags): Record<string, unknown> {
   return overrides;
 }
 
-function parseConfig(merged: unknown): TrainingConfig {
+/** Validates, then checks the memory the config needs against this machine before anything is allocated. */
+function parseConfig(merged: unknown, source?: string): TrainingConfig {
   const parsed = TrainingConfig.safeParse(merged);
+  const where = source ? ` ${source}` : "";
   if (!parsed.success)
-    throw new ConfigError(`invalid config:\n  ${readableIssues(parsed.error).join("\n  ")}`);
+    throw new ConfigError(`invalid config${where}:\n  ${readableIssues(parsed.error, merged).join("\n  ")}`);
+  try {
+    checkConfigFits(parsed.data);
+  } catch (error) {
+    if (error instanceof PreflightError)
+      throw new ConfigError(`config${where} does not fit:\n  ${error.message}`);
+    throw error;
+  }
   return parsed.data;
 }
 
@@ -93,19 +100,14 @@ export function resolveTrainConfig(
   let baseDir = process.cwd();
   if (file) {
     const path = resolve(file);
-    let text: string;
+    let parsed: unknown;
     try {
-      text = fs.readFileSync(path, "utf8");
+      parsed = readConfigFile(path, file);
     } catch (error) {
-      throw new ConfigError(`cannot read config ${file}: ${(error as Error).message}`);
+      throw new ConfigError(error instanceof JsonFileError ? `config ${error.message}` : String(error));
     }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!isPlainObject(parsed)) throw new Error("the top level must be a JSON object");
-      fromFile = parsed;
-    } catch (error) {
-      throw new ConfigError(`config ${file} is not valid JSON: ${(error as Error).message}`);
-    }
+    if (!isPlainObject(parsed)) throw new ConfigError(`config ${file}: the top level must be a JSON object`);
+    fromFile = parsed;
     baseDir = dirname(path);
   }
   const presetName = flags.preset ?? (typeof fromFile.preset === "string" ? fromFile.preset : undefined);
@@ -122,7 +124,7 @@ export function resolveTrainConfig(
   const current = merged.strategy as { name?: string } | undefined;
   if (flags.strategy !== undefined && flags.strategy !== current?.name)
     merged.strategy = { name: flags.strategy, params: {} };
-  const config = parseConfig(merged);
+  const config = parseConfig(merged, file);
   try {
     parseStrategyParams(requireStrategy(config.strategy.name), config.strategy.params);
   } catch (error) {
@@ -216,15 +218,15 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
       const configPath = runPaths(runDir).config;
       if (!fs.existsSync(configPath))
         throw new ConfigError(`--resume: ${flags.resume} is not a run folder (no config.json)`);
-      const saved = JSON.parse(fs.readFileSync(configPath, "utf8")) as Record<string, unknown>;
-      config = parseConfig(mergeConfig(saved, flagOverrides(flags)));
+      const saved = readJsonFile(configPath);
+      config = parseConfig(mergeConfig(saved, flagOverrides(flags)), configPath);
       baseDir = runDir;
     } else {
       ({ config, baseDir } = resolveTrainConfig(file, flags, { repoRoot: process.cwd() }));
       runDir = "";
     }
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof JsonFileError) {
       process.stderr.write(`gradcraft train: ${error.message}\n`);
       return 2;
     }

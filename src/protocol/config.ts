@@ -224,7 +224,7 @@ export const StrategyChoice = z.strictObject({
 
 export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 
-export const TrainingConfig = z.object({
+export const TrainingConfig = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().default("run").describe("Run name, used in the run folder's name."),
   preset: z

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { readJsonFile } from "../protocol/configFile";
 import type { MultiTaskModel } from "./model/model";
 import type { Adam, OptimizerSettings } from "./optimizer";
 
@@ -124,7 +125,7 @@ export function readCheckpoint(dir: string): { state: CheckpointState; data: Buf
     if (!aside) throw new Error(`no checkpoint at ${dir} (missing ${STATE_FILE})`);
     where = join(parent, aside);
   }
-  const state = JSON.parse(fs.readFileSync(join(where, STATE_FILE), "utf8")) as CheckpointState;
+  const state = readJsonFile(join(where, STATE_FILE)) as CheckpointState;
   if (state.format !== "gradcraft-checkpoint/1")
     throw new Error(`${where}: unknown checkpoint format ${JSON.stringify(state.format)}`);
   return { state, data: fs.readFileSync(join(where, TENSORS_FILE)) };

@@ -20,7 +20,7 @@ export function registerConfigCommands(): vscode.Disposable[] {
         const content = renderTemplate(template);
         const folder = folderArg ?? vscode.workspace.workspaceFolders?.[0]?.uri;
         if (!folder) {
-          const document = await vscode.workspace.openTextDocument({ language: "json", content });
+          const document = await vscode.workspace.openTextDocument({ language: "jsonc", content });
           await vscode.window.showTextDocument(document);
           void vscode.window.showInformationMessage(
             "GradCraft: save this file with a name ending in .gradcraft.json to get completion and checks.",

@@ -1,9 +1,12 @@
 import { existsSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { createGunzip } from "node:zlib";
 import { findStrategy, strategies } from "../../core/strategies/index";
 import { TrainingConfig } from "../../protocol/config";
+import { notRegularFile, parseJsonc } from "../../protocol/configFile";
+import { configProblems } from "../../protocol/configIssues";
+import { checkConfigFits, PreflightError } from "../../protocol/preflight";
 
 /**
  * Checks of a `*.gradcraft.json` file that its JSON Schema cannot express: files that must exist,
@@ -37,21 +40,18 @@ export async function checkConfig(
 ): Promise<ConfigIssue[]> {
   let raw: unknown;
   try {
-    raw = JSON.parse(stripComments(text));
+    raw = parseJsonc(text, configPath);
   } catch {
     return []; // syntax errors are the JSON language service's to report
   }
   const parsed = TrainingConfig.safeParse(raw);
   if (!parsed.success) {
-    // The JSON Schema (jsonValidation) reports type and range errors as the user types; only the
-    // config's own refinements (cross-field rules) cannot travel in a JSON Schema.
-    return parsed.error.issues
-      .filter((issue) => issue.code === "custom")
-      .map((issue) => ({
-        path: issue.path.map(String).join("."),
-        severity: "error" as const,
-        message: issue.message,
-      }));
+    // The JSON Schema (jsonValidation) reports type and range errors as the user types. What it
+    // cannot say: the config's own cross-field rules, and the known field an unknown one was
+    // probably meant to be (the schema only says it is not allowed).
+    return configProblems(parsed.error, raw)
+      .filter((problem) => problem.code === "custom" || problem.code === "unrecognized_keys")
+      .map((problem) => ({ path: problem.path, severity: "error" as const, message: problem.message }));
   }
   const config = parsed.data;
   const given = raw as Record<string, Record<string, unknown> | undefined>;
@@ -62,6 +62,12 @@ export async function checkConfig(
   checkStrategy(config, add);
   checkModel(config, given.model ?? {}, add);
   checkTraining(config, add);
+  try {
+    checkConfigFits(config);
+  } catch (error) {
+    if (!(error instanceof PreflightError)) throw error;
+    add(error.field, "error", error.message);
+  }
 
   const data = config.data;
   if (data.source === "synthetic") {
@@ -258,6 +264,8 @@ function formatFromName(path: string): "csv" | "tsv" | "jsonl" {
 export async function readFirstLine(path: string, maxBytes = 1 << 20): Promise<string | undefined> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
+    // Opening a FIFO waits for a writer: look before opening.
+    if (notRegularFile(await stat(path)) !== undefined) return undefined;
     handle = await open(path, "r");
     const stream = handle.createReadStream({ start: 0, end: maxBytes - 1, autoClose: false });
     const source = path.toLowerCase().endsWith(".gz") ? stream.pipe(createGunzip()) : stream;
@@ -277,9 +285,4 @@ export async function readFirstLine(path: string, maxBytes = 1 << 20): Promise<s
   } finally {
     await handle?.close();
   }
-}
-
-/** Drops // and /* comments outside strings (VS Code's JSON editor allows them in settings-like files). */
-export function stripComments(text: string): string {
-  return text.replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_match, str) => str ?? "");
 }

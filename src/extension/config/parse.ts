@@ -1,31 +1,34 @@
-import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { TrainingConfig } from "../../protocol/config";
-import { formatIssues } from "../../protocol/messages";
-import { stripComments } from "./checks";
+import { JsonFileError, parseJsonc, readJsonText } from "../../protocol/configFile";
+import { configProblemLines } from "../../protocol/configIssues";
 
 /** A `*.gradcraft.json` file parsed with the trainer's own definition (defaults applied). */
 export type ParsedConfigFile =
   | { ok: true; config: TrainingConfig; raw: unknown }
   | { ok: false; reason: string };
 
+/** Reads the file as the trainer does (configFile.ts): a regular file, JSONC, BOM allowed. */
 export function parseConfigFile(path: string): ParsedConfigFile {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readJsonText(path, basename(path));
   } catch (error) {
-    return { ok: false, reason: `cannot read the file: ${(error as Error).message}` };
+    return { ok: false, reason: (error as Error).message };
   }
-  return parseConfigText(text);
+  return parseConfigText(text, basename(path));
 }
 
-export function parseConfigText(text: string): ParsedConfigFile {
+export function parseConfigText(text: string, file = "config"): ParsedConfigFile {
   let raw: unknown;
   try {
-    raw = JSON.parse(stripComments(text));
+    raw = parseJsonc(text, file);
   } catch (error) {
-    return { ok: false, reason: `not valid JSON: ${(error as Error).message}` };
+    if (error instanceof JsonFileError) return { ok: false, reason: error.message };
+    throw error;
   }
   const parsed = TrainingConfig.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: `invalid config: ${formatIssues(parsed.error)}` };
+  if (!parsed.success)
+    return { ok: false, reason: `invalid config: ${configProblemLines(parsed.error, raw).join("; ")}` };
   return { ok: true, config: parsed.data, raw };
 }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ModelConfig } from "../../protocol/config";
+import { checkModelFits } from "../../protocol/preflight";
 import { Rng } from "../rng";
 import { type BatchRows, EmbeddingTables } from "./embeddings";
 import { fieldSumMatrix, fmBackward, fmForward } from "./fm";
@@ -106,6 +107,8 @@ export class MultiTaskModel {
     // tfjs variable names are global: prefix them so several models can live in one process.
     const prefix = `model${++modelCount}`;
     if (k < 1) throw new Error("the model needs at least one task");
+    // Before any table or variable exists: a size that cannot fit fails naming its field.
+    checkModelFits(config, shape);
     this.embeddings = new EmbeddingTables(shape.vocabularies, config.embeddingDim, rng);
     this.inputWidth = shape.vocabularies.length * config.embeddingDim + shape.numericFeatures;
     const act = config.activation;

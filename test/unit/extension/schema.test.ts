@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -19,6 +20,17 @@ describe("generated JSON Schema of *.gradcraft.json", async () => {
     assert.deepEqual(Object.keys(schema.properties).sort(), fields.sort());
     assert.equal(schema.properties.training.properties.learningRate.default, 1e-3);
     assert.match(schema.properties.training.properties.evalEvery.description, /Evaluate on validation/);
+  });
+
+  it("refuses unknown fields at every level and accepts what the trainer accepts (JSONC)", () => {
+    assert.equal(schema.additionalProperties, false, "a misspelt top-level field is flagged");
+    for (const block of ["model", "training", "strategy"])
+      assert.equal(schema.properties[block].additionalProperties, false, block);
+    for (const source of schema.properties.data.oneOf) assert.equal(source.additionalProperties, false);
+    // The trainer reads configs as JSONC (comments, trailing commas): so does the editor.
+    assert.equal(schema.allowTrailingCommas, true);
+    const pkg = JSON.parse(fs.readFileSync(join(__dirname, "../../../package.json"), "utf8"));
+    assert.deepEqual(pkg.contributes.languages, [{ id: "jsonc", filenamePatterns: ["*.gradcraft.json"] }]);
   });
 
   it("offers every shipped strategy by name, each with its own parameter schema", () => {
