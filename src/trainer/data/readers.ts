@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { parse } from "csv-parse";
 import { LineDecoder } from "../../protocol/codec";
+import { notRegularFile } from "../../protocol/configFile";
 
 export type TableFormat = "csv" | "tsv" | "jsonl";
 
@@ -62,12 +63,15 @@ export function detectFormat(path: string, format: "auto" | TableFormat): TableF
 
 /** Opens the raw byte stream and the decoded text stream (gunzipped when the name ends in .gz). */
 function openText(path: string, options: ReadOptions): { raw: fs.ReadStream; text: Readable } {
-  let size = 0;
+  let stats: fs.Stats;
   try {
-    size = fs.statSync(path).size;
+    stats = fs.statSync(path);
   } catch (e) {
     throw new DataFileError(path, undefined, undefined, `cannot open: ${(e as Error).message}`);
   }
+  const refused = notRegularFile(stats);
+  if (refused !== undefined) throw new DataFileError(path, undefined, undefined, refused);
+  const size = stats.size;
   const raw = fs.createReadStream(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
   let done = 0;
   if (options.onFraction) {
@@ -147,12 +151,9 @@ async function* readDelimited(
       skip_empty_lines: true,
       bom: true,
       skip_records_with_error: true,
+      raw: true, // a broken record's text, to find the line its quote opened on
       on_skip: (err) => {
-        if (err)
-          pendingBad.push({
-            line: Number((err as { lines?: unknown }).lines),
-            error: err.message.replace(/ at line \d+/, ""),
-          });
+        if (err) pendingBad.push(brokenRecord(err as CsvError, delimiter));
         return undefined;
       },
     }),
@@ -183,6 +184,66 @@ async function* readDelimited(
   }
   while (pendingBad.length) yield pendingBad.shift()!;
   if (!indices) throw new DataFileError(path, undefined, undefined, "the file is empty (no header line)");
+}
+
+/** What csv-parse says about a record it could not read. */
+interface CsvError extends Error {
+  code?: string;
+  lines?: number;
+  raw?: string;
+}
+
+/**
+ * A record csv-parse skipped, at the line a user must look at. For a quote that does not close
+ * properly that is the line the quote opened on, not where the parser noticed (for a quote never
+ * closed, the end of the file).
+ */
+function brokenRecord(err: CsvError, delimiter: string): BadTableRow {
+  const reported = Number(err.lines);
+  const reason = err.message.replace(/ at line \d+/, "");
+  const raw = err.raw ?? "";
+  if (!err.code?.includes("QUOTE") || err.code === "INVALID_OPENING_QUOTE" || raw === "")
+    return { line: reported, error: reason };
+  // `lines` is the line the parser stands on: the last line of `raw`, or the one after it when
+  // `raw` ends with its newline.
+  const newlines = raw.split("\n").length - 1;
+  const firstLine = reported - newlines + (raw.endsWith("\n") ? 1 : 0);
+  const opened = firstLine + lastOpeningQuote(raw, delimiter);
+  const error =
+    err.code === "CSV_QUOTE_NOT_CLOSED"
+      ? `a quote opened on this line is never closed (the parser read to line ${reported} looking for it)`
+      : `${reason.replace(/^Invalid Closing Quote: /, "the quoted field opened on this line closes badly: ")}${reported !== opened ? ` (line ${reported})` : ""}`;
+  return { line: opened, error };
+}
+
+/** Lines into `raw` of the last quote that opened a field (a quote at a field's start). */
+function lastOpeningQuote(raw: string, delimiter: string): number {
+  let line = 0;
+  let opened = 0;
+  let quoted = false;
+  let fieldStart = true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (quoted) {
+      if (c === '"') {
+        if (raw[i + 1] === '"') i++;
+        else quoted = false;
+      } else if (c === "\n") line++;
+      continue;
+    }
+    if (c === "\n") {
+      line++;
+      fieldStart = true;
+    } else if (raw.startsWith(delimiter, i)) {
+      i += delimiter.length - 1;
+      fieldStart = true;
+    } else if (fieldStart && c === '"') {
+      quoted = true;
+      opened = line;
+      fieldStart = false;
+    } else if (c !== " " && c !== "\t" && c !== "\r") fieldStart = false;
+  }
+  return opened;
 }
 
 /**
