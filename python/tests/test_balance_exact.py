@@ -92,6 +92,37 @@ def test_gram_and_update_equal_k_separate_backward_passes(shape: str, sparse: bo
             assert p.grad.shape == p.shape
 
 
+def test_shared_parameters_given_as_bare_tensors_take_the_batched_pass_and_are_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No module to cut: one batched call from the K losses through the whole graph.
+    torch.manual_seed(0)
+    model = PLE(len(TASKS)).to(DEVICE)
+    ids, labels = batch(48, len(TASKS), seed=9)
+    per_task = twin(model, ids, labels)
+    shared = [*model.embeddings.parameters(), *model.shared_expert.parameters()]
+    balancer = Balancer(model, shared=shared, tasks=TASKS, strategy="gradcraft")
+    calls: list[bool] = []
+    original = torch.autograd.grad
+
+    def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: object) -> tuple[Tensor | None, ...]:
+        calls.append(bool(kwargs.get("is_grads_batched")))
+        return original(outputs, inputs, **kwargs)
+
+    monkeypatch.setattr(torch.autograd, "grad", spy)
+    torch.manual_seed(99)
+    report = balancer.backward(task_losses(model(ids), labels))
+    assert calls == [True]
+    expected = reference_gram(model, per_task)
+    assert close(report.gram, expected, np.abs(expected).max())
+    for name, p in model.named_parameters():
+        weights = report.weights if name.startswith(("embeddings", "shared_expert")) else np.ones(len(TASKS))
+        grads = per_task[name]
+        expected_grad = sum(w * g for w, g in zip(weights, grads))
+        scale = max(np.abs(g).max() for g in grads) * max(1.0, np.abs(weights).max())
+        assert close(p.grad.to_dense().double().cpu().numpy(), expected_grad, scale), name
+
+
 def test_the_padding_row_and_unlooked_rows_of_a_table_get_no_gradient() -> None:
     torch.manual_seed(0)
     model = SharedBottom(len(TASKS)).to(DEVICE)
