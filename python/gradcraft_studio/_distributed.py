@@ -46,17 +46,17 @@ class Reducer:
     def global_batch(
         self,
         k: int,
-        dense_params: list[nn.Parameter],
-        dense: list[tuple[nn.Parameter, Tensor]],
-        others: list[tuple[nn.Parameter, list[Tensor | None]]],
+        dense_params: list[Tensor],
+        dense: list[tuple[Tensor, Tensor]],
+        others: list[tuple[Tensor, list[Tensor | None]]],
         losses: Tensor,
         tables: list[TableGradients],
-    ) -> tuple[list[tuple[nn.Parameter, Tensor]], list[tuple[nn.Parameter, list[Tensor | None]]], Tensor, list[TableGradients]]:
+    ) -> tuple[list[tuple[Tensor, Tensor]], list[tuple[Tensor, list[Tensor | None]]], Tensor, list[TableGradients]]:
         """This rank's per-task gradients and losses turned into the global batch's. Every rank
         contributes to every buffer: what no local loss reached counts as zeros."""
         local = {id(p): g for p, g in dense}
 
-        def full(p: nn.Parameter, g: Tensor | None) -> Tensor:
+        def full(p: Tensor, g: Tensor | None) -> Tensor:
             return torch.zeros((k, *p.shape), dtype=p.dtype, device=p.device) if g is None else g
 
         stacked_others = [

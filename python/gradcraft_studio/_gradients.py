@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ._boundary import Cut
 from ._lookups import Lookup
@@ -29,9 +29,9 @@ PerTask = list[Tensor | None]
 @dataclass
 class TaskGradients:
     #: Each shared dense parameter with its K × shape per-task gradients.
-    dense: list[tuple[nn.Parameter, Tensor]]
+    dense: list[tuple[Tensor, Tensor]]
     #: Each other trainable parameter with its per-task gradients (None: the task does not reach it).
-    others: list[tuple[nn.Parameter, PerTask]]
+    others: list[tuple[Tensor, PerTask]]
     #: Per table, per lookup: K × rows.shape, or None when no task used the lookup.
     rows: list[list[Tensor | None]]
     #: Tasks whose loss reaches no shared parameter (known exactly by the split pass only).
@@ -59,7 +59,7 @@ def _regroup(flat: Sequence[Tensor | None], lookups: list[list[Lookup]]) -> list
 
 
 def batched_pass(
-    target: Tensor, dense: list[nn.Parameter], others: list[nn.Parameter], lookups: list[list[Lookup]]
+    target: Tensor, dense: list[Tensor], others: list[Tensor], lookups: list[list[Lookup]]
 ) -> TaskGradients:
     k = target.numel()
     rows = [lookup.rows for table_lookups in lookups for lookup in table_lookups]
@@ -86,8 +86,8 @@ class SplitPass:
     def __call__(
         self,
         targets: list[Tensor],
-        dense: list[nn.Parameter],
-        others: list[nn.Parameter],
+        dense: list[Tensor],
+        others: list[Tensor],
         lookups: list[list[Lookup]],
         cuts: list[Cut],
     ) -> TaskGradients:
@@ -126,7 +126,7 @@ class SplitPass:
             grads = torch.autograd.grad(
                 [cuts[i].original for i in active],
                 [*inputs, *(cut.leaf for cut in cuts)],
-                grad_outputs=[cotangents[i] for i in active],
+                grad_outputs=[c for c in cotangents if c is not None],
                 is_grads_batched=True,
                 allow_unused=True,
                 retain_graph=first,

@@ -108,6 +108,6 @@ def _unchecked_sparse(indices: Tensor, values: Tensor, size: torch.Size) -> Tens
     """A sparse COO tensor without the index check: the ids come from the lookup itself, so they
     are in range, and the check would read their maximum back from the device."""
     try:
-        return torch.sparse_coo_tensor(indices, values, size, check_invariants=False)  # torch >= 2.0
-    except TypeError:
-        return torch._sparse_coo_tensor_unsafe(indices, values, size)  # torch 1.13
+        return torch.sparse_coo_tensor(indices, values, size, check_invariants=False)  # type: ignore[call-arg]
+    except TypeError:  # torch 1.13
+        return torch._sparse_coo_tensor_unsafe(indices, values, list(size))

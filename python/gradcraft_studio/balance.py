@@ -62,11 +62,11 @@ class BalanceReport:
     skipped_task: int | None = None
 
 
-def _collect(source: ParameterSource, what: str) -> tuple[list[nn.Module], list[nn.Parameter]]:
+def _collect(source: ParameterSource, what: str) -> tuple[list[nn.Module], list[Tensor]]:
     """Modules and the trainable parameters they hold (each once, in order)."""
     items: list[Any] = [source] if isinstance(source, (nn.Module, Tensor)) else list(source)
     modules: list[nn.Module] = []
-    params: dict[int, nn.Parameter] = {}
+    params: dict[int, Tensor] = {}
     for item in items:
         if isinstance(item, nn.Module):
             modules.append(item)
@@ -129,8 +129,8 @@ class Balancer:
                 self._tables.append(EmbeddingTable(module, shared=id(module.weight) in shared_ids))
         table_weights = {id(t.module.weight) for t in self._tables}
 
-        self._dense: list[nn.Parameter] = [p for p in shared_params if id(p) not in table_weights]
-        self._others: list[nn.Parameter] = [
+        self._dense: list[Tensor] = [p for p in shared_params if id(p) not in table_weights]
+        self._others: list[Tensor] = [
             p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids and id(p) not in table_weights
         ]
         self._owner: dict[int, int] = {}
@@ -304,9 +304,9 @@ class Balancer:
                 self._step, loss_values, host_gram, np.zeros(k), None, None, ("non-finite",), reason, task
             )
         if roots is not None and not cuts:
-            zero = [t for t in range(k) if host_gram[t, t] == 0]
-            if zero:
-                self._check_dependencies(roots, lookups, zero)
+            vanished = [t for t in range(k) if host_gram[t, t] == 0]
+            if vanished:
+                self._check_dependencies(roots, lookups, vanished)
 
         result = self._strategy.step(host_gram, loss_values, self._step, self._params, self._state)
         self._state = result.state

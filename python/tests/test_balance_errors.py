@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,11 +20,13 @@ class NanGradient(torch.autograd.Function):
     """Identity forward, NaN backward: a finite loss with a non-finite gradient."""
 
     @staticmethod
-    def forward(ctx: object, x: Tensor) -> Tensor:
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        (x,) = args
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx: object, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, *grads: Any) -> Any:
+        (grad,) = grads
         return torch.full_like(grad, math.nan)
 
 

@@ -6,6 +6,8 @@ GRADCRAFT_TEST_DEVICE (python/gpu_check/run.sh sets "cuda")."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,19 +34,21 @@ def separate_passes(model: nn.Module, losses: list[Tensor]) -> dict[str, list[np
     return per_task
 
 
-def twin(model: nn.Module, ids: Tensor, labels: Tensor, transform: object = None) -> dict[str, list[np.ndarray]]:
+def twin(
+    model: nn.Module, ids: Tensor, labels: Tensor, transform: Callable[[Tensor], Tensor] | None = None
+) -> dict[str, list[np.ndarray]]:
     """The per-task gradients of a copy of ``model`` on the same batch, with the same dropout masks
     (the seed is set before both forward passes)."""
     reference = copy.deepcopy(model)
     torch.manual_seed(99)
     losses = task_losses(reference(ids), labels)
     if transform is not None:
-        losses = [transform(loss) for loss in losses]  # type: ignore[operator]
+        losses = [transform(loss) for loss in losses]
     return separate_passes(reference, losses)
 
 
 def shared_names(model: nn.Module) -> list[str]:
-    ids = {id(p) for m in model.shared() for p in m.parameters()}
+    ids = {id(p) for m in model.shared() for p in m.parameters()}  # type: ignore[operator]
     return [name for name, p in model.named_parameters() if id(p) in ids]
 
 
@@ -105,7 +109,7 @@ def test_shared_parameters_given_as_bare_tensors_take_the_batched_pass_and_are_e
     calls: list[bool] = []
     original = torch.autograd.grad
 
-    def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: object) -> tuple[Tensor | None, ...]:
+    def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: Any) -> tuple[Tensor | None, ...]:
         calls.append(bool(kwargs.get("is_grads_batched")))
         return original(outputs, inputs, **kwargs)
 
@@ -120,6 +124,7 @@ def test_shared_parameters_given_as_bare_tensors_take_the_batched_pass_and_are_e
         grads = per_task[name]
         expected_grad = sum(w * g for w, g in zip(weights, grads))
         scale = max(np.abs(g).max() for g in grads) * max(1.0, np.abs(weights).max())
+        assert p.grad is not None
         assert close(p.grad.to_dense().double().cpu().numpy(), expected_grad, scale), name
 
 
@@ -143,7 +148,7 @@ def test_ple_takes_one_plain_call_per_task_and_one_batched_call_and_never_a_tabl
     calls: list[tuple[bool, set[int]]] = []
     original = torch.autograd.grad
 
-    def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: object) -> tuple[Tensor | None, ...]:
+    def spy(outputs: Tensor, inputs: list[Tensor], **kwargs: Any) -> tuple[Tensor | None, ...]:
         calls.append((bool(kwargs.get("is_grads_batched")), {id(x) for x in inputs}))
         return original(outputs, inputs, **kwargs)
 
@@ -164,12 +169,12 @@ def test_a_plain_backward_through_an_attached_balancer_is_refused_naming_the_fix
     model = SharedBottom(len(TASKS)).to(DEVICE)
     balancer = Balancer(model, shared=model.shared(), tasks=TASKS)
     ids, labels = batch(16, len(TASKS), seed=6)
-    sum(task_losses(model(ids), labels)).backward()
+    torch.stack(task_losses(model(ids), labels)).sum().backward()
     with pytest.raises(RuntimeError, match=r"loss.backward\(\) while a Balancer is attached"):
         balancer.backward(task_losses(model(ids), labels))
     balancer.close()
     model.zero_grad(set_to_none=True)
-    sum(task_losses(model(ids), labels)).backward()
+    torch.stack(task_losses(model(ids), labels)).sum().backward()
     assert all(p.grad is not None for p in model.bottom.parameters())
 
 

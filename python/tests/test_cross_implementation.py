@@ -131,7 +131,7 @@ def same(a: Any, b: Any, tolerance: float, path: str, scale: float | None = None
 
 
 def test_python_and_typescript_strategies_agree_on_random_gram_sequences() -> None:
-    cases = []
+    cases: list[dict[str, Any]] = []
     for v, (name, params) in enumerate(VARIANTS):
         for k, d in ((2, 5), (3, 40), (4, 3), (6, 50)):
             cases.append({"strategy": name, "params": params, "k": k, "steps": gram_sequence(k, d, seed=100 * v + k)})

@@ -3,6 +3,8 @@ parsed as zod parses them: defaults filled in, bad values refused naming the par
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gradcraft_studio import PROTOCOL_VERSION, STRATEGIES
@@ -32,7 +34,7 @@ def test_values_are_checked_as_the_schema_says() -> None:
     assert parse_params("single", {"task": 2.0}) == {"task": 2}
     assert parse_params("cagrad", {"rescale": 2})["rescale"] == 2
     assert parse_params("pcgrad", {"orders": [[1, 0], [0, 1]]})["orders"] == [[1, 0], [0, 1]]
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("gradcraft", {"tau": 1.5}, 'parameter "tau": must be <= 1, got 1.5'),
         ("gradcraft", {"tau": True}, 'parameter "tau": must be a number, got true'),
         ("gradcraft", {"eps": float("nan")}, 'parameter "eps": must be a finite number'),

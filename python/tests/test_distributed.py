@@ -42,10 +42,11 @@ def run(model: PLE, balancer: Balancer, losses_of: object) -> list[dict[str, np.
         report = balancer.backward(losses_of(step))  # type: ignore[operator]
         record = {"gram": report.gram, "weights": report.weights, "losses": report.losses}
         for name, p in model.named_parameters():
+            assert p.grad is not None
             record[name] = p.grad.to_dense().numpy().copy()
         with torch.no_grad():
             for p in model.parameters():
-                p -= 0.1 * p.grad.to_dense()
+                p.sub_(0.1 * p.grad.to_dense())  # type: ignore[union-attr]
         out.append(record)
     return out
 

@@ -87,8 +87,8 @@ def run_case(case: dict[str, Any]) -> tuple[str, str]:
             if loose[0] <= loose[1]:
                 error, allowed = loose
     else:
-        tol = case.get("tol_f64") if case.get("tol_f64") is not None else case.get("tol") or 0.0
-        atol = case.get("atol_f64") if case.get("atol_f64") is not None else case.get("atol") or 0.0
+        tol = float(case["tol_f64"] if case.get("tol_f64") is not None else case.get("tol") or 0.0)
+        atol = float(case["atol_f64"] if case.get("atol_f64") is not None else case.get("atol") or 0.0)
         error, allowed = within(update, case["expected"], tol, atol)
     if finite and error <= allowed:
         return "pass", ""

@@ -45,9 +45,9 @@ def _step(gram: NDArray[np.float64], losses: NDArray[np.float64], step: int, par
         weights[first] = 1 - float(solved.x.sum())
         return StrategyResult(weights=weights, state=state, flags=tuple(flags))
     flags.append("singular-conflict-system")
-    x, _ = pseudo_inverse_solve(gram[np.ix_(active, active)], norms[active])
-    total = float(x.sum())
-    weights[active] = x / total if abs(total) > 1e-300 else 1 / len(active)
+    solution, _ = pseudo_inverse_solve(gram[np.ix_(active, active)], norms[active])
+    total = float(solution.sum())
+    weights[active] = solution / total if abs(total) > 1e-300 else 1 / len(active)
     return StrategyResult(weights=weights, state=state, flags=tuple(flags))
 
 
