@@ -456,13 +456,14 @@ describe("gradcraft bench quality (CLI)", () => {
   };
 
   test("the preset and the flags become one resolved config, parsed once for the whole command", () => {
-    const config = benchBaseConfig({
+    const { config, name } = benchBaseConfig({
       dataset: "quick",
       seeds: 1,
       out: "x",
       rows: 500,
       scope: "representation",
     });
+    assert.equal(name, "quick");
     assert.equal(config.data.source === "synthetic" && config.data.rows, 500);
     assert.equal(config.training.gradientScope, "representation");
     assert.equal(config.backend, "auto");
