@@ -5,22 +5,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { benchBaseConfig, runBenchQuality } from "../../../src/cli/bench-quality";
 import { Rng } from "../../../src/trainer/rng";
-import { useCpu } from "./helpers";
+import { captureIo, useCpu } from "./helpers";
 
 /**
  * `gradcraft bench quality --config`: the paper's comparison on any training config, the user's
  * own data files included.
  */
 
-const io = () => {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false },
-  };
-};
+const io = captureIo;
 
 /** A user's log: two categorical features, two labels, a user column; 600 rows. */
 function writeLog(path: string): void {

@@ -125,3 +125,14 @@ export class FakeChannel implements CommandChannel {
     return this.messages.filter((m): m is Extract<TrainerMessage, { type: T }> => m.type === type);
   }
 }
+
+/** An io for the CLI's commands that keeps what they print. */
+export function captureIo() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false },
+  };
+}

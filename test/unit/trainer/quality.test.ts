@@ -26,7 +26,7 @@ import {
   summarise,
 } from "../../../src/trainer/quality";
 import { train } from "../../../src/trainer/train";
-import { useCpu } from "./helpers";
+import { captureIo, useCpu } from "./helpers";
 
 const close = (actual: number | null, expected: number, tolerance = 1e-12) => {
   assert.ok(actual !== null, `expected ${expected}, got null`);
@@ -445,15 +445,7 @@ describe("running the protocol", () => {
 });
 
 describe("gradcraft bench quality (CLI)", () => {
-  const io = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      out,
-      err,
-      io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), interactive: false },
-    };
-  };
+  const io = captureIo;
 
   test("the preset and the flags become one resolved config, parsed once for the whole command", () => {
     const { config, name } = benchBaseConfig({
