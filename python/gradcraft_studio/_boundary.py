@@ -14,7 +14,7 @@ While a Balancer is attached, the model's outputs reach the shared parameters on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+import weakref
 from typing import Any
 
 import torch
@@ -27,12 +27,25 @@ MISUSE = (
 )
 
 
-@dataclass
 class Cut:
-    #: The shared module's own output (its graph reaches the shared parameters).
-    original: Tensor
-    #: The detached copy the rest of the model consumed.
-    leaf: Tensor
+    """One cut: the shared module's own output (its graph reaches the shared parameters) and the
+    detached copy (a leaf) the rest of the model consumed. The leaf is held weakly: the graph
+    built on it keeps it alive, so a cut whose outputs were dropped unused (an evaluation without
+    ``torch.no_grad``) dies with them instead of keeping its graph."""
+
+    def __init__(self, original: Tensor, leaf: Tensor) -> None:
+        self.original = original
+        self._leaf = weakref.ref(leaf)
+
+    @property
+    def alive(self) -> bool:
+        return self._leaf() is not None
+
+    @property
+    def leaf(self) -> Tensor:
+        leaf = self._leaf()
+        assert leaf is not None, "a cut taken for a step is alive (its losses hold it)"
+        return leaf
 
 
 def boundary_modules(shared: Iterable[nn.Module]) -> list[nn.Module]:
@@ -66,6 +79,9 @@ def boundary_modules(shared: Iterable[nn.Module]) -> list[nn.Module]:
 class Boundary:
     def __init__(self, modules: list[nn.Module]) -> None:
         self.cuts: list[Cut] = []
+        #: True while the Balancer's own passes run: a gradient reaching a cut otherwise is a misuse.
+        self.balancing = False
+        self._misused = False
         self._hooks = [m.register_forward_hook(self._hook) for m in modules]
 
     def _hook(self, module: nn.Module, inputs: Any, output: Any) -> Any:
@@ -81,20 +97,27 @@ class Boundary:
         if not output.requires_grad:
             return output
         self.check()
+        self.cuts = [cut for cut in self.cuts if cut.alive]
         leaf = output.detach().requires_grad_(True)
+        leaf.register_hook(self._reached)
         self.cuts.append(Cut(output, leaf))
         # A non-leaf stand-in, so that in-place operations downstream (ReLU(inplace=True)) stay legal.
         return leaf.clone()
 
+    def _reached(self, grad: Tensor) -> None:
+        if not self.balancing:
+            self._misused = True
+
     def check(self) -> None:
         """Refuses to go on after a plain ``loss.backward()`` went through a cut."""
-        if any(cut.leaf.grad is not None for cut in self.cuts):
+        if self._misused:
+            self._misused = False
             self.cuts = []
             raise RuntimeError(MISUSE)
 
     def take(self) -> list[Cut]:
         self.check()
-        taken, self.cuts = self.cuts, []
+        taken, self.cuts = [cut for cut in self.cuts if cut.alive], []
         return taken
 
     def close(self) -> None:

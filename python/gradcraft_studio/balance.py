@@ -256,7 +256,11 @@ class Balancer:
             separate = [target[t] for t in range(k)] if roots is None else [
                 torch.log(loss.reshape(()) + 1e-8) if log else loss.reshape(()) for loss in roots
             ]
-            grads = self._split(separate, self._dense, self._others, lookups, cuts)
+            self._boundary.balancing = True
+            try:
+                grads = self._split(separate, self._dense, self._others, lookups, cuts)
+            finally:
+                self._boundary.balancing = False
             if grads.unreached:
                 raise ValueError(self._unreached_message(grads.unreached[0]))
         else:

@@ -189,3 +189,13 @@ def test_a_second_balancer_on_the_same_model_is_refused_until_the_first_is_close
         Balancer(model, shared=model.shared(), tasks=TASKS)
     balancer.close()
     Balancer(model, shared=model.shared(), tasks=TASKS).close()
+
+
+def test_outputs_dropped_without_a_backward_do_not_keep_their_graphs() -> None:
+    # An evaluation loop that forgot torch.no_grad: each forward's cut dies with its outputs.
+    model, balancer, ids, labels = make("ew")
+    for _ in range(5):
+        task_losses(model(ids), labels)
+    assert len(balancer._boundary.cuts) <= 1
+    report = balancer.backward(task_losses(model(ids), labels))
+    assert report.skipped is None
