@@ -1,4 +1,4 @@
-import { advanceRandom, uniformOf } from "../core/random";
+import { advanceRandom, finalise, skipRandom, uniformOf } from "../core/random";
 
 /**
  * The seeded generator of src/core/random.ts (the one PCGrad's task order uses) as an object,
@@ -52,4 +52,29 @@ export function permutation(n: number, rng: Rng): Int32Array {
     order[j] = tmp;
   }
   return order;
+}
+
+/**
+ * Rows [firstRow, firstRow + rows) of a dropout mask [batch, columns]: element i (row-major over
+ * the whole batch) is the i-th draw of the stream seeded `seed`, kept (scaled by 1/(1 − rate))
+ * when at least `rate`. The stream is a counter (src/core/random.ts), so a slice of the batch
+ * draws exactly the masks the whole batch would: a step split over threads drops the same units.
+ */
+export function dropoutMask(
+  seed: number,
+  rate: number,
+  columns: number,
+  firstRow: number,
+  rows: number,
+): Float32Array {
+  const mask = new Float32Array(rows * columns);
+  const scale = 1 / (1 - rate);
+  // uniformOf(state) >= rate, in integers: the loop runs over every unit of every layer each step.
+  const threshold = Math.ceil(rate * 4294967296);
+  let state = skipRandom(seed >>> 0, firstRow * columns);
+  for (let i = 0; i < mask.length; i++) {
+    state = advanceRandom(state);
+    if (finalise(state) >= threshold) mask[i] = scale;
+  }
+  return mask;
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import type { Rng } from "../rng";
+import { dropoutMask, mixSeed, type Rng } from "../rng";
 
 /**
  * Layers with a hand-written backward pass. tfjs's autodiff gives one gradient per call; the
@@ -70,6 +70,12 @@ export interface ForwardContext {
   readonly training: boolean;
   /** Seed of this step's dropout masks (mixed with a per-layer number). */
   readonly seed: number;
+  /**
+   * Position of the first example in the whole batch when this pass sees a slice of it (a
+   * thread's share of a step): the slice's examples then get the dropout masks they get in the
+   * whole batch. Default 0.
+   */
+  readonly firstRow?: number;
   /** Keep caches for a backward pass. */
   readonly keep: boolean;
 }
@@ -131,12 +137,9 @@ export function denseForward(
     }
   }
   if (ctx.training && layer.dropout > 0) {
-    const keepProbability = 1 - layer.dropout;
-    const seed = (ctx.seed + layerId(layer) * 7919) % 2147483647;
-    const mask = tf.div(
-      tf.step(tf.sub(tf.randomUniform(out.shape, 0, 1, "float32", seed), layer.dropout)),
-      keepProbability,
-    );
+    const [rows, columns] = out.shape;
+    const seed = mixSeed(ctx.seed, layerId(layer));
+    const mask = tf.tensor2d(dropoutMask(seed, layer.dropout, columns, ctx.firstRow ?? 0, rows), out.shape);
     out = tf.mul(out, mask) as tf.Tensor2D;
     if (ctx.keep) slope = (slope ? tf.mul(slope, mask) : mask) as tf.Tensor2D;
   }
