@@ -40,8 +40,9 @@ const jsoncAsModule = {
 /** Each bundle is built only once its entry exists, so the layout can grow piece by piece. */
 const bundles = [
   {
-    // The trainer and CLI: Node, holds TensorFlow.js. Never loaded by the extension host.
-    entryPoints: { cli: "src/cli/main.ts" },
+    // The trainer and CLI: Node, holds TensorFlow.js. Never loaded by the extension host. The
+    // trainer's worker threads (each step's slices of the batch) run trainer-worker.js beside it.
+    entryPoints: { cli: "src/cli/main.ts", "trainer-worker": "src/trainer/parallel/worker.ts" },
     platform: "node",
     format: "cjs",
     target: "node20",

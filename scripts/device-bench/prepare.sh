@@ -30,7 +30,7 @@ esac
 dirty="$(git status --porcelain -- src package.json | head -5)"
 [ -z "$dirty" ] || printf 'prepare: warning: uncommitted changes go into dist/:\n%s\n' "$dirty" >&2
 if [ "${SKIP_BUILD:-0}" != 1 ]; then npm run build --silent; fi
-for f in dist/cli.js dist/tfjs-backend-wasm-simd.wasm node_modules/webgpu/dist/linux-x64/dawn.node \
+for f in dist/cli.js dist/trainer-worker.js dist/tfjs-backend-wasm-simd.wasm node_modules/webgpu/dist/linux-x64/dawn.node \
   node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.node.js; do
   [ -f "$f" ] || {
     echo "prepare: $f is missing (npm install, then npm run build)" >&2
@@ -46,14 +46,14 @@ if [ ! -s "$carry/node.xz" ] || [ "$node_bin" -nt "$carry/node.xz" ]; then
 fi
 echo "$node_info" >"$carry/node.version"
 
-# The app: the bundle, the wasm binaries, and what the bundle loads at run time from
-# ../node_modules: webgpu (ESM, external to the bundle), tfjs-backend-webgpu (required only
-# after navigator.gpu is set), the tfjs-core it requires and seedrandom, which tfjs-core
-# requires on load. Only the linux-x64 Dawn binary goes.
+# The app: the bundle and its worker-thread script, the wasm binaries, and what the bundle loads
+# at run time from ../node_modules: webgpu (ESM, external to the bundle), tfjs-backend-webgpu
+# (required only after navigator.gpu is set), the tfjs-core it requires and seedrandom, which
+# tfjs-core requires on load. Only the linux-x64 Dawn binary goes.
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/dist"
-cp dist/cli.js dist/*.wasm "$stage/dist/"
+cp dist/cli.js dist/trainer-worker.js dist/*.wasm "$stage/dist/"
 copy() { mkdir -p "$stage/$(dirname "$1")" && cp -r "$1" "$stage/$1"; }
 copy node_modules/webgpu/package.json
 copy node_modules/webgpu/index.js

@@ -1,17 +1,23 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type CombineStats, combineGram, parseStrategyParams, requireStrategy } from "../core/combine";
 import type { StrategyDefinition, StrategyResult } from "../core/strategy";
-import {
-  COMBINED,
-  combineParamGrad,
-  combineTaskGrad,
-  mergeTaskGrads,
-  type ParamGrad,
-  sameTasks,
-  type TaskGrad,
-} from "./model/layers";
-import type { ForwardState, ModelBatch, MultiTaskModel } from "./model/model";
+import { gramOf } from "./gram";
+import type { BatchRows } from "./model/embeddings";
+import { COMBINED, combineParamGrad, type ParamGrad } from "./model/layers";
+import type { ModelBatch, MultiTaskModel } from "./model/model";
 import type { Adam } from "./optimizer";
+import type { WorkerPool } from "./parallel/pool";
+import {
+  addSlices,
+  type BatchSlice,
+  type SliceGradients,
+  type SliceMode,
+  sliceGradients,
+  sliceOf,
+  sliceRepresentation,
+  sliceSizes,
+  taskLossSums,
+} from "./parallel/slice";
 import { mixSeed } from "./rng";
 
 /**
@@ -25,6 +31,11 @@ import { mixSeed } from "./rng";
  * PLE task expert, a gate) carries just that task. Embedding gradients exist only for the
  * batch's unique rows. The host reads the device twice per step: the K losses with the K×K Gram
  * matrix, then the embedding-row update.
+ *
+ * Every core: with a worker pool, each step's batch is cut into slices, one per thread; each
+ * thread runs the forward and backward pass of its slice on its own replica of the dense weights
+ * (parallel/), and the slices' losses and per-task gradients are summed on this thread before
+ * the Gram matrix is formed, so the strategy sees the whole batch's gradients.
  *
  * Scopes:
  * - `params`: exact per-task gradients of every shared parameter (experts, gates, embedding rows).
@@ -87,58 +98,9 @@ export interface SkippedStep {
 
 export type StepReport = AppliedStep | SkippedStep;
 
-/** Mean binary cross-entropy per task from logits, [K], in the numerically stable form. */
+/** Mean binary cross-entropy per task from logits, [K]. */
 export function taskLosses(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1D {
-  return tf.mean(
-    tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
-    0,
-  ) as tf.Tensor1D;
-}
-
-/**
- * The K×K Gram matrix of gradient blocks, each a stack [S, ...] over some tasks (task axis 0),
- * on the device: one product for the blocks all tasks reach, squared norms on the diagonal for
- * blocks only one task reaches (PLE task experts, gates).
- */
-export function gramOf(blocks: readonly TaskGrad[], k: number): tf.Tensor2D {
-  const allTasks = Array.from({ length: k }, (_, t) => t);
-  const full: tf.Tensor[] = [];
-  const diagonal: tf.Tensor[][] = allTasks.map(() => []);
-  for (const block of blocks) {
-    const s = block.tasks.length;
-    const flat = tf.reshape(block.grad, [s, -1]);
-    if (sameTasks(block.tasks, allTasks)) full.push(flat);
-    else if (s === 1) diagonal[block.tasks[0]].push(tf.sum(tf.square(flat)));
-    else {
-      // Rare: a stack over some tasks only; pad it to all K rows.
-      const rows = allTasks.map((t) => {
-        const at = block.tasks.indexOf(t);
-        return at < 0 ? tf.zeros([1, flat.shape[1] ?? 0]) : tf.slice(flat, [at, 0], [1, -1]);
-      });
-      full.push(tf.concat(rows, 0));
-    }
-  }
-  let gram: tf.Tensor2D = tf.zeros([k, k]);
-  if (full.length > 0) {
-    const stacked = full.length === 1 ? full[0] : tf.concat(full, 1);
-    gram = tf.matMul(stacked, tf.transpose(stacked)) as tf.Tensor2D;
-  }
-  if (diagonal.some((d) => d.length > 0)) {
-    const squares = tf.stack(
-      diagonal.map((d) => (d.length === 0 ? tf.scalar(0) : d.length === 1 ? d[0] : tf.addN(d))),
-    );
-    gram = tf.add(gram, tf.mul(tf.eye(k), squares)) as tf.Tensor2D;
-  }
-  return gram;
-}
-
-/** An activation stack [B, S, n] as a block [S, B·n] for the Gram matrix. */
-function tasksFirst(part: TaskGrad): TaskGrad {
-  const [b, s, n] = part.grad.shape;
-  return {
-    tasks: part.tasks,
-    grad: s === 1 ? tf.reshape(part.grad, [1, b * (n ?? 1)]) : tf.transpose(part.grad, [1, 0, 2]),
-  };
+  return tf.div(taskLossSums(logits, labels), logits.shape[0]) as tf.Tensor1D;
 }
 
 export class GradientEngine {
@@ -147,6 +109,8 @@ export class GradientEngine {
     readonly optimizer: Adam,
     public scope: GradientScope,
     readonly seed: number,
+    /** Worker threads that take slices of each batch (parallel/pool.ts); none: this thread alone. */
+    readonly pool?: WorkerPool,
   ) {}
 
   /**
@@ -156,174 +120,239 @@ export class GradientEngine {
    */
   plainEw = false;
 
+  /** The fewest examples a thread's slice may have: below it, its overhead outweighs the gain. */
+  minSlice = MIN_SLICE;
+
+  /** Threads that share a step of `batchSize` examples: every slice keeps enough examples to pay for its overhead. */
+  threadsFor(batchSize: number): number {
+    const most = 1 + (this.pool?.size ?? 0);
+    return Math.max(1, Math.min(most, Math.floor(batchSize / this.minSlice)));
+  }
+
   /** One training step (1-based `step`); the strategy's state is advanced in place. */
   async step(batch: TrainBatch, strategy: ActiveStrategy, step: number): Promise<StepReport> {
     const started = performance.now();
     const k = this.model.shape.tasks;
+    const seed = mixSeed(this.seed, step);
+    const mode: SliceMode = this.plainEw ? "plain" : this.scope;
+    // Host work first: the batch's unique embedding rows, which every thread's slice reads.
+    const rows = this.model.embeddings.gatherBatch(
+      batch.categorical,
+      batch.size,
+      this.model.shape.featureNames,
+    );
     tf.engine().startScope();
     try {
-      const forward = this.model.forward(batch, {
-        training: true,
-        seed: mixSeed(this.seed, step),
-        keep: true,
-      });
-      const labels = tf.tensor2d(batch.labels, [batch.size, k]);
-      const losses = taskLosses(forward.logits, labels);
-      let dLogits = tf.div(tf.sub(tf.sigmoid(forward.logits), labels), batch.size) as tf.Tensor2D;
-      // DB-MTL balances the gradients of log L_t: ∂log(L+ε)/∂θ = ∂L/∂θ / (L+ε).
-      if (strategy.definition.lossTransform === "log") dLogits = tf.div(dLogits, tf.add(losses, 1e-8));
+      const table = tf.tensor2d(rows.rows, [rows.unique, this.model.config.embeddingDim]);
+      const slices = this.slicesOf(batch, rows);
+      // This thread takes the first slice while the workers take the others.
+      const others =
+        this.pool && slices.length > 1
+          ? this.pool.run({
+              mode,
+              seed,
+              weights: this.denseWeights(),
+              rows: rows.rows,
+              unique: rows.unique,
+              slices: slices.slice(1),
+            })
+          : undefined;
+      // Awaited below; without this a worker's failure during our own slice would go unobserved.
+      others?.catch(() => undefined);
 
-      const shared: ParamGrad[] = [];
-      const towers: ParamGrad[] = [];
-      if (this.plainEw) return await this.plainStep(forward, dLogits, strategy, step, started);
-      const stop = this.scope === "params" ? 0 : this.model.representationStart;
-      const pending = this.model.backwardTop(forward, dLogits, stop, shared, towers);
-      let rows: TaskGrad | undefined;
-      let blocks: TaskGrad[];
-      if (this.scope === "params") {
-        rows = this.embeddingRows(forward, pending.get("x"));
-        blocks = [...shared, ...(rows ? [rows] : [])];
-      } else {
-        blocks = [...pending.entries()]
-          .filter(([key]) => key.startsWith("e"))
-          .map(([, parts]) => mergeTaskGrads(parts))
-          .filter((b): b is TaskGrad => b !== undefined)
-          .map(tasksFirst);
+      if (mode === "representation") {
+        const own = sliceRepresentation(this.model, slices[0], table, seed);
+        const above = others ? addSlices(own.above, await others) : own.above;
+        const weighed = await this.weigh(above, batch.size, strategy, step, started);
+        if (weighed.status === "skipped") return weighed;
+        const alpha = weighed.combineWeights;
+        const othersBelow = others ? this.pool?.below(alpha) : undefined;
+        othersBelow?.catch(() => undefined);
+        const ownBelow = own.below(alpha);
+        const below = othersBelow ? addSlices(ownBelow, await othersBelow) : ownBelow;
+        return await this.apply(
+          [
+            ...this.sharedUpdates([...above.shared, ...below.shared], alpha),
+            ...this.towerUpdates(above.towers, weighed),
+          ],
+          below.rows?.grad,
+          rows,
+          weighed,
+          strategy,
+          started,
+        );
       }
 
-      // Read 1: losses and Gram together.
-      const gramTensor = gramOf(blocks, k);
-      const values = await tf.concat([losses, tf.reshape(gramTensor, [-1])]).data();
-      const lossValues = Array.from(values.subarray(0, k));
-      const gram = Float64Array.from(values.subarray(k));
-      const bad = nonFiniteTasks(k, lossValues, gram);
-      if (bad.length > 0)
-        return {
-          status: "skipped",
-          tasks: bad,
-          losses: lossValues,
-          reason: "non-finite loss or gradient",
-          ms: performance.now() - started,
-        };
-
-      const { result, stats } = combineGram(strategy.definition, k, gram, strategy.params, {
-        losses: lossValues,
-        state: strategy.state,
+      const own = sliceGradients(this.model, slices[0], table, seed, mode);
+      const grads = others ? addSlices(own, await others) : own;
+      if (mode === "plain") return await this.applyPlain(grads, rows, strategy, step, started);
+      const blocks = [...grads.shared, ...(grads.rows ? [grads.rows] : [])];
+      const weighed = await this.weigh(
+        { ...grads, gram: gramOf(blocks, k) },
+        batch.size,
+        strategy,
         step,
-      });
-      const alpha = result.weights;
-
-      const dense: Array<{ variable: tf.Variable; update: tf.Tensor }> = [];
-      const addDense = (parts: readonly ParamGrad[]) => {
-        for (const p of parts) {
-          dense.push({
-            variable: p.variable,
-            update: tf.reshape(combineParamGrad(p, alpha), p.variable.shape),
-          });
-        }
-      };
-      addDense(shared);
-      if (this.scope === "representation") {
-        for (const [key, parts] of pending)
-          pending.set(
-            key,
-            parts.map((part) => combineTaskGrad(part, alpha)),
-          );
-        const below: ParamGrad[] = [];
-        const dInput = this.model.backwardRest(forward, pending, stop - 1, below);
-        addDense(below);
-        rows = dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
-      } else if (rows) {
-        rows = {
-          tasks: [COMBINED],
-          grad: combineParamGrad({ ...rows, variable: undefined as never }, alpha),
-        };
-      }
-      for (const p of towers) {
-        const weight = result.towerWeights?.[p.tasks[0]] ?? 1;
-        const grad = tf.reshape(p.grad, p.variable.shape);
-        dense.push({ variable: p.variable, update: weight === 1 ? grad : tf.mul(grad, weight) });
-      }
-
-      // Read 2: the embedding-row update (and the global norm, for clipping and the report).
-      const rowUpdate = rows ? tf.reshape(rows.grad, [-1]) : tf.zeros([0]);
-      const squares = tf.addN([
-        tf.sum(tf.square(rowUpdate)),
-        ...dense.map((d) => tf.sum(tf.square(d.update))),
-      ]);
-      const read = await tf.concat([tf.reshape(squares, [1]), rowUpdate]).data();
-      const updateNorm = Math.sqrt(read[0]);
-      if (!Number.isFinite(updateNorm))
-        return {
-          status: "skipped",
-          tasks: [],
-          losses: lossValues,
-          reason: "non-finite update",
-          ms: performance.now() - started,
-        };
-      const clip = this.optimizer.settings.clipNorm;
-      const clipScale = clip > 0 && updateNorm > clip ? clip / updateNorm : 1;
-      const batchRows = forward.batch;
-      this.optimizer.apply(
-        dense,
-        this.model.embeddings,
-        {
-          ownerFeature: batchRows.ownerFeature,
-          ownerRow: batchRows.ownerRow,
-          update: read.subarray(1) as Float32Array,
-        },
-        clipScale,
+        started,
       );
-      strategy.state = result.state;
-      return {
-        status: "applied",
-        losses: lossValues,
-        gram,
-        result,
-        stats,
-        updateNorm,
-        clipScale,
-        ms: performance.now() - started,
-      };
+      if (weighed.status === "skipped") return weighed;
+      const alpha = weighed.combineWeights;
+      return await this.apply(
+        [...this.sharedUpdates(grads.shared, alpha), ...this.towerUpdates(grads.towers, weighed)],
+        grads.rows && combineParamGrad({ ...grads.rows, variable: undefined as never }, alpha),
+        rows,
+        weighed,
+        strategy,
+        started,
+      );
     } finally {
       tf.engine().endScope();
     }
   }
 
-  private async plainStep(
-    forward: ForwardState,
-    dLogits: tf.Tensor2D,
+  /** The batch cut into one slice per thread that takes part in this step. */
+  private slicesOf(batch: TrainBatch, rows: BatchRows): BatchSlice[] {
+    const shape = {
+      features: this.model.shape.vocabularies.length,
+      numeric: this.model.shape.numericFeatures,
+      tasks: this.model.shape.tasks,
+    };
+    let start = 0;
+    return sliceSizes(batch.size, this.threadsFor(batch.size)).map((size) => {
+      const slice = sliceOf(batch, rows, start, size, shape);
+      start += size;
+      return slice;
+    });
+  }
+
+  /** Every dense variable's values in one vector (what the workers' replicas take). */
+  private denseWeights(): Float32Array {
+    // Inside the step's scope: a typed array returned from tf.tidy would be walked element by element.
+    return tf.concat(this.model.denseVariables().map((v) => tf.reshape(v, [-1]))).dataSync() as Float32Array;
+  }
+
+  /**
+   * Read 1: the losses and the Gram matrix together; then the strategy. With a loss transform
+   * (DB-MTL's log L_t) each task's gradient is scaled by 1/(L_t + ε) here, on the host: the
+   * Gram matrix becomes D G D and the weights that combine the raw gradients α_t/(L_t + ε).
+   */
+  private async weigh(
+    sums: SliceGradients,
+    batchSize: number,
+    strategy: ActiveStrategy,
+    step: number,
+    started: number,
+  ): Promise<Weighed | SkippedStep> {
+    if (!sums.lossSums || !sums.gram) throw new Error("weigh needs the losses and the Gram matrix");
+    const losses = tf.div(sums.lossSums, batchSize);
+    const gramTensor = sums.gram;
+    const k = this.model.shape.tasks;
+    const values = await tf.concat([losses, tf.reshape(gramTensor, [-1])]).data();
+    const lossValues = Array.from(values.subarray(0, k));
+    const gram = Float64Array.from(values.subarray(k));
+    const taskScale = lossValues.map((l) =>
+      strategy.definition.lossTransform === "log" ? 1 / (l + 1e-8) : 1,
+    );
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) gram[i * k + j] *= taskScale[i] * taskScale[j];
+    const bad = nonFiniteTasks(k, lossValues, gram);
+    if (bad.length > 0)
+      return {
+        status: "skipped",
+        tasks: bad,
+        losses: lossValues,
+        reason: "non-finite loss or gradient",
+        ms: performance.now() - started,
+      };
+    const { result, stats } = combineGram(strategy.definition, k, gram, strategy.params, {
+      losses: lossValues,
+      state: strategy.state,
+      step,
+    });
+    const combineWeights = Float64Array.from(result.weights, (a, t) => a * taskScale[t]);
+    return { status: "weighed", losses: lossValues, gram, result, stats, combineWeights, taskScale };
+  }
+
+  /** Each shared parameter's update Σ_t α_t g_t. */
+  private sharedUpdates(
+    shared: readonly ParamGrad[],
+    alpha: ArrayLike<number>,
+  ): Array<{ variable: tf.Variable; update: tf.Tensor }> {
+    return shared.map((p) => ({
+      variable: p.variable,
+      update: tf.reshape(combineParamGrad(p, alpha), p.variable.shape),
+    }));
+  }
+
+  private towerUpdates(
+    towers: readonly ParamGrad[],
+    weighed: Weighed,
+  ): Array<{ variable: tf.Variable; update: tf.Tensor }> {
+    return towers.map((p) => {
+      const t = p.tasks[0];
+      const weight = (weighed.result.towerWeights?.[t] ?? 1) * weighed.taskScale[t];
+      const grad = tf.reshape(p.grad, p.variable.shape);
+      return { variable: p.variable, update: weight === 1 ? grad : tf.mul(grad, weight) };
+    });
+  }
+
+  /** Read 2: the embedding-row update with the global norm (clipping), then Adam. */
+  private async apply(
+    dense: Array<{ variable: tf.Variable; update: tf.Tensor }>,
+    rowUpdate: tf.Tensor | undefined,
+    rows: BatchRows,
+    weighed: Weighed,
+    strategy: ActiveStrategy,
+    started: number,
+  ): Promise<StepReport> {
+    const flatRows = rowUpdate ? tf.reshape(rowUpdate, [-1]) : tf.zeros([0]);
+    const squares = tf.addN([tf.sum(tf.square(flatRows)), ...dense.map((d) => tf.sum(tf.square(d.update)))]);
+    const read = await tf.concat([tf.reshape(squares, [1]), flatRows]).data();
+    const updateNorm = Math.sqrt(read[0]);
+    if (!Number.isFinite(updateNorm))
+      return {
+        status: "skipped",
+        tasks: [],
+        losses: weighed.losses,
+        reason: "non-finite update",
+        ms: performance.now() - started,
+      };
+    const clip = this.optimizer.settings.clipNorm;
+    const clipScale = clip > 0 && updateNorm > clip ? clip / updateNorm : 1;
+    this.optimizer.apply(
+      dense,
+      this.model.embeddings,
+      { ownerFeature: rows.ownerFeature, ownerRow: rows.ownerRow, update: read.subarray(1) as Float32Array },
+      clipScale,
+    );
+    strategy.state = weighed.result.state;
+    return {
+      status: "applied",
+      losses: weighed.losses,
+      gram: weighed.gram,
+      result: weighed.result,
+      stats: weighed.stats,
+      updateNorm,
+      clipScale,
+      ms: performance.now() - started,
+    };
+  }
+
+  private async applyPlain(
+    grads: SliceGradients,
+    rows: BatchRows,
     strategy: ActiveStrategy,
     step: number,
     started: number,
   ): Promise<StepReport> {
     const k = this.model.shape.tasks;
-    const alpha = new Float64Array(k).fill(1 / k);
-    const towers: ParamGrad[] = [];
-    const shared: ParamGrad[] = [];
-    const nodes = this.model.nodes.length;
-    const pending = this.model.backwardTop(forward, dLogits, nodes, shared, towers);
-    for (const [key, parts] of pending)
-      pending.set(
-        key,
-        parts.map((part) => combineTaskGrad(part, alpha)),
-      );
-    const dInput = this.model.backwardRest(forward, pending, nodes - 1, shared);
-    const rows = dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
-    // Gates before the combination point carry one task each: weight them like the rest.
-    const dense = [...shared, ...towers].map((p) => ({
+    const dense = [...grads.shared, ...grads.towers].map((p) => ({
       variable: p.variable,
-      update: tf.reshape(
-        sameTasks(p.tasks, [COMBINED]) || towers.includes(p) ? p.grad : combineParamGrad(p, alpha),
-        p.variable.shape,
-      ),
+      update: tf.reshape(p.grad, p.variable.shape),
     }));
-    const read = await (rows ? tf.reshape(rows.grad, [-1]) : tf.zeros([0])).data();
-    const batchRows = forward.batch;
+    const read = await (grads.rows ? tf.reshape(grads.rows.grad, [-1]) : tf.zeros([0])).data();
     this.optimizer.apply(
       dense,
       this.model.embeddings,
-      { ownerFeature: batchRows.ownerFeature, ownerRow: batchRows.ownerRow, update: read as Float32Array },
+      { ownerFeature: rows.ownerFeature, ownerRow: rows.ownerRow, update: read as Float32Array },
       1,
     );
     const gram = new Float64Array(k * k);
@@ -342,11 +371,21 @@ export class GradientEngine {
       ms: performance.now() - started,
     };
   }
+}
 
-  private embeddingRows(forward: ForwardState, parts: TaskGrad[] | undefined): TaskGrad | undefined {
-    const dInput = mergeTaskGrads(parts ?? []);
-    return dInput ? this.model.embeddingRowGrads(forward, dInput) : undefined;
-  }
+/** Default of `GradientEngine.minSlice`. */
+export const MIN_SLICE = 256;
+
+/** A step's losses, Gram matrix and the strategy's verdict, before the update is applied. */
+interface Weighed {
+  readonly status: "weighed";
+  readonly losses: number[];
+  readonly gram: Float64Array;
+  readonly result: StrategyResult<unknown>;
+  readonly stats: CombineStats;
+  /** α_t times the task's loss-transform scale: the weights of the raw per-task gradients. */
+  readonly combineWeights: Float64Array;
+  readonly taskScale: number[];
 }
 
 /**
@@ -368,4 +407,4 @@ export function nonFiniteTasks(k: number, losses: readonly number[], gram: Float
   return [...bad].sort((a, b) => a - b);
 }
 
-export { COMBINED };
+export { COMBINED, gramOf };
