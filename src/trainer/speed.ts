@@ -1,35 +1,49 @@
+import { availableParallelism, cpus, loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfig } from "../protocol/config";
+import type { ConcreteBackend } from "./backend";
 import { activeStrategy, GradientEngine, type GradientScope, type TrainBatch } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
+import { WorkerPool } from "./parallel/pool";
 import { WECHAT_LIKE } from "./presets";
 import { Rng } from "./rng";
 
 /**
  * `gradcraft bench speed`: training-step throughput of EW and GradCraft on the wechat-like
- * shape (DESIGN §6), in one process, on pre-built batches (as the official figures in
- * ../shared/reference/README.md §B were taken): uniform ids, the six tasks' positive rates.
+ * shape (docs/benchmarks.md, "Training step"), on pre-built batches (as the official PyTorch
+ * figures were taken): uniform ids, the six tasks' positive rates. Every configuration, at every
+ * thread count asked for, runs in one process, step by step in turn, so a change of load on a
+ * shared machine touches them all alike and their ratios hold.
  */
 
 export interface SpeedCase {
   readonly strategy: string;
   readonly scope: GradientScope | "plain";
+  /** Threads that shared each step. */
+  readonly threads: number;
   readonly stepsPerSecond: number;
   readonly msPerStep: number;
   readonly p10: number;
   readonly p90: number;
-  /** Process CPU time per step (user + system): robust to other load on a shared machine. */
+  /** Process CPU time per step (user + system, every thread): the work, whatever the load. */
   readonly cpuMsPerStep: number;
 }
 
 export interface SpeedReport {
   readonly backend: string;
+  /** The CPU the figures belong to: its model name and its logical cores. */
+  readonly cpu: { readonly model: string; readonly cores: number };
+  readonly node: string;
+  /** One-minute load average when the run started and ended (other processes' share of the CPU). */
+  readonly load: { readonly start: number; readonly end: number };
   readonly model: string;
   readonly batchSize: number;
   readonly steps: number;
+  /** Thread counts measured, in order. */
+  readonly threads: number[];
   readonly cases: SpeedCase[];
-  /** GradCraft (params scope) ms/step over plain EW ms/step. */
+  /** GradCraft (params scope) ms/step over plain EW ms/step, at the most threads. */
   readonly ratioParams: number;
   readonly ratioRepresentation: number;
   /** The same ratios in CPU time per step. */
@@ -50,72 +64,128 @@ export function wechatBatch(size: number, seed: number, vocabularies: readonly n
   return { size, categorical, labels };
 }
 
+/** The thread counts `bench speed` compares by default: one, and every core. */
+export function defaultThreadCounts(): number[] {
+  const cores = availableParallelism();
+  return cores > 1 ? [1, cores] : [1];
+}
+
+const PLAN: ReadonlyArray<{ strategy: string; scope: GradientScope | "plain" }> = [
+  { strategy: "ew", scope: "plain" },
+  { strategy: "ew", scope: "params" },
+  { strategy: "gradcraft", scope: "params" },
+  { strategy: "gradcraft", scope: "representation" },
+];
+
 export async function benchSpeed(options: {
   steps: number;
   warmup: number;
   model: "ple" | "mmoe" | "shared-bottom";
-  backend: string;
+  backend: ConcreteBackend;
+  threads: readonly number[];
+  batchSize?: number;
   onProgress?: (line: string) => void;
 }): Promise<SpeedReport> {
+  const loadStart = loadavg()[0];
   const vocabularies = WECHAT_LIKE.vocabularies;
   const config = ModelConfig.parse({ ...WECHAT_LIKE.model, type: options.model });
-  const batchSize = WECHAT_LIKE.batchSize;
+  const shape = { vocabularies, numericFeatures: 0, tasks: RATES.length };
+  const batchSize = options.batchSize ?? WECHAT_LIKE.batchSize;
   const batches = Array.from({ length: 4 }, (_, i) => wechatBatch(batchSize, 100 + i, vocabularies));
-  const cases: SpeedCase[] = [];
+  // One pool per thread count, shared by its configurations: every step sends its own weights.
+  const pools = new Map<number, WorkerPool>();
+  for (const threads of options.threads)
+    if (threads > 1 && !pools.has(threads))
+      pools.set(
+        threads,
+        await WorkerPool.start(threads - 1, { backend: options.backend, config, shape, seed: 1 }),
+      );
+  const runs = options.threads.flatMap((threads) =>
+    PLAN.map((item) => {
+      const model = new MultiTaskModel(config, shape, 1);
+      const optimizer = new Adam({ learningRate: 1e-3, l2: 1e-5, clipNorm: 0 }, model.denseVariables());
+      const scope = item.scope === "plain" ? "params" : item.scope;
+      const engine = new GradientEngine(model, optimizer, scope, 1, pools.get(threads));
+      engine.plainEw = item.scope === "plain";
+      const params = item.strategy === "gradcraft" ? WECHAT_LIKE.gradcraft : {};
+      const active = activeStrategy(item.strategy, params, RATES.length);
+      return {
+        ...item,
+        threads: engine.threadsFor(batchSize),
+        model,
+        optimizer,
+        engine,
+        active,
+        times: [] as number[],
+        last: 0,
+        cpuMs: 0,
+      };
+    }),
+  );
   let peakRss = process.memoryUsage().rss;
-  const plan: Array<{ strategy: string; scope: GradientScope | "plain"; params: Record<string, unknown> }> = [
-    { strategy: "ew", scope: "plain", params: {} },
-    { strategy: "ew", scope: "params", params: {} },
-    { strategy: "gradcraft", scope: "params", params: WECHAT_LIKE.gradcraft },
-    { strategy: "gradcraft", scope: "representation", params: WECHAT_LIKE.gradcraft },
-  ];
-  for (const item of plan) {
-    const model = new MultiTaskModel(config, { vocabularies, numericFeatures: 0, tasks: RATES.length }, 1);
-    const optimizer = new Adam({ learningRate: 1e-3, l2: 1e-5, clipNorm: 0 }, model.denseVariables());
-    const engine = new GradientEngine(model, optimizer, item.scope === "plain" ? "params" : item.scope, 1);
-    engine.plainEw = item.scope === "plain";
-    const strategy = activeStrategy(item.strategy, item.params, RATES.length);
-    const times: number[] = [];
-    let cpuStart = process.cpuUsage();
+  try {
     for (let s = 0; s < options.warmup + options.steps; s++) {
-      if (s === options.warmup) cpuStart = process.cpuUsage();
-      const started = performance.now();
-      const report = await engine.step(batches[s % batches.length], strategy, s + 1);
-      if (report.status !== "applied") throw new Error(`bench step skipped: ${report.reason}`);
-      if (s >= options.warmup) times.push(performance.now() - started);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      for (const run of runs) {
+        const cpuStart = process.cpuUsage();
+        const started = performance.now();
+        const report = await run.engine.step(batches[s % batches.length], run.active, s + 1);
+        if (report.status !== "applied") throw new Error(`bench step skipped: ${report.reason}`);
+        run.last = performance.now() - started;
+        if (s >= options.warmup) {
+          run.times.push(run.last);
+          const cpu = process.cpuUsage(cpuStart);
+          run.cpuMs += (cpu.user + cpu.system) / 1000;
+        }
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }
+      options.onProgress?.(
+        `step ${s + 1}/${options.warmup + options.steps}${s < options.warmup ? " (warm-up)" : ""}: ${runs
+          .map((r) => `${r.strategy}/${r.scope}×${r.threads} ${Math.round(r.last)} ms`)
+          .join(", ")}`,
+      );
     }
-    const cpu = process.cpuUsage(cpuStart);
-    times.sort((a, b) => a - b);
+  } finally {
+    for (const run of runs) {
+      run.optimizer.dispose();
+      run.model.dispose();
+    }
+    await Promise.all([...pools.values()].map((pool) => pool.close()));
+  }
+  const cases: SpeedCase[] = runs.map((run) => {
+    const times = [...run.times].sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
-    const result: SpeedCase = {
-      strategy: item.strategy,
-      scope: item.scope,
+    return {
+      strategy: run.strategy,
+      scope: run.scope,
+      threads: run.threads,
       msPerStep: round(median),
       stepsPerSecond: round(1000 / median, 3),
       p10: round(times[Math.floor(times.length * 0.1)]),
       p90: round(times[Math.min(times.length - 1, Math.floor(times.length * 0.9))]),
-      cpuMsPerStep: round((cpu.user + cpu.system) / 1000 / options.steps),
+      cpuMsPerStep: round(run.cpuMs / options.steps),
     };
-    cases.push(result);
-    options.onProgress?.(`${item.strategy} (${item.scope}): ${result.msPerStep} ms/step`);
-    optimizer.dispose();
-    model.dispose();
-  }
-  const ms = (strategy: string, scope: string) =>
-    cases.find((c) => c.strategy === strategy && c.scope === scope)?.msPerStep ?? Number.NaN;
-  const cpu = (strategy: string, scope: string) =>
-    cases.find((c) => c.strategy === strategy && c.scope === scope)?.cpuMsPerStep ?? Number.NaN;
+  });
+  const most = Math.max(...cases.map((c) => c.threads));
+  const at = (strategy: string, scope: string) =>
+    cases.find((c) => c.strategy === strategy && c.scope === scope && c.threads === most);
+  const ratio = (a?: number, b?: number) => (a && b ? round(a / b, 3) : Number.NaN);
   return {
     backend: tf.getBackend(),
+    cpu: { model: cpus()[0]?.model.trim() ?? "unknown", cores: availableParallelism() },
+    node: process.version,
+    load: { start: round(loadStart, 2), end: round(loadavg()[0], 2) },
     model: options.model,
     batchSize,
     steps: options.steps,
+    threads: [...new Set(cases.map((c) => c.threads))],
     cases,
-    ratioParams: round(ms("gradcraft", "params") / ms("ew", "plain"), 3),
-    ratioRepresentation: round(ms("gradcraft", "representation") / ms("ew", "plain"), 3),
-    cpuRatioParams: round(cpu("gradcraft", "params") / cpu("ew", "plain"), 3),
-    cpuRatioRepresentation: round(cpu("gradcraft", "representation") / cpu("ew", "plain"), 3),
+    ratioParams: ratio(at("gradcraft", "params")?.msPerStep, at("ew", "plain")?.msPerStep),
+    ratioRepresentation: ratio(at("gradcraft", "representation")?.msPerStep, at("ew", "plain")?.msPerStep),
+    cpuRatioParams: ratio(at("gradcraft", "params")?.cpuMsPerStep, at("ew", "plain")?.cpuMsPerStep),
+    cpuRatioRepresentation: ratio(
+      at("gradcraft", "representation")?.cpuMsPerStep,
+      at("ew", "plain")?.cpuMsPerStep,
+    ),
     peakRssMb: Math.round(peakRss / 2 ** 20),
   };
 }

@@ -8,12 +8,14 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 // scripts/device-bench/summarize.mjs: what the GPU device run brings back as summary.md.
 const script = join(import.meta.dirname, "../../../scripts/device-bench/summarize.mjs");
 
+/** A bench speed report; keys "strategy/scope" or "strategy/scope/threads" (default one thread). */
 function report(backend: string, ms: Record<string, number>) {
   const cases = Object.entries(ms).map(([key, msPerStep]) => {
-    const [strategy, scope] = key.split("/");
+    const [strategy, scope, threads] = key.split("/");
     return {
       strategy,
       scope,
+      threads: Number(threads ?? 1),
       msPerStep,
       stepsPerSecond: 1000 / msPerStep,
       p10: msPerStep * 0.9,
@@ -53,13 +55,17 @@ describe("device-bench summary", () => {
   });
   afterEach(() => rmSync(out, { recursive: true, force: true }));
 
-  it("puts both backends' cases in one table with the GPU's speed-up over wasm", () => {
+  it("puts both backends' cases in one table with the GPU's speed-up over wasm at its most threads", () => {
     const gpu = { "ew/plain": 40, "ew/params": 55, "gradcraft/params": 60, "gradcraft/representation": 45 };
     const cpu = {
       "ew/plain": 420,
       "ew/params": 520,
       "gradcraft/params": 540,
       "gradcraft/representation": 400,
+      "ew/plain/16": 42,
+      "ew/params/16": 52,
+      "gradcraft/params/16": 54,
+      "gradcraft/representation/16": 40,
     };
     writeFileSync(join(out, "speed-webgpu.json"), `${JSON.stringify(report("webgpu", gpu))}\n`);
     writeFileSync(join(out, "speed-wasm.json"), `${JSON.stringify(report("wasm", cpu))}\n`);
@@ -79,11 +85,12 @@ describe("device-bench summary", () => {
     );
     const text = summarize(out);
     const rows = text.split("\n").filter((line) => /^\| (webgpu|wasm) \|/.test(line));
-    assert.equal(rows.length, 8);
-    assert.match(text, /\| webgpu \| gradcraft \| params \| 60 \|/);
+    assert.equal(rows.length, 12);
+    assert.match(text, /\| webgpu \| gradcraft \| params \| 1 \| 60 \|/);
+    assert.match(text, /\| wasm \| gradcraft \| params \| 16 \| 54 \|/);
     assert.match(text, /NVIDIA H200 \(nvidia hopper\)/);
-    const ew = (cpu["ew/plain"] / gpu["ew/plain"]).toFixed(2);
-    const gc = (cpu["gradcraft/params"] / gpu["gradcraft/params"]).toFixed(2);
+    const ew = (cpu["ew/plain/16"] / gpu["ew/plain"]).toFixed(2);
+    const gc = (cpu["gradcraft/params/16"] / gpu["gradcraft/params"]).toFixed(2);
     assert.match(text, new RegExp(`EW ${ew}×, GradCraft \\(params\\) ${gc}×`));
   });
 
