@@ -276,6 +276,9 @@ class Balancer:
         if not blocks:
             raise ValueError("no task loss depends on the shared parameters (check `shared`)")
         matrix = torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
+        if matrix.dtype in (torch.float16, torch.bfloat16):
+            # Half-precision gradients: their squared norms overflow or lose the small entries.
+            matrix = matrix.float()
         gram = matrix @ matrix.T
         own_terms: list[list[Tensor]] = [[] for _ in range(k)]
         for _, per_task in others:
@@ -372,6 +375,7 @@ def _upload(values: np.ndarray, like: Tensor) -> Tensor:
 
 def _add_grad(p: Tensor, grad: Tensor) -> None:
     """Accumulates into ``.grad`` as ``Tensor.backward`` does."""
+    grad = grad.to(p.dtype)
     if p.grad is None:
         p.grad = grad
     else:

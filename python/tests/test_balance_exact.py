@@ -217,3 +217,20 @@ def test_db_mtl_balances_the_gradients_of_log_losses() -> None:
     expected = reference_gram(model, logs)
     assert close(report.gram, expected, np.abs(expected).max())
     np.testing.assert_allclose(report.losses, [loss.item() for loss in losses], rtol=1e-6)
+
+
+def test_a_bfloat16_model_keeps_its_dtype_and_gets_its_gram_matrix_in_float32() -> None:
+    grams = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        torch.manual_seed(0)
+        model = SharedBottom(len(TASKS)).to(DEVICE).to(dtype)
+        model.eval()
+        balancer = Balancer(model, shared=model.shared(), tasks=TASKS, strategy="gradcraft")
+        ids, labels = batch(64, len(TASKS), seed=10)
+        report = balancer.backward(task_losses(model(ids), labels.to(dtype)))
+        assert report.skipped is None
+        assert {p.grad.dtype for p in model.parameters() if p.grad is not None} == {dtype}
+        grams[dtype] = report.gram
+    # bfloat16 keeps about 3 significant digits through the forward and backward passes.
+    scale = np.abs(grams[torch.float32]).max()
+    assert np.max(np.abs(grams[torch.bfloat16] - grams[torch.float32])) <= 0.05 * scale
