@@ -30,8 +30,8 @@ from ._distributed import Reducer, default_group
 from ._graph import reaches
 from ._boundary import Boundary, boundary_modules
 from ._gradients import SplitPass, batched_pass
-from ._lookups import EmbeddingTable, table_gradients
-from .strategies import ProjectionStats, Strategy, require_strategy
+from ._lookups import EmbeddingTable, Lookup, TableGradients, table_gradients
+from .strategies import ProjectionStats, Strategy, StrategyResult, require_strategy
 
 #: Marks a model a Balancer is attached to: two would cut its shared modules twice.
 _ATTACHED = "_gradcraft_balancer_attached"
@@ -144,6 +144,7 @@ class Balancer:
                     raise ValueError(f'towers["{task}"]: holds a parameter of another task\'s tower')
         self._step = 0
         self._dependencies_checked = False
+        self._boundary_used = False
         self._strategy: Strategy
         self._params: dict[str, Any]
         self._state: Any
@@ -249,13 +250,64 @@ class Balancer:
         k = len(self.tasks)
         stacked, roots = self._stack_losses(losses)
         lookups = [table.take() for table in self._tables]
+        dense, others, tables, stacked = self._task_gradients(stacked, roots, lookups)
+        blocks = [g.reshape(k, -1) for _, g in dense] + [t.row_gradients() for t in tables if t.table.shared]
+        if not blocks:
+            raise ValueError("no task loss depends on the shared parameters (check `shared`)")
+        matrix = torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
+        if matrix.dtype in (torch.float16, torch.bfloat16):
+            # Half-precision gradients: their squared norms overflow or lose the small entries.
+            matrix = matrix.float()
+        gram = matrix @ matrix.T
+        own = _own_squares(k, others, tables, gram)
+
+        # The step's one copy from the device.
+        packed = torch.cat([gram.reshape(-1), stacked.detach().to(gram.dtype), own])
+        values = packed.to(device="cpu", dtype=torch.float64).numpy()
+        host_gram = values[: k * k].reshape(k, k).copy()
+        loss_values = values[k * k : k * k + k].copy()
+        self._step += 1
+
+        problem = self._non_finite(host_gram, loss_values, values[k * k + k :])
+        if problem is not None:
+            task, reason = problem
+            # None, not zero: an optimizer then moves nothing (Adam would move a zero gradient's
+            # weight by its momentum).
+            for p in self._managed():
+                p.grad = None
+            return BalanceReport(
+                self._step, loss_values, host_gram, np.zeros(k), None, None, ("non-finite",), reason, task
+            )
+        if roots is not None and not self._boundary_used:
+            # The batched pass cannot tell a zero gradient from a loss that never reaches the
+            # shared parameters: the graph can.
+            vanished = [t for t in range(k) if host_gram[t, t] == 0]
+            if vanished:
+                self._check_dependencies(roots, lookups, vanished)
+
+        result = self._strategy.step(host_gram, loss_values, self._step, self._params, self._state)
+        self._state = result.state
+        self._apply(result, matrix, dense, others, tables)
+        return BalanceReport(
+            self._step, loss_values, host_gram, result.weights, result.tower_weights, result.projection, result.flags
+        )
+
+    def _task_gradients(
+        self, stacked: Tensor, roots: list[Tensor] | None, lookups: list[list[Lookup]]
+    ) -> tuple[list[tuple[Tensor, Tensor]], list[tuple[Tensor, list[Tensor | None]]], list[TableGradients], Tensor]:
+        """The per-task gradients (split pass when shared modules were cut, else the batched
+        pass), of the global batch under torch.distributed; and the losses, likewise."""
+        k = len(self.tasks)
         cuts = self._boundary.take()
+        self._boundary_used = bool(cuts)
         log = self._strategy.loss_transform == "log"
         target = torch.log(stacked + 1e-8) if log else stacked
         if cuts:
-            separate = [target[t] for t in range(k)] if roots is None else [
-                torch.log(loss.reshape(()) + 1e-8) if log else loss.reshape(()) for loss in roots
-            ]
+            separate = (
+                [target[t] for t in range(k)]
+                if roots is None
+                else [torch.log(loss.reshape(()) + 1e-8) if log else loss.reshape(()) for loss in roots]
+            )
             self._boundary.balancing = True
             try:
                 grads = self._split(separate, self._dense, self._others, lookups, cuts)
@@ -269,54 +321,24 @@ class Balancer:
                 self._dependencies_checked = True
             grads = batched_pass(target, self._dense, self._others, lookups)
         tables = [table_gradients(t, ls, rows, k) for t, ls, rows in zip(self._tables, lookups, grads.rows)]
-        dense, others = grads.dense, grads.others
-        if self._reducer is not None:
-            dense, others, stacked, tables = self._reducer.global_batch(k, self._dense, dense, others, stacked, tables)
-        blocks = [g.reshape(k, -1) for _, g in dense] + [t.row_gradients() for t in tables if t.table.shared]
-        if not blocks:
-            raise ValueError("no task loss depends on the shared parameters (check `shared`)")
-        matrix = torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
-        if matrix.dtype in (torch.float16, torch.bfloat16):
-            # Half-precision gradients: their squared norms overflow or lose the small entries.
-            matrix = matrix.float()
-        gram = matrix @ matrix.T
-        own_terms: list[list[Tensor]] = [[] for _ in range(k)]
-        for _, per_task in others:
-            for t, g in enumerate(per_task):
-                if g is not None:
-                    own_terms[t].append(g.square().sum())
-        for table in tables:
-            if not table.table.shared:
-                for t in range(k):
-                    own_terms[t].append(table.positions[t].square().sum())
-        zero = torch.zeros((), dtype=gram.dtype, device=gram.device)
-        own = torch.stack([torch.stack(terms).sum().to(gram.dtype) if terms else zero for terms in own_terms])
+        if self._reducer is None:
+            return grads.dense, grads.others, tables, stacked
+        dense, others, stacked, tables = self._reducer.global_batch(
+            k, self._dense, grads.dense, grads.others, stacked, tables
+        )
+        return dense, others, tables, stacked
 
-        # The step's one copy from the device.
-        packed = torch.cat([gram.reshape(-1), stacked.detach().to(gram.dtype), own.to(gram.dtype)])
-        values = packed.to(device="cpu", dtype=torch.float64).numpy()
-        host_gram = values[: k * k].reshape(k, k).copy()
-        loss_values = values[k * k : k * k + k].copy()
-        own_values = values[k * k + k :]
-        self._step += 1
-
-        problem = self._non_finite(host_gram, loss_values, own_values)
-        if problem is not None:
-            task, reason = problem
-            # None, not zero: an optimizer then moves nothing (Adam would move a zero gradient's
-            # weight by its momentum).
-            for p in self._managed():
-                p.grad = None
-            return BalanceReport(
-                self._step, loss_values, host_gram, np.zeros(k), None, None, ("non-finite",), reason, task
-            )
-        if roots is not None and not cuts:
-            vanished = [t for t in range(k) if host_gram[t, t] == 0]
-            if vanished:
-                self._check_dependencies(roots, lookups, vanished)
-
-        result = self._strategy.step(host_gram, loss_values, self._step, self._params, self._state)
-        self._state = result.state
+    def _apply(
+        self,
+        result: StrategyResult,
+        matrix: Tensor,
+        dense: list[tuple[Tensor, Tensor]],
+        others: list[tuple[Tensor, list[Tensor | None]]],
+        tables: list[TableGradients],
+    ) -> None:
+        """Adds Σ α_t g_t to the shared parameters' ``.grad`` (one product over the stacked
+        gradients) and each task's own gradient, times its tower weight, to the other ones'."""
+        k = len(self.tasks)
         alpha = _upload(result.weights, matrix)
         tower = (
             torch.ones(k, dtype=matrix.dtype, device=matrix.device)
@@ -338,9 +360,6 @@ class Balancer:
             terms = [(t, g) for t, g in enumerate(per_task) if g is not None and (owner is None or t == owner)]
             if terms:
                 _add_grad(p, sum((tower[t] * g for t, g in terms[1:]), tower[terms[0][0]] * terms[0][1]))
-        return BalanceReport(
-            self._step, loss_values, host_gram, result.weights, result.tower_weights, result.projection, result.flags
-        )
 
     def _managed(self) -> list[Tensor]:
         return [*self._dense, *self._others, *(t.module.weight for t in self._tables)]
@@ -362,6 +381,24 @@ class Balancer:
             i = int(np.argwhere(~np.isfinite(gram))[0][0])
             return i, f'task "{self.tasks[i]}": its gradient gives a non-finite Gram entry: step skipped'
         return None
+
+
+def _own_squares(
+    k: int, others: list[tuple[Tensor, list[Tensor | None]]], tables: list[TableGradients], like: Tensor
+) -> Tensor:
+    """Per task, the squared norm of its gradient on the task-specific parameters (checked for
+    non-finite values with the Gram matrix, in the same copy)."""
+    terms: list[list[Tensor]] = [[] for _ in range(k)]
+    for _, per_task in others:
+        for t, g in enumerate(per_task):
+            if g is not None:
+                terms[t].append(g.square().sum())
+    for table in tables:
+        if not table.table.shared:
+            for t in range(k):
+                terms[t].append(table.positions[t].square().sum())
+    zero = torch.zeros((), dtype=like.dtype, device=like.device)
+    return torch.stack([torch.stack(ts).sum().to(like.dtype) if ts else zero for ts in terms])
 
 
 def _upload(values: np.ndarray, like: Tensor) -> Tensor:
