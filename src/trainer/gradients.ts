@@ -141,6 +141,9 @@ export class GradientEngine {
       batch.size,
       this.model.shape.featureNames,
     );
+    // Workers' passes in flight: a step that fails on this thread still waits for them, so the
+    // next step never rewrites the shared memory they read.
+    const inFlight: Promise<unknown>[] = [];
     tf.engine().startScope();
     try {
       const table = tf.tensor2d(rows.rows, [rows.unique, this.model.config.embeddingDim]);
@@ -157,8 +160,7 @@ export class GradientEngine {
               slices: slices.slice(1),
             })
           : undefined;
-      // Awaited below; without this a worker's failure during our own slice would go unobserved.
-      others?.catch(() => undefined);
+      if (others) inFlight.push(others);
 
       if (mode === "representation") {
         const own = sliceRepresentation(this.model, slices[0], table, seed);
@@ -167,7 +169,7 @@ export class GradientEngine {
         if (weighed.status === "skipped") return weighed;
         const alpha = weighed.combineWeights;
         const othersBelow = others ? this.pool?.below(alpha) : undefined;
-        othersBelow?.catch(() => undefined);
+        if (othersBelow) inFlight.push(othersBelow);
         const ownBelow = own.below(alpha);
         const below = othersBelow ? addSlices(ownBelow, await othersBelow) : ownBelow;
         return await this.apply(
@@ -205,6 +207,7 @@ export class GradientEngine {
         started,
       );
     } finally {
+      await Promise.allSettled(inFlight);
       tf.engine().endScope();
     }
   }

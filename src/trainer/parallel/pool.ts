@@ -130,20 +130,38 @@ export class WorkerPool {
     );
   }
 
-  /** Sends worker i the message built by messages[i]; resolves with their results in that order. */
-  private ask(messages: ReadonlyArray<(id: number) => ToWorker>): Promise<Float32Array[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    return Promise.all(
-      messages.map((build, index) => {
-        const worker = this.workers[index];
-        const id = this.nextId++;
-        worker.ref(); // an awaited step keeps the process alive
-        return new Promise<Float32Array>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          worker.postMessage(build(id));
-        }).finally(() => worker.unref());
-      }),
-    );
+  /**
+   * Sends worker i the message built by messages[i]; resolves with their results in that order.
+   * Settles only once every worker has answered, even when one fails early: the caller may then
+   * rewrite the shared memory, and no worker's answer is left to arrive during a later request.
+   */
+  private async ask(messages: ReadonlyArray<(id: number) => ToWorker>): Promise<Float32Array[]> {
+    if (this.failure) throw this.failure;
+    const asked = this.workers.slice(0, messages.length);
+    // An awaited step keeps the process alive (ref is a flag, not a count: undone once, below).
+    for (const worker of asked) worker.ref();
+    try {
+      const answers = await Promise.allSettled(
+        messages.map(
+          (build, index) =>
+            new Promise<Float32Array>((resolve, reject) => {
+              const id = this.nextId++;
+              this.pending.set(id, { resolve, reject });
+              try {
+                this.workers[index].postMessage(build(id));
+              } catch (error) {
+                this.pending.delete(id);
+                reject(error);
+              }
+            }),
+        ),
+      );
+      const failed = answers.find((a) => a.status === "rejected");
+      if (failed) throw failed.reason;
+      return answers.map((a) => (a as PromiseFulfilledResult<Float32Array>).value);
+    } finally {
+      for (const worker of asked) worker.unref();
+    }
   }
 
   async close(): Promise<void> {

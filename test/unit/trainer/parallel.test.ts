@@ -124,6 +124,21 @@ describe("a step split over threads", () => {
       });
     });
 
+  test("a step that fails leaves the pool usable: the next step runs on every thread", async () => {
+    const model = new MultiTaskModel(CONFIG, TINY_SHAPE, 3);
+    const optimizer = new Adam({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
+    const engine = new GradientEngine(model, optimizer, "params", 5, pool);
+    engine.minSlice = 4;
+    const strategy = activeStrategy("gradcraft", {}, TINY_SHAPE.tasks);
+    const batch = tinyBatch(30, 1);
+    // Without its numeric features the batch fails on this thread and on the workers alike.
+    await assert.rejects(engine.step({ ...batch, numeric: undefined }, strategy, 1), /numeric values/);
+    const report = await engine.step(batch, strategy, 1);
+    assert.equal(report.status, "applied");
+    optimizer.dispose();
+    model.dispose();
+  });
+
   test("a worker whose model differs fails the step and says why", async () => {
     const other = await WorkerPool.start(1, {
       backend: "wasm",
