@@ -67,6 +67,7 @@ export class CommandIntake {
   private queue: HostCommand[] = [];
   private waiters: Array<(command: HostCommand | null) => void> = [];
   private closed = false;
+  private hostGone = false;
   private readonly received = new Emitter<ReceivedCommand>();
   /** Every command that reaches the loop, as it arrives. */
   readonly onCommand = this.received.event;
@@ -111,21 +112,39 @@ export class CommandIntake {
     return taken;
   }
 
-  /** The next command; null once the intake is closed. */
+  /**
+   * The next command; null when none can come: the intake is closed, or the host that spawned
+   * the trainer is gone and no attached client holds the writer role (nobody could resume a
+   * paused run).
+   */
   next(): Promise<HostCommand | null> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.closed) return Promise.resolve(null);
+    if (this.noneCanCome()) return Promise.resolve(null);
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The host that spawned the trainer is gone: a wait nobody can end is ended. */
+  hostLost(): void {
+    this.hostGone = true;
+    if (this.noneCanCome()) this.wakeWaiters();
   }
 
   /** No command comes any more: whoever waits for one gets null. */
   close(): void {
     this.closed = true;
+    this.wakeWaiters();
+    this.received.dispose();
+  }
+
+  private noneCanCome(): boolean {
+    return this.closed || (this.hostGone && !this.options.role.clientHolds);
+  }
+
+  private wakeWaiters(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve(null);
-    this.received.dispose();
   }
 
   private accept(command: HostCommand, sender: CommandSender): void {

@@ -142,7 +142,10 @@ export class TrainerLink {
     return this.intake.take();
   }
 
-  /** The next command (for a paused loop); null once the link is closed. */
+  /**
+   * The next command (for a paused loop); null when none can come: the link is closed, or the
+   * host is lost (onHostLost) and no attached client holds the writer role.
+   */
   nextCommand(): Promise<HostCommand | null> {
     return this.intake.next();
   }
@@ -202,7 +205,9 @@ export class TrainerLink {
       step: this.lastStep,
       reason: "stdin closed: the process that started the trainer is gone",
     };
+    // Listeners first, so the loop knows why a paused wait then ends with null.
     this.hostLost.fire(this.hostLoss);
+    this.intake.hostLost();
   }
 }
 

@@ -26,6 +26,11 @@ export class WriterRole {
     return null;
   }
 
+  /** Whether an attached client holds the role (and so could still send a command). */
+  get clientHolds(): boolean {
+    return this.client !== null;
+  }
+
   release(clientId: number): void {
     if (this.client === clientId) this.client = null;
   }

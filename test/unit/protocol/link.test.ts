@@ -10,7 +10,7 @@ import { encodeLine, trainerMessageReader } from "../../../src/protocol/codec";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import { AttachClient } from "../../../src/protocol/link/attachClient";
 import type { LinkAddress } from "../../../src/protocol/link/linkFiles";
-import { TrainerLink } from "../../../src/protocol/link/trainerLink";
+import { type HostLoss, TrainerLink } from "../../../src/protocol/link/trainerLink";
 import { PROTOCOL_VERSION, type StepMessage, type TrainerMessage } from "../../../src/protocol/messages";
 import { createRunDir, readEventLog, runPaths } from "../../../src/protocol/runlog";
 import { until } from "../helpers/until";
@@ -319,5 +319,54 @@ describe("commands the link refuses", () => {
       messages.map((m) => m.type),
       ["hello", "step"],
     );
+  });
+});
+
+describe("host loss", () => {
+  it("is a typed event at the last step sent, and ends a paused wait with null; queued commands still come first", async () => {
+    const stdin = new PassThrough();
+    const link = await TrainerLink.open({ stdoutFd: null, stdin });
+    try {
+      const losses: HostLoss[] = [];
+      link.onHostLost((loss) => losses.push(loss));
+      link.send(step(7));
+      stdin.write(encodeLine({ v: PROTOCOL_VERSION, type: "pause", id: "before-eof" }));
+      const first = await link.nextCommand();
+      assert.equal(first?.id, "before-eof", "a command sent before the loss is not lost");
+      const waiting = link.nextCommand();
+      stdin.end();
+      assert.equal(await waiting, null, "the paused wait ends");
+      assert.deepEqual(
+        losses.map((loss) => [loss.source, loss.step]),
+        [["stdin", 7]],
+      );
+      assert.match(losses[0].reason, /stdin closed/);
+      assert.deepEqual(link.hostLoss, losses[0]);
+      assert.equal(await link.nextCommand(), null, "a later wait ends at once: nobody can resume");
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("while an attached client holds the writer role, a paused run waits for its command", async () => {
+    const runDir = createRunDir(root, "host-loss-writer");
+    const stdin = new PassThrough();
+    const link = await TrainerLink.open({ runDir, stdoutFd: null, stdin, listen: true });
+    try {
+      stdin.end();
+      await until(() => link.hostLoss !== null, 5000, "the host loss");
+      const client = await AttachClient.connect(runDir, { write: true, replay: "none" });
+      assert.equal(client.writer, true, "the role is free once stdin is gone");
+      client.onMessage(() => undefined);
+      const waiting = link.nextCommand();
+      const acked = client.send({ type: "resume" });
+      const command = await waiting;
+      assert.equal(command?.type, "resume");
+      if (command) link.ack(command, { ok: true, step: 0 });
+      assert.equal((await acked).ok, true);
+      await client.detach();
+    } finally {
+      await link.close();
+    }
   });
 });
