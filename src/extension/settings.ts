@@ -11,6 +11,8 @@ export interface Settings {
   readonly applyOnSave: boolean;
   readonly stopTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  /** Hosts besides this machine that a run's link.json may name for attaching. */
+  readonly attachAllowedHosts: readonly string[];
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -29,6 +31,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     applyOnSave: config.get<boolean>("applyOnSave", true),
     stopTimeoutMs: clamp(config.get<number>("stopTimeoutSeconds", 20), 1, 600) * 1000,
     commandTimeoutMs: clamp(config.get<number>("commandTimeoutSeconds", 60), 1, 3600) * 1000,
+    attachAllowedHosts: config.get<string[]>("attach.allowedHosts", []),
   };
 }
 

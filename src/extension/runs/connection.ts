@@ -138,9 +138,21 @@ export class AttachedConnection implements RunConnection {
     return this.client.refusal;
   }
 
-  /** Connects and authenticates (asking to be the writer); the log so far is replayed first. */
-  static async connect(runDir: string, timeoutMs = 10_000): Promise<AttachedConnection> {
-    const client = await AttachClient.connect(runDir, { write: true, replay: "all", timeoutMs });
+  /**
+   * Connects and authenticates (asking to be the writer); the log so far is replayed first.
+   * link.json may name another host only when the user setting lists it.
+   */
+  static async connect(
+    runDir: string,
+    allowedHosts: readonly string[] = [],
+    timeoutMs = 10_000,
+  ): Promise<AttachedConnection> {
+    const client = await AttachClient.connect(runDir, {
+      write: true,
+      replay: "all",
+      timeoutMs,
+      allowedHosts: { hosts: allowedHosts, where: `the user setting "gradcraft.attach.allowedHosts"` },
+    });
     return new AttachedConnection(client);
   }
 

@@ -33,7 +33,8 @@ export class RunManager implements vscode.Disposable {
 
   /** Starts a run on a config file (or, without one, the embedded quick preset). */
   async start(configUri?: vscode.Uri, options: { resume?: string } = {}): Promise<LiveRun | undefined> {
-    if (!ensureTrusted("start a trainer")) return undefined;
+    if (!ensureTrusted("start a trainer", "training runs a program on this workspace's files"))
+      return undefined;
     const settings = readSettings(configUri);
     let configSnapshot: TrainingConfig | undefined;
     let label = "quick";
@@ -108,10 +109,17 @@ export class RunManager implements vscode.Disposable {
   async attach(runDir: string): Promise<LiveRun | undefined> {
     const existing = this.registry.forRunDir(runDir);
     if (existing) return existing;
+    if (
+      !ensureTrusted(
+        "attach to a trainer",
+        "attaching sends a run's token to the address its link.json names",
+      )
+    )
+      return undefined;
     const settings = readSettings();
     let connection: AttachedConnection;
     try {
-      connection = await AttachedConnection.connect(runDir);
+      connection = await AttachedConnection.connect(runDir, settings.attachAllowedHosts);
     } catch (error) {
       void vscode.window.showErrorMessage(
         `GradCraft: cannot attach to ${basename(runDir)}: ${(error as Error).message}`,

@@ -3,7 +3,13 @@ import { encodeLine, MessageReader } from "../codec";
 import { type AttachRequest, PROTOCOL_VERSION, parseTrainerMessage, type TrainerMessage } from "../messages";
 import { RUN_FILES } from "../runlog";
 import { incompatibleLine, LinkEndpoint } from "./endpoint";
-import { describeAddress, type LinkAddress, readLinkFiles } from "./linkFiles";
+import {
+  type AllowedHosts,
+  DEFAULT_HOST,
+  describeAddress,
+  type LinkAddress,
+  readLinkFiles,
+} from "./linkFiles";
 
 /**
  * The host's end over a listening trainer's socket (`gradcraft train --listen`): link.json says
@@ -24,6 +30,8 @@ export interface AttachOptions {
   timeoutMs?: number;
   /** Subscribed to onMessage before the first message is delivered. */
   onMessage?: (message: TrainerMessage) => void;
+  /** Hosts besides this machine that link.json may name (default: none). */
+  allowedHosts?: AllowedHosts;
 }
 
 export class AttachClient extends LinkEndpoint {
@@ -61,9 +69,15 @@ export class AttachClient extends LinkEndpoint {
     for (const message of held) super.deliver(message);
   }
 
-  /** Reads link.json and link.token from the run folder, connects and authenticates. */
+  /**
+   * Reads link.json and link.token from the run folder, connects and authenticates. link.json
+   * may name only a Unix socket or this machine's loopback, unless `allowedHosts` lists its host.
+   */
   static async connect(runDir: string, options: AttachOptions = {}): Promise<AttachClient> {
-    const { address, token } = readLinkFiles(runDir);
+    const { address, token } = readLinkFiles(
+      runDir,
+      options.allowedHosts ?? { hosts: [], where: "the allowedHosts of AttachClient.connect" },
+    );
     return AttachClient.connectTo(address, token, options);
   }
 
@@ -72,7 +86,7 @@ export class AttachClient extends LinkEndpoint {
     const socket =
       address.transport === "unix"
         ? net.createConnection(address.path ?? "")
-        : net.createConnection(address.port ?? 0, address.host ?? "127.0.0.1");
+        : net.createConnection(address.port ?? 0, address.host ?? DEFAULT_HOST);
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       let client: AttachClient | null = null;

@@ -1,12 +1,15 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
+import { isIP } from "node:net";
+import { z } from "zod";
+import { formatIssues } from "../messages";
 import { RUN_FILES, runPaths } from "../runlog";
 
 /**
  * The files by which a listening trainer is found and trusted (docs/protocol.md, "Attaching"):
  * `link.token`, a random secret only the run folder's owner can read, and `link.json`, where to
  * connect. The trainer writes both and removes them when it closes; a client reads both. Every
- * token comparison happens here.
+ * token comparison happens here, and so does the rule for where a client may send the token.
  */
 
 /** link.json: how to reach a listening trainer. The token is in its own 0600 file. */
@@ -47,18 +50,83 @@ export function removeLinkFiles(runDir: string, address: LinkAddress | null): vo
   if (address?.transport === "unix" && address.path) fs.rmSync(address.path, { force: true });
 }
 
-/** What a client reads from a run folder to attach. */
-export function readLinkFiles(runDir: string): { address: LinkAddress; token: string } {
+const LinkAddressFile = z
+  .object({
+    protocol: z.string(),
+    pid: z.number().int(),
+    transport: z.enum(["unix", "tcp"]),
+    path: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .refine((a) => a.transport !== "unix" || a.path !== undefined, {
+    message: "a unix transport needs a path",
+    path: ["path"],
+  })
+  .refine((a) => a.transport !== "tcp" || a.port !== undefined, {
+    message: "a tcp transport needs a port",
+    path: ["port"],
+  });
+
+/** Hosts other than this machine a client may attach to, and how the user adds one (for the refusal). */
+export interface AllowedHosts {
+  hosts: readonly string[];
+  /** Where a host is allowed, e.g. `the user setting "gradcraft.attach.allowedHosts"`. */
+  where: string;
+}
+
+/**
+ * What a client reads from a run folder to attach. Whoever can write into the run folder chooses
+ * where the client connects and sends the token: a Unix socket or this machine's loopback is
+ * trusted; any other host only when the user allowed it explicitly.
+ */
+export function readLinkFiles(
+  runDir: string,
+  allowed: AllowedHosts,
+): { address: LinkAddress; token: string } {
   const paths = runPaths(runDir);
+  let text: string;
+  let token: string;
   try {
-    const address = JSON.parse(fs.readFileSync(paths.linkInfo, "utf8")) as LinkAddress;
-    const token = fs.readFileSync(paths.token, "utf8").trim();
-    return { address, token };
+    text = fs.readFileSync(paths.linkInfo, "utf8");
+    token = fs.readFileSync(paths.token, "utf8").trim();
   } catch {
     throw new Error(
       `no trainer is listening in ${runDir} (${RUN_FILES.linkInfo} or ${RUN_FILES.token} missing: start it with --listen)`,
     );
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`cannot attach: ${paths.linkInfo} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = LinkAddressFile.safeParse(value);
+  if (!parsed.success)
+    throw new Error(`cannot attach: ${paths.linkInfo} is not valid: ${formatIssues(parsed.error)}`);
+  const address = parsed.data;
+  const host = address.host ?? DEFAULT_HOST;
+  if (address.transport === "tcp" && !isLoopback(host) && !allowed.hosts.includes(host))
+    throw new Error(
+      `cannot attach: ${paths.linkInfo} names ${host}:${address.port}, which is not this machine; ` +
+        `attaching sends the run's token there, so only a Unix socket or a loopback address is trusted. ` +
+        `To attach anyway, add "${host}" to ${allowed.where}.`,
+    );
+  return { address, token };
+}
+
+/** Where a tcp address without a host connects. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+/** This machine's loopback: 127.0.0.0/8, ::1 (in any spelling, or IPv4-mapped), localhost. */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === "localhost") return true;
+  const version = isIP(host);
+  if (version === 4) return host.startsWith("127.");
+  if (version !== 6) return false;
+  // The URL parser writes an IPv6 address in its one canonical form.
+  const canonical = new URL(`http://[${host}]`).hostname;
+  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
 }
 
 /** Where an address points, in words. */

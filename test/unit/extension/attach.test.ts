@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { AttachedConnection } from "../../../src/extension/runs/connection";
 import { LiveRun } from "../../../src/extension/runs/liveRun";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
+import { AttachClient } from "../../../src/protocol/link/attachClient";
 import { TrainerLink } from "../../../src/protocol/link/trainerLink";
 import type { TrainerMessage } from "../../../src/protocol/messages";
 
@@ -28,7 +29,11 @@ describe("attaching to a listening trainer", () => {
       const hello = { ...(TRAINER_EXAMPLES.hello as Extract<TrainerMessage, { type: "hello" }>), runDir };
       trainer.send(hello);
       trainer.send({ ...(TRAINER_EXAMPLES.step as Extract<TrainerMessage, { type: "step" }>), step: 1 });
-      trainer.onCommand(({ command }) => trainer.ack(command, { ok: true, step: 1 }));
+      const received: string[] = [];
+      trainer.onCommand(({ command }) => {
+        received.push(command.type);
+        trainer.ack(command, { ok: true, step: 1 });
+      });
 
       const connection = await AttachedConnection.connect(runDir);
       const run = new LiveRun({ id: "a", label: "a", connection, maxPoints: 100 });
@@ -46,10 +51,38 @@ describe("attaching to a listening trainer", () => {
 
       assert.equal(await run.close({ graceMs: 10, termMs: 10 }), "detached");
       assert.equal(run.state, "detached");
-      // The trainer is not stopped: it goes on sending.
+      // The trainer is not stopped: closing sent it no command, and it goes on serving the run to
+      // the next client, who gets the writer role the closed one gave up and the steps since.
+      assert.deepEqual(received, ["checkpoint"], "closing an attached run sent the trainer a command");
       trainer.send({ ...(TRAINER_EXAMPLES.step as Extract<TrainerMessage, { type: "step" }>), step: 3 });
+      const next = await AttachClient.connect(runDir, { write: true, replay: 1 });
+      const seen: TrainerMessage[] = [];
+      next.onMessage((m) => seen.push(m));
+      await until(
+        () => seen.some((m) => m.type === "step" && m.step === 3),
+        "the step sent after the detach",
+      );
+      assert.equal(next.writer, true, "the detached client still holds the writer role");
+      await next.detach();
     } finally {
       await trainer.close();
+    }
+  });
+
+  it("a link.json naming another host is refused, saying which user setting allows it", async () => {
+    const planted = mkdtempSync(join(tmpdir(), "gradcraft-planted-"));
+    try {
+      writeFileSync(
+        join(planted, "link.json"),
+        JSON.stringify({ protocol: "1.0", pid: 1, transport: "tcp", host: "192.0.2.7", port: 4000 }),
+      );
+      writeFileSync(join(planted, "link.token"), "t");
+      await assert.rejects(
+        AttachedConnection.connect(planted),
+        /192\.0\.2\.7:4000, which is not this machine.*add "192\.0\.2\.7" to the user setting "gradcraft\.attach\.allowedHosts"/,
+      );
+    } finally {
+      rmSync(planted, { recursive: true, force: true });
     }
   });
 

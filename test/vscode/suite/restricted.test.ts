@@ -3,9 +3,11 @@
 // without any *.gradcraft.json, so the extension is not activated at startup either: that is where
 // "activates on its commands" is observable.
 import * as assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
+import { TrainerLink } from "../../../src/protocol/link/trainerLink";
 import { extension, trainerProcesses, UNTRUSTED_WINDOW, workspaceFolder } from "./util";
 
 describe(`${UNTRUSTED_WINDOW} activation`, () => {
@@ -50,5 +52,23 @@ describe(`${UNTRUSTED_WINDOW} restricted mode`, () => {
       "a run folder was created in restricted mode",
     );
     assert.equal(failure, undefined, `Start Training threw in restricted mode: ${failure}`);
+  });
+
+  it("Attach connects to no trainer, not even a listening one on this machine", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), "gradcraft-restricted-attach-"));
+    // A trainer's end of the link, in this process, listening on the run folder's socket.
+    const trainer = await TrainerLink.open({ runDir, stdoutFd: null, stdin: null, listen: true });
+    try {
+      const attached: number[] = [];
+      trainer.onAttach(({ clientId }) => attached.push(clientId));
+      // The command returns once it has attached (or declined to): a connection would have
+      // completed its handshake, and so shown here, by then.
+      const result = await vscode.commands.executeCommand("gradcraft.attach", runDir);
+      assert.equal(result, undefined, `Attach returned ${JSON.stringify(result)} in restricted mode`);
+      assert.deepEqual(attached, [], "a client attached to the trainer in restricted mode");
+    } finally {
+      await trainer.close();
+      rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });
