@@ -7,6 +7,7 @@ import type { PanelRun } from "../panel/session";
 import { exportRunCsv } from "../runs/exportCsv";
 import { loadReplayedRun } from "../runs/library";
 import type { LiveRun } from "../runs/liveRun";
+import { deletableRunFolder } from "../runs/runsFolder";
 import type { Services } from "../services";
 import { readSettings } from "../settings";
 import { liveRunFromArg, pickLiveRun, runDirFromArg } from "./pickRun";
@@ -182,6 +183,11 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     vscode.commands.registerCommand("gradcraft.deleteRun", async (arg?: unknown) => {
       const dir = runDirFromArg(arg);
       if (!dir) return false;
+      const deletable = deletableRunFolder(s.runsFolder(), dir);
+      if (!deletable.ok) {
+        void vscode.window.showErrorMessage(`GradCraft: not deleting ${dir}: ${deletable.reason}.`);
+        return false;
+      }
       if (registry.forRunDir(dir)) {
         void vscode.window.showWarningMessage("GradCraft: stop the run before deleting it.");
         return false;
@@ -193,7 +199,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
         remove,
       );
       if (answer !== remove) return false;
-      await rm(dir, { recursive: true, force: true });
+      await rm(deletable.path, { recursive: true, force: true });
       await s.runsView.rescan();
       return true;
     }),

@@ -1,5 +1,8 @@
 // The extension as VS Code sees it: activation and every contributed command.
 import * as assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as vscode from "vscode";
 import { EXTENSION_ID, extension, waitFor } from "./util";
 
@@ -33,5 +36,19 @@ describe("extension", () => {
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = contributed.map((c) => c.command).filter((id) => !registered.has(id));
     assert.deepEqual(missing, [], `contributed but not registered: ${missing.join(", ")}`);
+  });
+
+  it("Delete Run refuses a folder outside the runs folder and leaves it whole, without asking", async () => {
+    await extension().activate();
+    const outside = mkdtempSync(join(tmpdir(), "gradcraft-not-a-run-"));
+    try {
+      writeFileSync(join(outside, "events.ndjson"), "");
+      // A confirmation dialog would keep the command waiting: the refusal comes before any.
+      const deleted = await vscode.commands.executeCommand("gradcraft.deleteRun", outside);
+      assert.equal(deleted, false, "Delete Run did not refuse a folder outside the runs folder");
+      assert.ok(existsSync(join(outside, "events.ndjson")), "the folder outside the runs folder was touched");
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
