@@ -11,7 +11,8 @@ import type { StepMessage } from "../messages";
 
 /** Where a queue writes: `done` is called once the sink can take more. */
 export interface Sink {
-  write(data: string, done: (error?: Error | null) => void): void;
+  /** `progress`, where the sink can tell, is called whenever part of the data was taken. */
+  write(data: string, done: (error?: Error | null) => void, progress?: () => void): void;
 }
 
 interface QueueItem {
@@ -42,6 +43,8 @@ export class OutputQueue {
   /** Steps dropped with no later step queued yet: the next step carries them. */
   private carry = 0;
   private idleWaiters: Array<() => void> = [];
+  /** When the sink last took data (a whole batch, or part of one). */
+  private lastProgressAt = 0;
   readonly stats: OutputQueueStats = { coalesced: 0, written: 0, maxQueued: 0 };
 
   constructor(
@@ -81,6 +84,28 @@ export class OutputQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves true once everything queued is written; false when the sink took nothing for
+   * `stallMs` (a reader that stopped reading) or died. A slow reader that keeps reading gets
+   * everything, however long it takes.
+   */
+  drain(stallMs: number): Promise<boolean> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const watch = () => {
+        const quietMs = Date.now() - Math.max(started, this.lastProgressAt);
+        if (quietMs >= stallMs) resolve(false);
+        else timer = setTimeout(watch, stallMs - quietMs);
+      };
+      void this.idle().then(() => {
+        clearTimeout(timer);
+        resolve(!this.dead);
+      });
+      watch();
+    });
+  }
+
   /** Stops writing; waiting messages are discarded. */
   kill(): void {
     this.dead = true;
@@ -111,22 +136,30 @@ export class OutputQueue {
           : item.line;
     this.stats.written += items.length;
     let settled = false;
-    this.sink.write(data, (error) => {
-      if (settled) return;
-      settled = true;
-      this.inFlight = false;
-      if (error) {
-        this.kill();
-        this.onError?.(error);
-        return;
-      }
-      if (this.dead) return;
-      if (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        this.write(batch);
-      } else this.wakeIdle();
-    });
+    const progressed = () => {
+      this.lastProgressAt = Date.now();
+    };
+    this.sink.write(
+      data,
+      (error) => {
+        if (settled) return;
+        settled = true;
+        this.inFlight = false;
+        progressed();
+        if (error) {
+          this.kill();
+          this.onError?.(error);
+          return;
+        }
+        if (this.dead) return;
+        if (this.queue.length > 0) {
+          const batch = this.queue;
+          this.queue = [];
+          this.write(batch);
+        } else this.wakeIdle();
+      },
+      progressed,
+    );
   }
 
   private wakeIdle(): void {
@@ -139,13 +172,14 @@ export class OutputQueue {
 /** A file descriptor written off the main thread (fs.write): a full pipe never blocks training. */
 export function fdSink(fd: number): Sink {
   return {
-    write(data, done) {
+    write(data, done, progress) {
       const bytes = Buffer.from(data, "utf8");
       const attempt = (offset: number) => {
         fs.write(fd, bytes, offset, bytes.length - offset, null, (error, written) => {
           // A non-blocking descriptor answers EAGAIN when full: try again shortly.
           if (error && error.code === "EAGAIN") return void setTimeout(() => attempt(offset), 5);
           if (error) return done(error);
+          progress?.();
           if (offset + written < bytes.length) attempt(offset + written);
           else done();
         });

@@ -166,15 +166,19 @@ export class TrainerLink {
     ];
   }
 
-  /** Flushes the readers (up to `flushTimeoutMs`), closes the socket and the log. */
+  /**
+   * Flushes the readers, then closes the socket and the log: stdout until it is written out, or
+   * until its reader took nothing for STDOUT_STALL_MS; socket clients for up to `flushTimeoutMs`.
+   */
   async close(flushTimeoutMs = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.intake.close();
     this.server?.refuseNewClients();
-    await Promise.race([
-      Promise.all([this.stdio.stdout?.idle(), this.server?.idle()]),
-      delay(flushTimeoutMs),
+    await Promise.all([
+      // The host that spawned us reads stdout: give it everything (done last) as long as it reads.
+      this.stdio.stdout?.drain(STDOUT_STALL_MS),
+      Promise.race([this.server?.idle(), delay(flushTimeoutMs)]),
     ]);
     this.server?.close();
     this.log?.close();
@@ -210,6 +214,9 @@ export class TrainerLink {
     this.intake.hostLost();
   }
 }
+
+/** How long close() waits for a stdout reader that stopped reading. */
+export const STDOUT_STALL_MS = 10_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
