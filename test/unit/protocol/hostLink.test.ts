@@ -7,9 +7,11 @@ import { encodeLine } from "../../../src/protocol/codec";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import { HostLink } from "../../../src/protocol/link/hostLink";
 import type { TrainerMessage } from "../../../src/protocol/messages";
-import { createRunDir, readEventLog } from "../../../src/protocol/runlog";
+import { readEventLog } from "../../../src/protocol/runlog";
+import { TINY_SYNTHETIC_MMOE } from "../helpers/configs";
 import { until } from "../helpers/until";
 
+const repo = join(import.meta.dirname, "../../..");
 let root: string;
 before(() => {
   root = fs.mkdtempSync(join(tmpdir(), "gc-link-"));
@@ -17,34 +19,66 @@ before(() => {
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe("the host's link over a child's stdio", () => {
-  const fixture = join(import.meta.dirname, "fixtures", "echo-trainer.ts");
-
-  it("talks to a real trainer process: acks by id, refusals, stray prints on stderr, clean exit", async () => {
-    const runDir = createRunDir(root, "child");
-    const host = HostLink.spawn(process.execPath, ["--import", "tsx", fixture, runDir], {
-      cwd: join(import.meta.dirname, "../../.."),
-    });
+  it("drives the real trainer (dist/cli.js train --protocol stdio): acks by id, a refusal, a stop that ends in done and exit 0", async () => {
+    const cli = join(repo, "dist", "cli.js");
+    assert.ok(fs.existsSync(cli), `${cli} is missing: run "npm run build" first`);
+    const config = join(root, "tiny.gradcraft.json");
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        name: "hostlink",
+        ...TINY_SYNTHETIC_MMOE,
+        training: { batchSize: 64, epochs: 1000, evalEvery: 1000 },
+        strategy: { name: "ew" },
+      }),
+    );
+    const host = HostLink.spawn(
+      process.execPath,
+      [cli, "train", config, "--out", join(root, "runs"), "--protocol", "stdio"],
+      { cwd: root },
+    );
     const problems: unknown[] = [];
     host.onProblem((p) => problems.push(p));
-    const types: string[] = [];
-    host.onMessage((m) => types.push(m.type));
-    await until(() => host.hello !== null, 20000);
-    const ok = await host.send({ type: "set-strategy", name: "pcgrad", params: {} });
-    assert.equal(ok.ok, true);
-    assert.ok(ok.step >= 1);
-    const refused = await host.send({ type: "set-strategy", name: "nope", params: {} });
-    assert.deepEqual([refused.ok, refused.error], [false, 'unknown strategy "nope"']);
-    await host.send({ type: "stop" });
+    const messages: TrainerMessage[] = [];
+    host.onMessage((m) => messages.push(m));
+    await until(() => messages.some((m) => m.type === "step"), 120_000, "the trainer's first step");
+
+    const switched = await host.send({ type: "set-strategy", id: "switch-1", name: "pcgrad" });
+    assert.deepEqual([switched.id, switched.command, switched.ok], ["switch-1", "set-strategy", true]);
+    assert.ok(switched.step >= 1, `took effect at step ${switched.step}`);
+    const refused = await host.send({ type: "set-strategy", id: "switch-2", name: "nope" });
+    assert.deepEqual([refused.id, refused.ok], ["switch-2", false]);
+    assert.match(refused.error ?? "", /unknown strategy "nope"/);
+    const stopped = await host.send({ type: "stop", id: "stop-1" });
+    assert.equal(stopped.ok, true);
+
     const exit = await host.exited;
-    assert.deepEqual([exit.code, exit.signal, exit.diedMidLine], [0, null, false]);
-    assert.ok(
-      exit.stderrTail.some((l) => l.includes("a stray print")),
-      "console.log went to stderr",
+    assert.deepEqual(
+      [exit.code, exit.signal, exit.diedMidLine],
+      [0, null, false],
+      exit.stderrTail.join("\n"),
     );
     assert.deepEqual(problems, [], "nothing but protocol lines on stdout");
-    assert.equal(types.at(-1), "done");
-    const { messages } = await readEventLog(runDir);
-    assert.equal(messages.filter((m) => m.type === "ack").length, 3);
+    const done = messages.at(-1);
+    assert.equal(
+      done?.type === "done" && done.reason,
+      "stopped",
+      `the stream ended with ${JSON.stringify(done)}`,
+    );
+    assert.ok(
+      messages.some(
+        (m) => m.type === "strategy-changed" && m.name === "pcgrad" && m.commandId === "switch-1",
+      ),
+      "the switch took effect",
+    );
+    const runDir = host.hello?.runDir;
+    assert.ok(runDir, "hello names the run folder");
+    const { messages: logged } = await readEventLog(runDir);
+    assert.deepEqual(
+      logged.flatMap((m) => (m.type === "ack" ? [m.id] : [])),
+      ["switch-1", "switch-2", "stop-1"],
+      "the event log holds the acks the host got",
+    );
   });
 
   it("reports a trainer that dies mid-line: exit code, the torn line, the last stderr lines", async () => {
@@ -97,5 +131,38 @@ describe("the host's link over a child's stdio", () => {
     await assert.rejects(host.send({ type: "checkpoint" }, 100), /no ack for "checkpoint"/);
     host.child.kill();
     await host.exited;
+  });
+});
+
+describe("a trainer closing its link", () => {
+  it("gives a slow stdout reader everything, done last, before it exits; stray prints go to stderr", async () => {
+    const fixture = join(import.meta.dirname, "fixtures", "burst-trainer.ts");
+    const count = 5000;
+    const host = HostLink.spawn(process.execPath, ["--import", "tsx", fixture, String(count)], {
+      cwd: repo,
+    });
+    const messages: TrainerMessage[] = [];
+    host.onMessage((m) => messages.push(m));
+    const problems: unknown[] = [];
+    host.onProblem((p) => problems.push(p));
+    let closing = false;
+    host.onStderr((line) => {
+      closing ||= line === "closing";
+    });
+    // Read nothing until the trainer is closing, and then for longer than the flush budget
+    // for socket clients (2 s), then read on.
+    host.child.stdout?.pause();
+    await until(() => closing, 60_000, "the trainer to close its link");
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    host.child.stdout?.resume();
+    const exit = await host.exited;
+    assert.equal(exit.code, 0, exit.stderrTail.join("\n"));
+    assert.equal(messages.filter((m) => m.type === "log").length, count, "every message arrived");
+    assert.equal(messages.at(-1)?.type, "done", "done arrived, last");
+    assert.deepEqual(problems, [], "nothing but protocol lines on stdout");
+    assert.ok(
+      exit.stderrTail.some((line) => line.includes("a stray print")),
+      "console.log went to stderr",
+    );
   });
 });
