@@ -8,6 +8,7 @@ import { ensureTrusted } from "../trust";
 import { AttachedConnection, SpawnedConnection } from "./connection";
 import { LiveRun, type RunRegistry } from "./liveRun";
 import { planTrainerSpawn } from "./spawn";
+import { describeStop, stopTimeouts } from "./stopProcess";
 
 /**
  * Starts, attaches to and ends trainers. Spawned trainers run without a shell (runs/spawn.ts);
@@ -143,11 +144,13 @@ export class RunManager implements vscode.Disposable {
     return run;
   }
 
-  /** Stops a spawned run (graceful first), detaches an attached one. */
+  /** Stops a spawned run (stop command, then SIGTERM, then SIGKILL), detaches an attached one. */
   async stop(run: LiveRun): Promise<string> {
-    const settings = readSettings();
-    const outcome = await run.close({ graceMs: settings.stopTimeoutMs, termMs: 3000 });
-    this.log.info(`[${run.label}] ${outcome}`);
+    const timeouts = stopTimeouts(readSettings().stopTimeoutMs);
+    const outcome = await run.close(timeouts);
+    this.log.info(
+      `[${run.label}] ${outcome === "detached" ? "detached; the trainer goes on" : describeStop(outcome, timeouts, run.exit, run.done?.reason)}`,
+    );
     return outcome;
   }
 

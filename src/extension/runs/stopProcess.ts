@@ -1,10 +1,46 @@
 import type { ChildProcess } from "node:child_process";
 
 /**
- * Ends a spawned trainer without leaving an orphan: first the protocol's graceful `stop` (the
- * trainer checkpoints and writes its summary), then SIGTERM, then SIGKILL, each after a timeout.
+ * Ends a spawned trainer without leaving an orphan, and without losing its run: first the
+ * protocol's graceful `stop` (final evaluation, checkpoint, summary, done), then SIGTERM (on which
+ * the trainer writes its last checkpoint, summary and done, so the run stays resumable), then,
+ * only if it is still there after a further grace, SIGKILL.
  */
 export type StopOutcome = "already-exited" | "graceful" | "sigterm" | "sigkill";
+
+/** How long a trainer has after SIGTERM (finish the step, write the checkpoint) before SIGKILL. */
+export const TERM_GRACE_MS = 15_000;
+
+/** The Stop command's timeouts: `gradcraft.stopTimeoutSeconds` for the stop command, then TERM_GRACE_MS. */
+export function stopTimeouts(stopTimeoutMs: number): StopTimeouts {
+  return { graceMs: stopTimeoutMs, termMs: TERM_GRACE_MS };
+}
+
+/** What happened, in words for the Output channel. */
+export function describeStop(
+  outcome: StopOutcome,
+  timeouts: StopTimeouts,
+  exit: { code: number | null; signal: string | null } | undefined,
+  doneReason: string | undefined,
+): string {
+  const ended = exit
+    ? exit.signal
+      ? `killed by ${exit.signal}`
+      : `exit code ${exit.code}`
+    : "exit not seen";
+  const done = doneReason ? `done (${doneReason})` : "no done message";
+  const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  switch (outcome) {
+    case "already-exited":
+      return `the trainer had already exited (${ended})`;
+    case "graceful":
+      return `stopped by the stop command: ${done}, ${ended}`;
+    case "sigterm":
+      return `the trainer did not finish within ${seconds(timeouts.graceMs)} of the stop command: sent SIGTERM; it ended with ${done}, ${ended}`;
+    case "sigkill":
+      return `the trainer did not finish within ${seconds(timeouts.graceMs)} of the stop command nor ${seconds(timeouts.termMs)} after SIGTERM: killed with SIGKILL (${done}); steps after its last checkpoint are lost`;
+  }
+}
 
 export interface StopTimeouts {
   /** How long the trainer has to finish after the stop command. */

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { resolveRunsFolder } from "../../../src/extension/runs/runsFolder";
 import { planTrainerSpawn, type TrainerSettings } from "../../../src/extension/runs/spawn";
-import { stopProcess } from "../../../src/extension/runs/stopProcess";
+import { describeStop, stopProcess, stopTimeouts } from "../../../src/extension/runs/stopProcess";
 
 const defaults: TrainerSettings = {
   nodePath: "",
@@ -143,6 +143,49 @@ describe("stopping a spawned trainer", () => {
         termMs: 10,
       }),
       "already-exited",
+    );
+  });
+});
+
+describe("the Stop command's escalation", () => {
+  it("after SIGTERM a trainer has time to write its checkpoint and summary and exit on its own", async () => {
+    // A trainer that ignores the stop command and, on SIGTERM, needs 4 s to finish its step and
+    // write the last checkpoint before it exits 0 (what `gradcraft train` does).
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 4000)); console.log('ready'); setInterval(() => {}, 1000)",
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    await new Promise((resolve) => child.stdout!.once("data", resolve));
+    const timeouts = stopTimeouts(200);
+    assert.ok(timeouts.termMs >= 10_000, `only ${timeouts.termMs} ms between SIGTERM and SIGKILL`);
+    assert.equal(await stopProcess(child, () => undefined, timeouts), "sigterm");
+    assert.deepEqual(
+      [child.exitCode, child.signalCode],
+      [0, null],
+      "the trainer was killed, not left to finish",
+    );
+  });
+
+  it("the Output channel says which way the trainer ended, and what that means for the run", () => {
+    const timeouts = { graceMs: 20_000, termMs: 15_000 };
+    const exited = { code: 0, signal: null };
+    assert.match(
+      describeStop("graceful", timeouts, exited, "stopped"),
+      /stop command: done \(stopped\), exit code 0/,
+    );
+    const termed = describeStop("sigterm", timeouts, { code: 143, signal: null }, "interrupted");
+    assert.match(
+      termed,
+      /within 20 s of the stop command: sent SIGTERM; it ended with done \(interrupted\), exit code 143/,
+    );
+    const killed = describeStop("sigkill", timeouts, { code: null, signal: "SIGKILL" }, undefined);
+    assert.match(
+      killed,
+      /nor 15 s after SIGTERM: killed with SIGKILL \(no done message\); steps after its last checkpoint are lost/,
     );
   });
 });
