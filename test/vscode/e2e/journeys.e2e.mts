@@ -14,7 +14,7 @@ import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, root, waitFor, workbenchUrl } from "../harness.mjs";
-import { canvasInk, chainedSteps, requiredEnv, Workbench } from "./workbench.mjs";
+import { chainedSteps, requiredEnv, seriesInk, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
 const workspace = requiredEnv("GRADCRAFT_E2E_WORKSPACE");
@@ -55,12 +55,12 @@ async function panelRuns(frame: Frame): Promise<PanelRunView[]> {
   });
 }
 
-/** Waits until at least `count` of the dashboard's charts are drawn (many pixels, several colours). */
+/** Waits until at least `count` of the dashboard's charts show data (pixels in series colours). */
 async function chartsDrawn(frame: Frame, count = 4): Promise<string[]> {
   return waitFor(
     `${count} dashboard charts to be drawn`,
     async () => {
-      const drawn = (await canvasInk(frame)).filter((c) => c.inked >= 400 && c.colours >= 2);
+      const drawn = (await seriesInk(frame)).filter((c) => c.seriesPixels >= 150);
       return drawn.length >= count ? drawn.map((c) => c.label) : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 500 },

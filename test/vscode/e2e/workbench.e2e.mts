@@ -10,7 +10,7 @@ import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
-import { canvasInk, chainedSteps, requiredEnv, Workbench } from "./workbench.mjs";
+import { canvasInk, chainedSteps, requiredEnv, seriesInk, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
 const workspace = requiredEnv("GRADCRAFT_E2E_WORKSPACE");
@@ -141,9 +141,9 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
     const filled = await waitFor(
       "most dashboard charts to be drawn",
       async () => {
-        const ink = await canvasInk(dashboard);
-        const drawn = ink.filter((c) => c.inked >= 400 && c.colours >= 2);
-        return ink.length >= 4 && drawn.length >= 4 ? drawn.map((c) => c.label) : undefined;
+        // Data, not axes: pixels in the series' own colours.
+        const drawn = (await seriesInk(dashboard)).filter((c) => c.seriesPixels >= 150);
+        return drawn.length >= 4 ? drawn.map((c) => `${c.label} (${c.seriesPixels} px)`) : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );

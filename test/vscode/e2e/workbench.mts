@@ -196,3 +196,65 @@ export async function canvasInk(frame: Frame): Promise<CanvasInk[]> {
     }),
   );
 }
+
+export type CanvasSeries = { label: string; seriesPixels: number; seriesColours: number };
+
+/**
+ * For each canvas in the frame: how many pixels are drawn in a data series' colour, and in how
+ * many such colours. The panel draws series in the theme's chart colours (--vscode-charts-*, one
+ * per task); axes, grid and labels use the foreground and grid colours, so a chart with no data
+ * counts (almost) none. A chart colour the theme also uses for strategy markers
+ * (--vscode-editorWarning-foreground) is left out, so that a marker line alone counts none either.
+ */
+export async function seriesInk(frame: Frame): Promise<CanvasSeries[]> {
+  // No named functions inside: the page has no `__name`, which tsx's keepNames would call.
+  return frame.evaluate(() => {
+    const probe = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+    if (!probe) return [];
+    const style = getComputedStyle(document.body);
+    const marker = style.getPropertyValue("--vscode-editorWarning-foreground").trim();
+    const names = ["blue", "orange", "green", "purple", "yellow", "red"].map((n) => `--vscode-charts-${n}`);
+    // Each colour as RGB, drawn through the probe (any CSS colour syntax); the marker's last.
+    const colours = [...names.map((name) => style.getPropertyValue(name).trim()), marker]
+      .filter((css) => css.length > 0)
+      .map((css) => {
+        probe.clearRect(0, 0, 1, 1);
+        probe.fillStyle = "#000";
+        probe.fillStyle = css;
+        probe.fillRect(0, 0, 1, 1);
+        return [...probe.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+      });
+    const markerRgb = marker ? colours.pop() : undefined;
+    // Core pixels of a line keep its colour; antialiased edges blend into the background.
+    const tolerance = 24;
+    const series = colours.filter(
+      (c) => !markerRgb || c.some((value, i) => Math.abs(value - markerRgb[i]) > tolerance),
+    );
+    return [...document.querySelectorAll("canvas")].map((canvas) => {
+      const label =
+        canvas.getAttribute("aria-label") ?? canvas.closest("[data-card]")?.getAttribute("data-card") ?? "";
+      const context = canvas.getContext("2d");
+      if (!context || canvas.width === 0 || canvas.height === 0)
+        return { label, seriesPixels: 0, seriesColours: 0 };
+      const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      const seen = new Set<number>();
+      let seriesPixels = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] < 200) continue;
+        for (let s = 0; s < series.length; s++) {
+          const c = series[s];
+          if (
+            Math.abs(data[i] - c[0]) <= tolerance &&
+            Math.abs(data[i + 1] - c[1]) <= tolerance &&
+            Math.abs(data[i + 2] - c[2]) <= tolerance
+          ) {
+            seriesPixels += 1;
+            seen.add(s);
+            break;
+          }
+        }
+      }
+      return { label, seriesPixels, seriesColours: seen.size };
+    });
+  });
+}
