@@ -1,53 +1,73 @@
 // The one test command (README, .ci/run): every check, in order, stopping at nothing so that
-// one report shows everything that failed. Stages whose runner reports "not run" (a missing
-// prerequisite outside CI) are listed as such, never as passed.
+// one report shows everything that failed. A stage that cannot run is never passed: a missing
+// runner file fails it; a runner reporting "not run" (exit 77: a prerequisite missing outside
+// CI) is listed as such, and under CI=true fails the whole run.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = join(import.meta.dirname, "..");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const NOT_RUN = 77; // exit status a runner uses for "prerequisite missing, not run" (only outside CI)
 
-const stages = [
+/** `runner`: the script a stage runs, which must exist (a missing one is a failure, not a skip). */
+export const STAGES = [
   { name: "lint and format", cmd: [npm, "run", "--silent", "lint"] },
   { name: "type check", cmd: [npm, "run", "--silent", "typecheck"] },
   { name: "build", cmd: [npm, "run", "--silent", "build"] },
-  { name: "unit tests", cmd: [process.execPath, "scripts/test-unit.mjs"] },
-  { name: "Python package", cmd: [process.execPath, "scripts/test-python.mjs"] },
-  {
-    name: "panel in Chromium",
-    cmd: [process.execPath, "test/webview/run.mjs"],
-    optionalFile: "test/webview/run.mjs",
-  },
-  {
-    name: "real VS Code",
-    cmd: [process.execPath, "test/vscode/run.mjs"],
-    optionalFile: "test/vscode/run.mjs",
-  },
+  { name: "unit tests", runner: "scripts/test-unit.mjs" },
+  { name: "Python package", runner: "scripts/test-python.mjs" },
+  { name: "panel in Chromium", runner: "test/webview/run.mjs" },
+  { name: "real VS Code", runner: "test/vscode/run.mjs" },
 ];
 
-const results = [];
-for (const stage of stages) {
-  if (stage.optionalFile && !existsSync(join(root, stage.optionalFile))) continue;
-  console.log(`\n━━ ${stage.name} ━━`);
+/** Runs one stage in `cwd`: "passed", "NOT RUN" or "FAILED", and why when it did not run at all. */
+export function runStage(stage, cwd = root) {
   const started = Date.now();
-  const run = spawnSync(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: "inherit" });
-  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
+  if (stage.runner && !existsSync(join(cwd, stage.runner))) {
+    const why = `its runner ${stage.runner} is missing`;
+    console.log(why);
+    return { name: stage.name, outcome: "FAILED", seconds: seconds(), why };
+  }
+  const cmd = stage.cmd ?? [process.execPath, stage.runner];
+  const run = spawnSync(cmd[0], cmd.slice(1), { cwd, stdio: "inherit" });
+  if (run.error) {
+    const why = `${cmd[0]} could not be started: ${run.error.message}`;
+    console.log(why);
+    return { name: stage.name, outcome: "FAILED", seconds: seconds(), why };
+  }
   const outcome = run.status === 0 ? "passed" : run.status === NOT_RUN ? "NOT RUN" : "FAILED";
-  results.push({ name: stage.name, outcome, seconds });
+  return { name: stage.name, outcome, seconds: seconds() };
 }
 
-console.log("\n━━ summary ━━");
-for (const r of results) console.log(`${r.outcome.padEnd(8)} ${r.name} (${r.seconds} s)`);
-const failed = results.filter((r) => r.outcome === "FAILED");
-const notRun = results.filter((r) => r.outcome === "NOT RUN");
-if (failed.length > 0) {
-  console.log(`${failed.length} stage(s) failed.`);
-  process.exit(1);
+/** Prints the summary; returns the exit status: 1 for any failure, or any stage not run under CI. */
+export function summarize(results, ci = process.env.CI === "true", print = console.log) {
+  print("\n━━ summary ━━");
+  for (const r of results)
+    print(`${r.outcome.padEnd(8)} ${r.name} (${r.seconds} s)${r.why ? `: ${r.why}` : ""}`);
+  const failed = results.filter((r) => r.outcome === "FAILED");
+  const notRun = results.filter((r) => r.outcome === "NOT RUN");
+  if (failed.length > 0) {
+    print(`${failed.length} stage(s) failed.`);
+    return 1;
+  }
+  if (notRun.length > 0) {
+    print(
+      `${notRun.length} stage(s) not run: see their messages above for what to install.${ci ? " Under CI=true that is a failure." : ""}`,
+    );
+    return ci ? 1 : 0;
+  }
+  print(`All ${results.length} stages passed.`);
+  return 0;
 }
-if (notRun.length > 0) {
-  console.log(`${notRun.length} stage(s) not run: see their messages above for what to install.`);
-  process.exit(process.env.CI === "true" ? 1 : 0);
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const results = [];
+  for (const stage of STAGES) {
+    console.log(`\n━━ ${stage.name} ━━`);
+    results.push(runStage(stage));
+  }
+  process.exit(summarize(results));
 }
-console.log(`All ${results.length} stages passed.`);

@@ -4,10 +4,11 @@
 // the PyTorch package (python/), Debian's python3 with torch, numpy and pytest.
 //
 // Every ensure*() is idempotent: a second call finds the cached result and returns at once.
-// When something cannot be provisioned:
+// When something is missing and may not be installed here (not root, another platform):
 //   - under CI=true it throws a ProvisionError (the stage fails, with the reason);
 //   - otherwise it throws a NotRunError carrying exactly what to install; the stage then exits
 //     with NOT_RUN (77), which scripts/test-all.mjs reports as "NOT RUN", never as passed.
+// An install that was tried and failed (a download, a build) is a ProvisionError everywhere.
 //
 // `node test/provision.mjs [chromium|node24|code-server|python ...]` provisions from the command line.
 import { spawnSync } from "node:child_process";
@@ -187,7 +188,10 @@ export async function ensureNode24() {
     cwd: node24Dir,
   });
   if (status !== 0 || !existsSync(node24Bin) || nodeMajor(node24Bin) !== 24) {
-    unavailable("Node 24", `cd ${node24Dir} && npm install ${NODE24_SPEC}`);
+    // It was tried and did not work (no registry, a broken package): a failure, not "not run".
+    throw new ProvisionError(
+      `installing ${NODE24_SPEC} failed (npm exited ${status}${status === 0 ? `, but ${node24Bin} is not Node 24` : ""}); to retry by hand: cd ${node24Dir} && npm install ${NODE24_SPEC}`,
+    );
   }
   return node24Bin;
 }
