@@ -10,10 +10,12 @@ import {
   type Split,
   type SplitMetrics,
 } from "../protocol/messages";
+import { resumeStep } from "../protocol/resumes";
 import { RUN_FILES, readRunInfo, replay } from "../protocol/runlog";
 
 /**
- * `gradcraft replay RUN`: the run's message stream as NDJSON, exactly as a live run wrote it.
+ * `gradcraft replay RUN`: the run's message stream as NDJSON, as a live run wrote it, less the
+ * records a resume superseded (steps never go backwards; `--all` keeps them).
  * `gradcraft summary RUN`: the run's per-task table (AUC, GAUC, log loss per split, with means).
  */
 
@@ -70,6 +72,8 @@ export interface ReplayCommandOptions {
   runs?: string;
   /** Only these message types (comma-separated on the command line). */
   types?: string[];
+  /** Also the records a resume superseded (the log as written). */
+  all?: boolean;
 }
 
 /** Prints the event log's messages as NDJSON; problems go to stderr. Returns the exit code. */
@@ -87,7 +91,7 @@ export async function runReplay(
   const wanted = options.types && options.types.length > 0 ? new Set(options.types) : null;
   try {
     let batch = "";
-    for await (const message of replay(dir, { onProblem })) {
+    for await (const message of replay(dir, { onProblem, keepSuperseded: options.all })) {
       if (wanted && !wanted.has(message.type)) continue;
       batch += encodeLine(message);
       if (batch.length > 64 * 1024) {
@@ -114,29 +118,45 @@ interface SummarySource {
   from: "summary.json" | "done" | "evaluations";
 }
 
-/** The run's summary: summary.json, else the done message, else the last evaluation of each split. */
+/**
+ * The run's summary: summary.json, else the done message, else the last evaluation of each split
+ * (of the log as it stands after any resume). A summary.json written before the run was resumed
+ * (the latest session has no done yet) describes training that was since redone: not used.
+ */
 async function findSummary(
   dir: string,
   onProblem: (p: StreamProblem) => void,
 ): Promise<SummarySource | null> {
   const summaryPath = join(dir, RUN_FILES.summary);
-  if (fs.existsSync(summaryPath)) {
+  const fromFile = () => {
+    if (!fs.existsSync(summaryPath)) return null;
     const parsed = RunSummary.safeParse(JSON.parse(fs.readFileSync(summaryPath, "utf8")));
-    if (parsed.success) return { summary: parsed.data, from: "summary.json" };
-  }
+    return parsed.success ? ({ summary: parsed.data, from: "summary.json" } as const) : null;
+  };
+  if (!fs.existsSync(join(dir, RUN_FILES.events))) return fromFile();
   const lastEval = new Map<Split, EvalMessage>();
   let steps = 0;
   let wallMs = 0;
   let strategy: string | undefined;
-  if (!fs.existsSync(join(dir, RUN_FILES.events))) return null;
+  let done: RunSummary | null = null;
+  let resumedSinceDone = false;
   for await (const message of replay(dir, { onProblem })) {
-    if (message.type === "done") return { summary: message.summary, from: "done" };
+    if (message.type === "hello" && resumeStep(message) !== null) resumedSinceDone = true;
+    if (message.type === "done") {
+      done = message.summary;
+      resumedSinceDone = false;
+    }
     if (message.type === "eval") lastEval.set(message.split, message);
     if (message.type === "step") {
       steps = message.step;
       wallMs = message.wallMs;
       strategy = message.strategy;
     }
+  }
+  if (!resumedSinceDone) {
+    const file = fromFile();
+    if (file) return file;
+    if (done) return { summary: done, from: "done" };
   }
   if (lastEval.size === 0) return null;
   const splits: RunSummary["splits"] = {};
@@ -233,7 +253,9 @@ export function formatSummary(
 export function registerReplay(program: Command): void {
   program
     .command("replay")
-    .description("Print a run's message stream as NDJSON, the same messages the live run produced.")
+    .description(
+      "Print a run's message stream as NDJSON, the messages the live run produced; of a resumed run, the records the resume redid are left out.",
+    )
     .argument("<run>", "run folder, or a run's name under the runs folder")
     .option("--runs <dir>", "runs folder", DEFAULT_RUNS_DIR)
     .option("--types <list>", "only these message types, comma-separated (e.g. step,eval)", (v: string) =>
@@ -242,6 +264,7 @@ export function registerReplay(program: Command): void {
         .map((t) => t.trim())
         .filter(Boolean),
     )
+    .option("--all", "keep the records a resume superseded (the event log as written)")
     .exitOverride()
     .action(async (run: string, options: ReplayCommandOptions) => {
       const code = await runReplay(run, options);

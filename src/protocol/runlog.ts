@@ -9,6 +9,7 @@ import {
   RunSummary,
   type TrainerMessage,
 } from "./messages";
+import { monotone, readResumeSteps, resumeStep, SupersededRecords } from "./resumes";
 
 /**
  * The run folder (issue 3/4): the resolved config, the event log (the live stream, every step
@@ -177,6 +178,11 @@ export interface ReplayOptions {
   onProblem?: (problem: StreamProblem) => void;
   /** Filled in as the log is read; final once the iteration ends. */
   stats?: StreamStats;
+  /**
+   * Records a resume superseded (src/protocol/resumes.ts) are left out unless this is true:
+   * the default view of a log has monotone steps.
+   */
+  keepSuperseded?: boolean;
 }
 
 /** Accepts a run folder or the path of its events.ndjson. */
@@ -186,9 +192,9 @@ export function eventsPath(run: string): string {
 
 /**
  * The messages the run produced, in order, from its event log: the same stream the live link
- * carried (minus coalescing: the log keeps every step). Stops at the last full line. Lines it
- * cannot read are skipped and reported; a log written by a protocol major this reader cannot
- * read throws a ReplayError that says so.
+ * carried (minus coalescing: the log keeps every step), less what a resume superseded. Stops at
+ * the last full line. Lines it cannot read are skipped and reported; a log written by a protocol
+ * major this reader cannot read throws a ReplayError that says so.
  */
 export async function* replay(run: string, options: ReplayOptions = {}): AsyncGenerator<TrainerMessage> {
   const path = eventsPath(run);
@@ -199,8 +205,11 @@ export async function* replay(run: string, options: ReplayOptions = {}): AsyncGe
   }
   let queue: TrainerMessage[] = [];
   let refusal: string | null = null;
+  const superseded = options.keepSuperseded ? null : new SupersededRecords(await readResumeSteps(path));
   const reader = new MessageReader(parseTrainerMessage, {
-    onMessage: (message) => queue.push(message),
+    onMessage: (message) => {
+      if (!superseded || superseded.keep(message)) queue.push(message);
+    },
     onProblem: (problem) => {
       if (problem.kind === "version") refusal ??= problem.reason;
       options.onProblem?.(problem);
@@ -322,15 +331,20 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
   let hello: HelloMessage | null = null;
   let firstHello: HelloMessage | null = null;
   let done: DoneMessage | null = null;
-  for (const message of events ?? []) {
+  // Of a big log only the head and the tail are read: a resume in between is not seen, but the
+  // tail is the latest session's, so "the last step read" is still where the run stands.
+  for (const message of monotone(events ?? [])) {
     switch (message.type) {
-      case "hello":
-        // A resumed run appends a second hello: the run started at the first; a done before
-        // the latest hello ended an earlier session, not the run.
+      case "hello": {
+        // A resumed run appends a second hello: the run started at the first, and goes on from
+        // the checkpoint the latest one names; a done before it ended a session, not the run.
         firstHello ??= message;
         hello = message;
         done = null;
+        const resumedAt = resumeStep(message);
+        if (resumedAt !== null) info.steps = resumedAt;
         break;
+      }
       case "config":
         info.name = message.config.name;
         info.strategy ??= message.config.strategy.name;
@@ -339,7 +353,7 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
         info.strategy = message.name;
         break;
       case "step":
-        info.steps = Math.max(info.steps, message.step);
+        info.steps = message.step;
         info.strategy = message.strategy;
         break;
       case "done":
@@ -357,10 +371,12 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
     info.steps = Math.max(info.steps, done.summary.steps);
   } else if (events !== null) {
     info.status = hello?.pid !== undefined && processAlive(hello.pid) ? "running" : "interrupted";
+    // summary.json was written when an earlier session ended; the run has gone on since.
+    if (hello && resumeStep(hello) !== null) info.summary = null;
   } else if (info.summary) {
     info.status = "completed";
+    info.steps = info.summary.steps;
   }
-  if (info.summary) info.steps = Math.max(info.steps, info.summary.steps);
   return info;
 }
 

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import type { AttachRequest, TrainerMessage } from "../messages";
+import { monotoneLines } from "../resumes";
 
 /**
  * The run so far, for a client that attaches mid-run: the event log as it stands (or, for a
@@ -32,7 +33,8 @@ export class RunReplay {
     } else text = [...this.preamble.values()].join("");
     // Only whole lines: the appender writes whole lines, but be strict anyway.
     text = text.slice(0, text.lastIndexOf("\n") + 1);
-    let lines = text.length > 0 ? text.slice(0, -1).split("\n") : [];
+    // Of a resumed run, the records the resume redid are left out: steps never go backwards.
+    let lines = monotoneLines(text.length > 0 ? text.slice(0, -1).split("\n") : []);
     if (typeof mode === "number" && lines.length > mode) {
       // The tail, plus the run's preamble (hello, config, the strategy in force) for context.
       const tail = lines.slice(lines.length - mode);

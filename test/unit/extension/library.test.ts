@@ -50,6 +50,29 @@ describe("finished runs read back from their folders", () => {
     assert.deepEqual(run.problems, []);
   });
 
+  it("a resumed run's dashboard gets each step once, in order: the records the resume redid are left out", async () => {
+    // Killed at step 30 with a checkpoint at 20; resumed from 20, completed at 40.
+    const resumed = { ...TRAINER_EXAMPLES.hello, resumedFrom: { runDir: "/r", step: 20 } } as TrainerMessage;
+    // Its own runs folder: the listing test below counts the runs in `root`.
+    const dir = writeRun(join(root, "resumed"), "20260101-000200-resumed", [
+      TRAINER_EXAMPLES.hello,
+      ...steps(30),
+      resumed,
+      ...steps(40).slice(20),
+      TRAINER_EXAMPLES.done,
+    ]);
+    const run = await loadReplayedRun(dir, 1024);
+    assert.equal(run.model.step, 40);
+    for (const [name, series] of run.model.series) {
+      const xs = series.points().map((p) => p.x);
+      assert.deepEqual(
+        xs.filter((x, i) => i > 0 && x <= xs[i - 1]),
+        [],
+        `${name} goes backwards: ${xs.join(",")}`,
+      );
+    }
+  });
+
   it("a run killed mid-line replays up to its last full line, is shown stopped, and the torn tail is reported", async () => {
     const dir = writeRun(root, "20260101-000100-killed", [TRAINER_EXAMPLES.hello, ...steps(20)], true);
     const run = await loadReplayedRun(dir, 64);
