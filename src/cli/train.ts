@@ -255,7 +255,9 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
       channel: link,
       backend,
       resume,
-      observe: (m) => display.message(m),
+      // Under --protocol the host reads every message and tells its user (VS Code's Output
+      // channel names the tasks); the same lines again on stderr would only repeat them.
+      observe: protocolMode ? undefined : (m) => display.message(m),
       onPlan: (plan) => display.plan(plan),
     });
     display.stop();

@@ -55,11 +55,16 @@ export class LiveRun {
   private readonly changed = new Emitter<LiveRun>();
   private readonly messages = new Emitter<TrainerMessage>();
   private readonly exited = new Emitter<ExitInfo>();
+  private readonly sent = new Emitter<CommandBody>();
+  /** Someone in this window asked the run to stop (Stop, the panel's Stop, closing the window). */
+  stopRequested = false;
   /** Fires on state, step or strategy changes (throttling is the observer's job). */
   readonly onDidChange = this.changed.event;
   /** Every validated message, in order. */
   readonly onDidMessage = this.messages.event;
   readonly onDidExit = this.exited.event;
+  /** Every command this window sends the trainer, as it goes. */
+  readonly onDidSend = this.sent.event;
 
   constructor(options: LiveRunOptions) {
     this.id = options.id;
@@ -113,12 +118,17 @@ export class LiveRun {
       return Promise.reject(
         new Error(`run ${this.label} is attached read-only: another client holds the commands`),
       );
+    if (command.type === "stop") this.stopRequested = true;
+    this.sent.fire(command);
     return this.connection.send(command, timeoutMs);
   }
 
   /** Spawned runs stop (graceful, then forced); attached runs are detached, never stopped. */
   async close(timeouts: StopTimeouts): Promise<StopOutcome | "detached"> {
-    if (this.isLive && this.kind === "spawned") this.setState("stopping");
+    if (this.isLive && this.kind === "spawned") {
+      this.stopRequested = true;
+      this.setState("stopping");
+    }
     const outcome = await this.connection.close(timeouts);
     if (outcome === "detached" && this.isLive) this.setState("detached");
     return outcome;
@@ -200,6 +210,7 @@ export class LiveRun {
     this.changed.dispose();
     this.messages.dispose();
     this.exited.dispose();
+    this.sent.dispose();
   }
 }
 

@@ -7,6 +7,8 @@ import { readSettings, runsFolder } from "../settings";
 import { ensureTrusted } from "../trust";
 import { AttachedConnection, SpawnedConnection } from "./connection";
 import { LiveRun, type RunRegistry } from "./liveRun";
+import { type NarrativeLine, RunNarrative } from "./runNarrative";
+import { NonFiniteSteps, type RunNotice, runEndNotice } from "./runNotices";
 import { planTrainerSpawn } from "./spawn";
 import { describeStop, stopTimeouts } from "./stopProcess";
 
@@ -34,8 +36,10 @@ export class RunManager implements vscode.Disposable {
 
   /** Starts a run on a config file (or, without one, the embedded quick preset). */
   async start(configUri?: vscode.Uri, options: { resume?: string } = {}): Promise<LiveRun | undefined> {
-    if (!ensureTrusted("start a trainer", "training runs a program on this workspace's files"))
+    if (!ensureTrusted("start a trainer", "training runs a program on this workspace's files")) {
+      this.log.warn("not starting a trainer: the workspace is in Restricted Mode");
       return undefined;
+    }
     const settings = readSettings(configUri);
     let configSnapshot: TrainingConfig | undefined;
     let label = "quick";
@@ -44,6 +48,7 @@ export class RunManager implements vscode.Disposable {
       if (document?.isDirty) await document.save();
       const parsed = parseConfigFile(configUri.fsPath);
       if (!parsed.ok) {
+        this.log.warn(`not starting ${configUri.fsPath}: ${parsed.reason}`);
         const open = "Open Config";
         void vscode.window
           .showErrorMessage(`GradCraft: ${basename(configUri.fsPath)}: ${parsed.reason}`, open)
@@ -60,6 +65,7 @@ export class RunManager implements vscode.Disposable {
     }
     const cliPath = this.context.asAbsolutePath(join("dist", "cli.js"));
     if (settings.trainer.command.length === 0 && !existsSync(cliPath)) {
+      this.log.error(`not starting a trainer: the bundled trainer ${cliPath} is missing`);
       void vscode.window.showErrorMessage(
         `GradCraft: the bundled trainer is missing (${cliPath}); run "npm run build".`,
       );
@@ -98,7 +104,6 @@ export class RunManager implements vscode.Disposable {
         ? `could not start: ${info.spawnError}`
         : `exited (code ${info.code}, signal ${info.signal ?? "none"})`;
       this.log.info(`[${run.label}] trainer ${how}`);
-      if (run.state === "failed") this.reportFailure(run);
     });
     this.registry.add(run);
     this.showPreparation(run);
@@ -115,13 +120,16 @@ export class RunManager implements vscode.Disposable {
         "attach to a trainer",
         "attaching sends a run's token to the address its link.json names",
       )
-    )
+    ) {
+      this.log.warn(`not attaching to ${runDir}: the workspace is in Restricted Mode`);
       return undefined;
+    }
     const settings = readSettings();
     let connection: AttachedConnection;
     try {
       connection = await AttachedConnection.connect(runDir, settings.attachAllowedHosts);
     } catch (error) {
+      this.log.warn(`not attaching to ${runDir}: ${(error as Error).message}`);
       void vscode.window.showErrorMessage(
         `GradCraft: cannot attach to ${basename(runDir)}: ${(error as Error).message}`,
       );
@@ -147,6 +155,9 @@ export class RunManager implements vscode.Disposable {
   /** Stops a spawned run (stop command, then SIGTERM, then SIGKILL), detaches an attached one. */
   async stop(run: LiveRun): Promise<string> {
     const timeouts = stopTimeouts(readSettings().stopTimeoutMs);
+    this.log.info(
+      `[${run.label}] ${run.kind === "attached" ? "→ detach requested" : `→ stop requested: the trainer has ${timeouts.graceMs / 1000} s to finish, then SIGTERM`}`,
+    );
     const outcome = await run.close(timeouts);
     this.log.info(
       `[${run.label}] ${outcome === "detached" ? "detached; the trainer goes on" : describeStop(outcome, timeouts, run.exit, run.done?.reason)}`,
@@ -161,24 +172,49 @@ export class RunManager implements vscode.Disposable {
     );
   }
 
+  /** The run's story in the Output channel, and the notifications it earns (runNarrative.ts, runNotices.ts). */
   private wire(run: LiveRun): void {
-    run.connection.onProblem = (reason) => {
-      this.log.warn(`[${run.label}] link: ${reason}`);
-    };
+    const narrative = new RunNarrative();
+    const nonFinite = new NonFiniteSteps();
+    const write = (level: NarrativeLine["level"], text: string) => this.log[level](`[${run.label}] ${text}`);
+    run.connection.onProblem = (reason) => write("warn", `link: ${reason}`);
+    run.onDidSend((command) => write("info", narrative.request(command)));
     run.onDidMessage((message) => {
-      if (message.type === "log") {
-        const line = `[${run.label}] ${message.message}`;
-        if (message.level === "error") this.log.error(line);
-        else if (message.level === "warn") this.log.warn(line);
-        else if (message.level === "debug") this.log.debug(line);
-        else this.log.info(line);
-      } else if (message.type === "error") {
-        this.log.error(`[${run.label}] ${message.message}${message.detail ? `\n${message.detail}` : ""}`);
-      } else if (message.type === "hello") {
-        this.log.info(
-          `[${run.label}] ${message.trainer.name} ${message.trainer.version} on ${message.backend.name} (${message.backend.reason}); run folder ${message.runDir ?? "none"}`,
-        );
+      const line = narrative.line(message);
+      if (line) {
+        const detail = message.type === "error" && message.detail ? `\n${message.detail}` : "";
+        write(line.level, `${line.text}${detail}`);
       }
+      if (message.type === "error") this.notify(run, nonFinite.skipped(message, run.label));
+    });
+    run.onDidExit(() => {
+      const failure = run.state === "failed" ? this.failureReason(run) : undefined;
+      this.notify(
+        run,
+        runEndNotice(
+          { label: run.label, done: run.done, failure, stopRequested: run.stopRequested },
+          narrative,
+        ),
+      );
+    });
+  }
+
+  /** Shows a notice with the run's two ways in: its dashboard and the log. */
+  private notify(run: LiveRun, notice: RunNotice | null): void {
+    if (!notice) return;
+    const openDashboard = "Open Dashboard";
+    const showLog = "Show Log";
+    const actions = run.runDir ? [openDashboard, showLog] : [showLog];
+    const show =
+      notice.level === "error"
+        ? vscode.window.showErrorMessage
+        : notice.level === "warning"
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
+    void show(notice.message, ...actions).then((choice) => {
+      if (choice === showLog) this.log.show(true);
+      else if (choice === openDashboard && run.runDir)
+        void vscode.commands.executeCommand("gradcraft.openDashboard", run.runDir);
     });
   }
 
@@ -224,23 +260,14 @@ export class RunManager implements vscode.Disposable {
     );
   }
 
-  private reportFailure(run: LiveRun): void {
-    const reason =
+  private failureReason(run: LiveRun): string {
+    return (
       run.connection.refusal ??
       run.exit?.spawnError ??
       run.fatalError ??
       run.exit?.stderrTail.filter((l) => l.trim()).slice(-1)[0] ??
-      `exit code ${run.exit?.code}`;
-    const showLog = "Show Log";
-    const openRun = "Open Run";
-    const actions = run.runDir ? [showLog, openRun] : [showLog];
-    void vscode.window
-      .showErrorMessage(`GradCraft: training "${run.label}" failed: ${reason}`, ...actions)
-      .then((choice) => {
-        if (choice === showLog) this.log.show(true);
-        else if (choice === openRun && run.runDir)
-          void vscode.commands.executeCommand("gradcraft.openDashboard", run.runDir);
-      });
+      `exit code ${run.exit?.code}`
+    );
   }
 
   /**
