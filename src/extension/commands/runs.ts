@@ -200,6 +200,12 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
       );
       if (answer !== remove) return false;
       await rm(deletable.path, { recursive: true, force: true });
+      // No view goes on showing a run that is gone.
+      for (const path of new Set([dir, deletable.path])) {
+        s.dashboards.forgetRun(path);
+        s.conflicts.forgetRun(path);
+      }
+      s.log.info(`deleted the run folder ${deletable.path}`);
       await s.runsView.rescan();
       return true;
     }),

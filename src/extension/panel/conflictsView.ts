@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type * as vscode from "vscode";
 import { type PanelRun, PanelSession, type SessionHost, setWebviewHtml, webviewOptions } from "./session";
 
@@ -43,6 +44,13 @@ export class ConflictsView implements vscode.WebviewViewProvider, vscode.Disposa
     if (run === this.run) return;
     this.run = run;
     this.bind();
+  }
+
+  /** A run folder was deleted: if the view shows that run, it shows none. */
+  forgetRun(runDir: string): void {
+    const run = this.run;
+    if (run && (run.id === runDir || (run.runDir !== undefined && resolve(run.runDir) === resolve(runDir))))
+      this.follow(undefined);
   }
 
   private bind(): void {

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import * as vscode from "vscode";
 import { compareSnapshots, type HostToWebview } from "./messages";
 import { saveExport } from "./saveExport";
@@ -14,7 +15,7 @@ const OPEN_PANELS_KEY = "gradcraft.openDashboards";
  */
 export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly open = new Map<string, { panel: vscode.WebviewPanel; session: PanelSession }>();
-  private compare?: { panel: vscode.WebviewPanel; refresh: () => void };
+  private compare?: { panel: vscode.WebviewPanel; runs: PanelRun[]; refresh: () => void };
   private unrestored?: RememberedPanel[];
 
   constructor(
@@ -102,12 +103,14 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
    * open, reload, settings or theme changed), so a run still live when compared is shown as it
    * is then.
    */
-  showCompare(runs: PanelRun[]): void {
+  showCompare(compared: PanelRun[]): void {
     this.compare?.panel.dispose();
+    // The panel's runs: a deleted run leaves the list (forgetRun).
+    const runs = [...compared];
     const labels = runs.map((r) => r.label);
     const panel = vscode.window.createWebviewPanel(
       `${DASHBOARD_VIEW_TYPE}.compare`,
-      `Compare: ${labels.join(" · ")}`.slice(0, 80),
+      compareTitle(runs),
       vscode.ViewColumn.Active,
       webviewOptions(this.context.extensionUri),
     );
@@ -136,11 +139,33 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       this.host.record?.("in", "dashboard", raw);
       void routeWebviewMessage(raw, deps);
     });
-    this.compare = { panel, refresh: sendRuns };
+    this.compare = { panel, runs, refresh: sendRuns };
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.compare?.panel === panel) this.compare = undefined;
     });
+  }
+
+  /**
+   * A run folder was deleted: its dashboard closes, and the compare panel goes on without it
+   * (it closes when fewer than two runs are left to compare).
+   */
+  forgetRun(runDir: string): void {
+    const shows = (run: PanelRun) =>
+      run.id === runDir || (run.runDir !== undefined && samePath(run.runDir, runDir));
+    for (const { panel, session } of [...this.open.values()]) if (shows(session.run)) panel.dispose();
+    if (this.unrestored) this.unrestored = this.unrestored.filter((p) => !samePath(p.runDir, runDir));
+    void this.remember();
+    const compare = this.compare;
+    if (!compare?.runs.some(shows)) return;
+    const left = compare.runs.filter((run) => !shows(run));
+    if (left.length < 2) {
+      compare.panel.dispose();
+      return;
+    }
+    compare.runs.splice(0, compare.runs.length, ...left);
+    compare.panel.title = compareTitle(left);
+    compare.refresh();
   }
 
   /** Re-sends snapshots (settings changed). */
@@ -184,6 +209,14 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
 
 function title(run: PanelRun): string {
   return `GradCraft: ${run.label}`;
+}
+
+function compareTitle(runs: readonly PanelRun[]): string {
+  return `Compare: ${runs.map((r) => r.label).join(" · ")}`.slice(0, 80);
+}
+
+function samePath(a: string, b: string): boolean {
+  return resolve(a) === resolve(b);
 }
 
 /** What the serializer keeps for each open dashboard: its run folder and its tab's title. */
