@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { TrainingConfig } from "./config";
+import { didYouMean } from "./didYouMean";
 
 /**
  * A config's validation problems in the user's words, the same for `gradcraft train` and the
@@ -46,44 +47,6 @@ export function unknownFieldMessage(key: string, known: readonly string[]): stri
   const suggestion = didYouMean(key, known);
   if (suggestion !== undefined) return `unknown field "${key}"; did you mean "${suggestion}"?`;
   return known.length > 0 ? `unknown field "${key}" (known: ${known.join(", ")})` : `unknown field "${key}"`;
-}
-
-/** The known name nearest to `word` (case-insensitive edit distance), when it is near enough. */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  // A third of the word may be wrong (at least one edit, at most three): "trainig" -> "training",
-  // "lables" -> "labels", while "x" suggests nothing.
-  const allowed = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
-  return bestDistance <= allowed ? best : undefined;
-}
-
-/** Levenshtein distance with adjacent transpositions (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d = Array.from({ length: rows }, (_, i) => {
-    const row = new Array<number>(cols).fill(0);
-    row[0] = i;
-    return row;
-  });
-  for (let j = 0; j < cols; j++) d[0][j] = j;
-  for (let i = 1; i < rows; i++)
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.length][b.length];
 }
 
 interface Def {

@@ -9,7 +9,8 @@ import { checkConfig } from "../../../src/extension/config/checks";
 import { parseConfigFile } from "../../../src/extension/config/parse";
 import { TrainingConfig } from "../../../src/protocol/config";
 import { JsonFileError, readConfigFile, readJsonFile } from "../../../src/protocol/configFile";
-import { configProblems, didYouMean } from "../../../src/protocol/configIssues";
+import { configProblems } from "../../../src/protocol/configIssues";
+import { didYouMean } from "../../../src/protocol/didYouMean";
 import { readCheckpoint } from "../../../src/trainer/checkpoint";
 
 const dir = fs.mkdtempSync(join(tmpdir(), "gradcraft-config-file-"));
