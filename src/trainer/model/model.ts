@@ -35,6 +35,8 @@ export interface ModelShape {
   readonly numericFeatures: number;
   readonly tasks: number;
   readonly featureNames?: readonly string[];
+  /** Id slots per example of each feature: 1, or maxItems for a multi-hot one (mean-pooled). Default all 1. */
+  readonly slots?: readonly number[];
 }
 
 /** Where a node reads its input: the embedded features, or a gate's output. */
@@ -109,7 +111,7 @@ export class MultiTaskModel {
     if (k < 1) throw new Error("the model needs at least one task");
     // Before any table or variable exists: a size that cannot fit fails naming its field.
     checkModelFits(config, shape);
-    this.embeddings = new EmbeddingTables(shape.vocabularies, config.embeddingDim, rng);
+    this.embeddings = new EmbeddingTables(shape.vocabularies, config.embeddingDim, rng, 0.01, shape.slots);
     this.inputWidth = shape.vocabularies.length * config.embeddingDim + shape.numericFeatures;
     const act = config.activation;
     const expertWidth = config.experts[config.experts.length - 1];
@@ -243,7 +245,8 @@ export class MultiTaskModel {
   forwardRows(batch: ModelBatch, rows: BatchRows, table: tf.Tensor2D, ctx: ForwardContext): ForwardState {
     const dim = this.config.embeddingDim;
     const features = this.shape.vocabularies.length;
-    const embedded = tf.reshape(tf.gather(table, tf.tensor1d(rows.inverse, "int32")), [
+    const gathered = tf.gather(table, tf.tensor1d(rows.inverse, "int32"));
+    const embedded = tf.reshape(rows.weights ? this.meanPool(gathered, rows.weights, batch.size) : gathered, [
       batch.size,
       features * dim,
     ]) as tf.Tensor2D;
@@ -299,6 +302,33 @@ export class MultiTaskModel {
       towerCaches,
       fmSlope: fm?.slope,
     };
+  }
+
+  /**
+   * Multi-hot features: the weighted slots [B·width, dim] summed per feature into [B, F, dim]
+   * (weights are 1/items, so each sum is the mean). Runs of single-slot features pass as one slice.
+   */
+  private meanPool(slots: tf.Tensor, weights: Float32Array, size: number): tf.Tensor {
+    const dim = this.config.embeddingDim;
+    const { width, slots: perFeature } = this.embeddings;
+    const weighted = tf.reshape(tf.mul(slots, tf.tensor2d(weights, [weights.length, 1])), [size, width, dim]);
+    const pieces: tf.Tensor[] = [];
+    let first = 0;
+    let run = 0; // single-slot features waiting to be sliced together
+    const flush = () => {
+      if (run > 0) pieces.push(tf.slice(weighted, [0, first - run, 0], [size, run, dim]));
+      run = 0;
+    };
+    for (const n of perFeature) {
+      if (n === 1) run++;
+      else {
+        flush();
+        pieces.push(tf.sum(tf.slice(weighted, [0, first, 0], [size, n, dim]), 1, true));
+      }
+      first += n;
+    }
+    flush();
+    return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 1);
   }
 
   /**
@@ -414,8 +444,17 @@ export class MultiTaskModel {
             b * features,
             s * dim,
           ]);
-    const indices = tf.tensor2d(state.batch.inverse, [b * features, 1], "int32");
-    const rows = tf.scatterND(indices, perPosition, [state.batch.unique, s * dim]);
+    // A multi-hot feature's slots each take the feature's gradient times their weight.
+    const { inverse, weights, position } = state.batch;
+    const perSlot =
+      weights && position
+        ? tf.mul(
+            tf.gather(perPosition, tf.tensor1d(position, "int32")),
+            tf.tensor2d(weights, [weights.length, 1]),
+          )
+        : perPosition;
+    const indices = tf.tensor2d(inverse, [inverse.length, 1], "int32");
+    const rows = tf.scatterND(indices, perSlot, [state.batch.unique, s * dim]);
     const stacked =
       s === 1
         ? tf.reshape(rows, [1, state.batch.unique * dim])

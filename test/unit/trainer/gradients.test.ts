@@ -3,11 +3,13 @@ import { before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import { gramMatrix } from "../../../src/core/linalg/gram";
 import { ew } from "../../../src/core/strategies/ew";
+import { ModelConfig } from "../../../src/protocol/config";
 import { GradientEngine, gramOf, type TrainBatch, taskLosses } from "../../../src/trainer/gradients";
 import { fieldSumMatrix, fmForward } from "../../../src/trainer/model/fm";
 import { gateForward, mlpForward, type TaskGrad } from "../../../src/trainer/model/layers";
-import type { MultiTaskModel } from "../../../src/trainer/model/model";
+import { MultiTaskModel } from "../../../src/trainer/model/model";
 import { Adam } from "../../../src/trainer/optimizer";
+import { Rng } from "../../../src/trainer/rng";
 import { maxAbsDiff, tinyBatch, tinyModel, useCpu } from "./helpers";
 
 /**
@@ -163,6 +165,57 @@ describe("gradient engine", () => {
       assert.ok(expected[0] > 0 && expected[4] > 0);
     });
   }
+
+  for (const deepfm of [false, true])
+    test(`a multi-hot feature is the mean of its items' rows, and its per-task gradients and Gram matrix equal separate autodiff per task (deepfm ${deepfm})`, () => {
+      const shape = { vocabularies: [7, 9, 3], numericFeatures: 2, tasks: 3, slots: [1, 4, 1] };
+      const config = ModelConfig.parse({
+        type: "ple",
+        embeddingDim: 4,
+        experts: [6, 5],
+        towers: [4],
+        dropout: 0,
+        activation: "elu",
+        deepfm,
+      });
+      const model = new MultiTaskModel(config, shape, 3);
+      // The FM term is quadratic in the embeddings: widen them so that it matters.
+      if (deepfm) widenEmbeddings(model, 40);
+      // Lists of 1..4 items (repeats allowed), unused slots -1.
+      const rng = new Rng(11);
+      const size = 12;
+      const base = tinyBatch(size, 5, shape);
+      const categorical = new Int32Array(size * 6);
+      for (let b = 0; b < size; b++) {
+        const items = 1 + rng.int(4);
+        categorical.set(
+          [rng.int(7), ...Array.from({ length: 4 }, (_, s) => (s < items ? rng.int(9) : -1)), rng.int(3)],
+          b * 6,
+        );
+      }
+      const batch = { ...base, categorical };
+      tf.tidy(() => {
+        const input = model.forward(batch, { training: false, seed: 1, keep: false }).input.arraySync();
+        const table = model.embeddings.tables[1];
+        for (let b = 0; b < size; b++) {
+          const items = Array.from(categorical.subarray(b * 6 + 1, b * 6 + 5)).filter((id) => id >= 0);
+          for (let d = 0; d < 4; d++) {
+            const mean = items.reduce((sum, id) => sum + table[id * 4 + d], 0) / items.length;
+            assert.ok(Math.abs(input[b][4 + d] - mean) < 1e-6, `example ${b} dim ${d}`);
+          }
+        }
+      });
+      const reference = bruteForce(model, batch);
+      const ours = engineGrads(model, batch);
+      for (let t = 0; t < 3; t++) assert.ok(maxAbsDiff(ours.rows[t], reference.rows[t]) < 1e-5, `task ${t}`);
+      const expected = gramMatrix(reference.rows);
+      assert.ok(
+        maxAbsDiff(ours.gram, expected) < 1e-6 + 1e-4 * Math.max(...expected.map(Math.abs)),
+        "Gram matrix",
+      );
+      assert.ok(expected[0] > 0 && expected[4] > 0, `non-zero gradients: ${expected}`);
+      model.dispose();
+    });
 
   for (const [scope, extra] of [
     ["params", {}],
