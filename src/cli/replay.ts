@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { encodeLine, type StreamProblem } from "../protocol/codec";
 import {
   type EvalMessage,
+  GAUC_NOT_APPLICABLE,
+  gaucText,
   type MetricSet,
   RunSummary,
   SPLITS,
@@ -231,7 +233,7 @@ export function formatSummary(
     task ?? "mean",
     ...splits.flatMap((split) => {
       const m = metricsOf(split, task);
-      return [fmt(m?.auc), fmt(m?.gauc), fmt(m?.logloss)];
+      return [fmt(m?.auc), gaucText(summary.splits[split], m?.gauc, fmt), fmt(m?.logloss)];
     }),
   ]);
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
@@ -247,6 +249,7 @@ export function formatSummary(
   ].filter(Boolean);
   const out = [`run ${header.name} (${facts.join(", ")})`, line(columns), ...rows.slice(0, -1).map(line)];
   out.push("-".repeat(widths.reduce((a, b) => a + b + 2, -2)), line(rows.at(-1) as string[]));
+  if (splits.some((s) => summary.splits[s]?.gaucApplicable === false)) out.push(GAUC_NOT_APPLICABLE);
   return `${out.join("\n")}\n`;
 }
 

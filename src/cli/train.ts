@@ -8,7 +8,13 @@ import { BACKENDS, type Backend, TrainingConfig, type TrainingConfigInput } from
 import { JsonFileError, readConfigFile, readJsonFile } from "../protocol/configFile";
 import { configProblemLines } from "../protocol/configIssues";
 import { TrainerLink } from "../protocol/link/trainerLink";
-import type { RunSummary, SplitMetrics, TrainerMessage } from "../protocol/messages";
+import {
+  GAUC_NOT_APPLICABLE,
+  gaucText,
+  type RunSummary,
+  type SplitMetrics,
+  type TrainerMessage,
+} from "../protocol/messages";
 import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
@@ -143,7 +149,7 @@ export function resultsTable(summary: RunSummary, split: "test" | "validation" =
   if (!metrics) return `(no ${split} metrics)`;
   const width = Math.max(4, ...metrics.tasks.map((t) => t.task.length));
   const row = (name: string, m: { auc: number | null; gauc: number | null; logloss: number | null }) =>
-    `${name.padEnd(width)}  ${fmt(m.auc).padStart(7)}  ${fmt(m.gauc).padStart(7)}  ${fmt(m.logloss).padStart(7)}`;
+    `${name.padEnd(width)}  ${fmt(m.auc).padStart(7)}  ${gaucText(metrics, m.gauc, fmt).padStart(7)}  ${fmt(m.logloss).padStart(7)}`;
   const header = `${"task".padEnd(width)}  ${"AUC".padStart(7)}  ${"GAUC".padStart(7)}  ${"logloss".padStart(7)}`;
   const rule = "-".repeat(header.length);
   return [
@@ -153,6 +159,7 @@ export function resultsTable(summary: RunSummary, split: "test" | "validation" =
     ...metrics.tasks.map((t) => row(t.task, t)),
     rule,
     row("mean", metrics.mean),
+    ...(metrics.gaucApplicable === false ? [GAUC_NOT_APPLICABLE] : []),
   ].join("\n");
 }
 
@@ -183,7 +190,7 @@ function progressDisplay(interactive: boolean) {
           process.stderr.write(`step ${m.step}/${total} (${speed} steps/s) ${losses}\n`);
         }
       } else if (m.type === "eval") {
-        const line = `eval ${m.split} @ step ${m.step}: mean AUC ${fmt(m.mean.auc)} GAUC ${fmt(m.mean.gauc)}${m.best ? " (best)" : ""}`;
+        const line = `eval ${m.split} @ step ${m.step}: mean AUC ${fmt(m.mean.auc)} GAUC ${gaucText(m, m.mean.gauc, fmt)}${m.best ? " (best)" : ""}`;
         if (bar) bar.updateETA();
         process.stderr.write(bar ? `\r\x1b[K${line}\n` : `${line}\n`);
       } else if (m.type === "error")

@@ -167,6 +167,8 @@ export interface MultiTaskMetrics {
   tasks: TaskMetrics[];
   /** Means over tasks of the finite values (a task with one class in the split has NaN AUC). */
   mean: TaskMetrics;
+  /** false when there were no user ids to group by: every GAUC is then NaN, meaning "not applicable". */
+  gaucApplicable: boolean;
 }
 
 /** Mean of the finite values; NaN when there are none. */
@@ -183,12 +185,13 @@ export function finiteMean(values: readonly number[]): number {
 
 /**
  * Per-task metrics of row-major size×K labels and predicted probabilities, with `users` (size)
- * grouping rows for GAUC. The user grouping is computed once and shared by all tasks.
+ * grouping rows for GAUC. The user grouping is computed once and shared by all tasks. Without
+ * users (null) GAUC is not applicable: NaN, and `gaucApplicable` says why.
  */
 export function evaluateTasks(
   labels: Numbers,
   probabilities: Numbers,
-  users: Numbers,
+  users: Numbers | null,
   taskCount: number,
 ): MultiTaskMetrics {
   const k = taskCount;
@@ -197,8 +200,9 @@ export function evaluateTasks(
   if (labels.length % k !== 0)
     throw new RangeError(`evaluateTasks: ${labels.length} labels is not a multiple of ${k} tasks`);
   const size = labels.length / k;
-  if (users.length !== size) throw new RangeError(`evaluateTasks: ${size} rows but ${users.length} user ids`);
-  const order = orderByUser(users);
+  if (users && users.length !== size)
+    throw new RangeError(`evaluateTasks: ${size} rows but ${users.length} user ids`);
+  const order = users && orderByUser(users);
   const scratch = new Scratch();
   const y = new Float32Array(size);
   const p = new Float64Array(size);
@@ -210,7 +214,7 @@ export function evaluateTasks(
     }
     tasks.push({
       auc: aucOf(y, p, scratch),
-      gauc: gaucOrdered(y, p, users, order, scratch),
+      gauc: users && order ? gaucOrdered(y, p, users, order, scratch) : Number.NaN,
       logloss: logLoss(y, p),
     });
   }
@@ -221,5 +225,6 @@ export function evaluateTasks(
       gauc: finiteMean(tasks.map((m) => m.gauc)),
       logloss: finiteMean(tasks.map((m) => m.logloss)),
     },
+    gaucApplicable: users !== null,
   };
 }

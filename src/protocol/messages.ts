@@ -51,8 +51,26 @@ export type Split = z.infer<typeof Split>;
 export const SplitMetrics = z.object({
   tasks: z.array(TaskMetrics).describe("One entry per task, in `hello.tasks` order."),
   mean: MetricSet.describe("Means over tasks (tasks with null skipped)."),
+  gaucApplicable: z
+    .literal(false)
+    .optional()
+    .describe(
+      "false when the data has no user column: GAUC is not applicable and every gauc is null (show it as n/a, not as a missing value). Absent: GAUC applies.",
+    ),
 });
 export type SplitMetrics = z.infer<typeof SplitMetrics>;
+
+/** Text for a GAUC cell: "n/a" where the data has no user column (never 0, NaN or a blank). */
+export function gaucText(
+  split: SplitMetrics | undefined,
+  value: number | null | undefined,
+  format: (x: number | null | undefined) => string,
+): string {
+  return split?.gaucApplicable === false ? "n/a" : format(value);
+}
+
+/** The note under a table with "n/a" GAUC cells. */
+export const GAUC_NOT_APPLICABLE = "GAUC n/a: the data has no user column to group rows by.";
 
 /** The run's result table: `done.summary` and the run folder's summary.json. */
 export const RunSummary = z.object({
@@ -179,6 +197,7 @@ export const EvalMessage = message(
     epoch: nonNegative.optional(),
     tasks: z.array(TaskMetrics),
     mean: MetricSet,
+    gaucApplicable: SplitMetrics.shape.gaucApplicable,
     best: z.boolean().describe("True when this is the best mean validation AUC so far."),
     durationMs: nonNegative.optional(),
   },

@@ -39,10 +39,14 @@ function metricSet(m: { auc: number; gauc: number; logloss: number }): MetricSet
   return { auc: orNull(m.auc), gauc: orNull(m.gauc), logloss: orNull(m.logloss) };
 }
 
-/** The protocol's shape: undefined metrics (one class in a split) become null. */
+/**
+ * The protocol's shape: undefined metrics (one class in a split) become null; without a user
+ * column the split says GAUC is not applicable.
+ */
 export function toSplitMetrics(metrics: MultiTaskMetrics, taskNames: readonly string[]): SplitMetrics {
   return {
     tasks: metrics.tasks.map((m, t) => ({ task: taskNames[t], ...metricSet(m) })),
     mean: metricSet(metrics.mean),
+    ...(metrics.gaucApplicable ? {} : { gaucApplicable: false }),
   };
 }

@@ -48,7 +48,7 @@ export function* batches(split: Split, options: BatchOptions): Generator<Batch> 
   const categorical = new Int32Array(batchSize * f);
   const numeric = new Float32Array(batchSize * n);
   const labels = new Float32Array(batchSize * k);
-  const users = new Int32Array(batchSize);
+  const users = split.users && new Int32Array(batchSize);
   for (let index = startBatch; index < count; index++) {
     const begin = index * batchSize;
     const size = Math.min(batchSize, split.size - begin);
@@ -59,13 +59,13 @@ export function* batches(split: Split, options: BatchOptions): Generator<Batch> 
         for (let j = 0; j < f; j++) categorical[i * f + j] = split.categorical[row * f + j];
         for (let j = 0; j < n; j++) numeric[i * n + j] = split.numeric[row * n + j];
         for (let j = 0; j < k; j++) labels[i * k + j] = split.labels[row * k + j];
-        users[i] = split.users[row];
+        if (users && split.users) users[i] = split.users[row];
       }
     } else {
       categorical.set(split.categorical.subarray(begin * f, (begin + size) * f));
       numeric.set(split.numeric.subarray(begin * n, (begin + size) * n));
       labels.set(split.labels.subarray(begin * k, (begin + size) * k));
-      users.set(split.users.subarray(begin, begin + size));
+      if (users && split.users) users.set(split.users.subarray(begin, begin + size));
     }
     const whole = size === batchSize;
     yield {
@@ -74,7 +74,7 @@ export function* batches(split: Split, options: BatchOptions): Generator<Batch> 
       categorical: whole ? categorical : categorical.subarray(0, size * f),
       numeric: whole ? numeric : numeric.subarray(0, size * n),
       labels: whole ? labels : labels.subarray(0, size * k),
-      users: whole ? users : users.subarray(0, size),
+      users: whole || !users ? users : users.subarray(0, size),
     };
   }
 }

@@ -7,8 +7,11 @@ export interface Split {
   numeric: Float32Array;
   /** size×K binary labels (0 or 1). */
   labels: Float32Array;
-  /** A dense id per distinct user, shared by all splits (never the OOV bucket): groups rows for GAUC. */
-  users: Int32Array;
+  /**
+   * A dense id per distinct user, shared by all splits (never the OOV bucket): groups rows for
+   * GAUC. null when the data has no user column: GAUC is then not applicable.
+   */
+  users: Int32Array | null;
   /** F, N and K: kept here so a split can be cut into batches on its own, even when empty. */
   featureCount: number;
   numericCount: number;
@@ -55,7 +58,7 @@ export interface Batch {
   categorical: Int32Array;
   numeric: Float32Array;
   labels: Float32Array;
-  users: Int32Array;
+  users: Int32Array | null;
 }
 
 export interface LoadOptions {

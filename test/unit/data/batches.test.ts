@@ -8,12 +8,13 @@ function numberedSplit(size: number): Split {
   const f = 2;
   const n = 1;
   const k = 3;
+  const users = new Int32Array(size);
   const split: Split = {
     size,
     categorical: new Int32Array(size * f),
     numeric: new Float32Array(size * n),
     labels: new Float32Array(size * k),
-    users: new Int32Array(size),
+    users,
     featureCount: f,
     numericCount: n,
     taskCount: k,
@@ -22,7 +23,7 @@ function numberedSplit(size: number): Split {
     split.categorical.fill(r, r * f, r * f + f);
     split.numeric[r] = r;
     split.labels.fill(r % 2, r * k, r * k + k);
-    split.users[r] = r;
+    users[r] = r;
   }
   return split;
 }
@@ -30,7 +31,7 @@ function numberedSplit(size: number): Split {
 /** Copies each batch while it is current: the iterator reuses its buffers. */
 function rowsOf(split: Split, opts: Parameters<typeof batches>[1]) {
   const out: { index: number; rows: number[] }[] = [];
-  for (const b of batches(split, opts)) out.push({ index: b.index, rows: Array.from(b.users) });
+  for (const b of batches(split, opts)) out.push({ index: b.index, rows: Array.from(b.users ?? []) });
   return out;
 }
 
@@ -53,14 +54,14 @@ describe("batches", () => {
 
   it("reuses its buffers: a batch's arrays are overwritten by the next one", () => {
     const [first] = [...batches(numberedSplit(8), { batchSize: 4, shuffle: false })];
-    assert.deepEqual(Array.from(first.users), [4, 5, 6, 7]);
+    assert.deepEqual(Array.from(first.users ?? []), [4, 5, 6, 7]);
   });
 
   it("keeps each row's fields together when shuffling", () => {
     const split = numberedSplit(50);
     for (const b of batches(split, { batchSize: 16, seed: 9 }))
       for (let i = 0; i < b.size; i++) {
-        const r = b.users[i];
+        const r = b.users?.[i] ?? -1;
         assert.deepEqual([b.categorical[i * 2], b.categorical[i * 2 + 1], b.numeric[i]], [r, r, r]);
         assert.deepEqual(Array.from(b.labels.subarray(i * 3, i * 3 + 3)), [r % 2, r % 2, r % 2]);
       }

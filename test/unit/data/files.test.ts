@@ -191,9 +191,10 @@ describe("file loader: vocabularies and numeric features", () => {
     assert.deepEqual(column(d.test, 2), [1, 0]);
     assert.deepEqual(d.stats.testOovRate, [0.5, 0.5, 0.5]);
     // GAUC user ids are not vocabulary ids: the unseen user u3 still gets its own group
-    assert.equal(d.test.users[0], d.train.users[0]);
-    assert.notEqual(d.test.users[1], d.test.users[0]);
-    assert.ok(!Array.from(d.train.users).includes(d.test.users[1]));
+    const [trainUsers, testUsers] = [d.train.users ?? [], d.test.users ?? []];
+    assert.equal(testUsers[0], trainUsers[0]);
+    assert.notEqual(testUsers[1], testUsers[0]);
+    assert.ok(!Array.from(trainUsers).includes(testUsers[1]));
   });
 
   it("sends categories seen fewer than minCount times in training to the OOV bucket", async () => {

@@ -35,10 +35,11 @@ describe("kuairand preset data", { skip: present ? false : absent }, () => {
     // 22,709 users in the test slice; 14,079 of them have both a click and a non-click (GAUC groups)
     const k = d.test.taskCount;
     const clicks = new Map<number, [number, number]>();
+    const users = d.test.users ?? [];
     for (let r = 0; r < d.test.size; r++) {
-      const seen = clicks.get(d.test.users[r]) ?? [0, 0];
+      const seen = clicks.get(users[r]) ?? [0, 0];
       seen[d.test.labels[r * k]]++;
-      clicks.set(d.test.users[r], seen);
+      clicks.set(users[r], seen);
     }
     assert.equal(clicks.size, 22_709);
     assert.equal([...clicks.values()].filter(([neg, pos]) => neg > 0 && pos > 0).length, 14_079);

@@ -150,7 +150,11 @@ describe("preflight: the memory a config needs, before anything is allocated", (
     const d = generateSynthetic(config.data as never);
     const bytes = [d.train, d.validation, d.test].reduce(
       (sum, s) =>
-        sum + s.categorical.byteLength + s.numeric.byteLength + s.labels.byteLength + s.users.byteLength,
+        sum +
+        s.categorical.byteLength +
+        s.numeric.byteLength +
+        s.labels.byteLength +
+        (s.users?.byteLength ?? 0),
       0,
     );
     const estimated = estimateMemory(config).find((p) => p.what === "generated rows")?.bytes ?? 0;
