@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DataConfig, SyntheticDataConfig } from "./dataConfig";
 
 /**
  * The training configuration: one definition for the trainer (validation and defaults), the
@@ -7,145 +8,19 @@ import { z } from "zod";
  */
 
 const positiveInt = z.number().int().positive();
-const probability = z.number().min(0).max(1);
 
-/** The paper's six tasks (GradCraft, KDD 2024, WeChat Channels), in the order the generator emits them. */
-export const SYNTHETIC_TASKS = [
-  "effective_view",
-  "long_view",
-  "complete_view",
-  "like",
-  "follow",
-  "forward",
-] as const;
-
-export const SyntheticDataConfig = z
-  .strictObject({
-    source: z.literal("synthetic"),
-    rows: positiveInt.default(120_000).describe("Number of logged impressions to generate (all splits)."),
-    users: positiveInt
-      .default(2_000)
-      .describe("Number of distinct users (vocabulary: this plus the OOV id 0)."),
-    items: positiveInt.default(5_000).describe("Number of distinct items."),
-    authors: positiveInt.default(300).describe("Number of distinct item authors."),
-    contextVocabularies: z
-      .array(positiveInt)
-      .default([24, 7, 4, 10])
-      .describe("Vocabulary sizes of the extra categorical context features (hour, weekday, device...)."),
-    positiveRates: z
-      .array(z.number().gt(0).lt(1))
-      .length(SYNTHETIC_TASKS.length)
-      .default([0.3, 0.2, 0.1, 0.03, 0.01, 0.01])
-      .describe(
-        "Target positive rates of effective_view, long_view, complete_view, like, follow, forward (intercepts are calibrated to hit them).",
-      ),
-    conflict: probability
-      .default(0.5)
-      .describe(
-        "How strongly the drivers of the engagement tasks pull against those of the view tasks (0: shared drivers, 1: opposed).",
-      ),
-    signal: z
-      .number()
-      .min(0)
-      .max(5)
-      .default(1)
-      .describe("Scale of the learnable part of every logit (0: labels are pure noise around the rates)."),
-    popularitySkew: z
-      .number()
-      .min(0)
-      .max(3)
-      .default(0.8)
-      .describe("Zipf exponent of item and author popularity; user activity uses half of it (0: uniform)."),
-    seed: z.number().int().default(7).describe("Seed of the generator: same seed, same data."),
-    validation: probability.default(0.1).describe("Share of rows in the validation split."),
-    test: probability.default(0.1).describe("Share of rows in the test split."),
-  })
-  .refine((c) => c.validation + c.test < 1, {
-    message: "validation + test must leave rows for training (their sum must be below 1)",
-    path: ["test"],
-  })
-  .describe("The embedded synthetic feed-log generator.");
-
-const RatioSplit = z.strictObject({
-  by: z.literal("ratio"),
-  validation: probability.default(0.1),
-  test: probability.default(0.1),
-  seed: z.number().int().default(7).describe("Seed of the hash that assigns rows to splits."),
-});
-const ColumnSplit = z.strictObject({
-  by: z.literal("column"),
-  column: z.string().describe("Column whose value names the split of each row."),
-  train: z.array(z.string()).min(1).describe("Values of the split column that mean 'train'."),
-  validation: z.array(z.string()).min(1),
-  test: z.array(z.string()).min(1),
-  other: z
-    .enum(["bad-row", "drop"])
-    .default("bad-row")
-    .describe(
-      "A row whose split value is in none of the lists: a bad row (see onBadRow), or dropped and counted.",
-    ),
-});
-const FileSplit = z.strictObject({
-  by: z.literal("files"),
-  validation: probability.default(0.1).describe("Share of the main file's rows held out for validation."),
-  testPath: z.string().describe("A second file, same columns, used as the test split."),
-  seed: z.number().int().default(7),
-});
-
-const TableJoin = z.strictObject({
-  path: z.string().describe("CSV/TSV/JSONL side table, optionally .gz (e.g. user or item features)."),
-  format: z.enum(["auto", "csv", "tsv", "jsonl"]).default("auto"),
-  key: z.string().describe("Column present in both the log and the side table."),
-  features: z
-    .array(z.string())
-    .default([])
-    .describe("Categorical columns of the side table to add as features."),
-  numericFeatures: z
-    .array(z.string())
-    .default([])
-    .describe("Numeric columns of the side table to add as numeric features (standardised)."),
-});
-
-export const FileDataConfig = z
-  .strictObject({
-    source: z.literal("file"),
-    path: z
-      .string()
-      .describe("CSV, TSV or JSON-lines log (optionally .gz). Relative paths resolve from the config file."),
-    format: z.enum(["auto", "csv", "tsv", "jsonl"]).default("auto"),
-    features: z.array(z.string()).min(1).describe("Categorical feature columns."),
-    numericFeatures: z.array(z.string()).default([]).describe("Numeric feature columns (standardised)."),
-    logNumeric: z
-      .array(z.string())
-      .default([])
-      .describe(
-        "Numeric columns (of the log or a join) transformed by sign(x)·log(1+|x|) before standardising.",
-      ),
-    labels: z.array(z.string()).min(1).describe("Binary label columns, one task each."),
-    taskNames: z
-      .array(z.string())
-      .optional()
-      .describe("Display names of the tasks (default: the label columns)."),
-    userColumn: z.string().describe("User id column, used for GAUC."),
-    split: z
-      .discriminatedUnion("by", [RatioSplit, ColumnSplit, FileSplit])
-      .default({ by: "ratio", validation: 0.1, test: 0.1, seed: 7 }),
-    joins: z.array(TableJoin).default([]),
-    minCount: positiveInt
-      .default(1)
-      .describe("Categories seen fewer times in training go to the out-of-vocabulary bucket."),
-    onBadRow: z
-      .enum(["error", "skip"])
-      .default("error")
-      .describe("Stop at a bad row naming file, line and column, or skip and count it."),
-  })
-  .refine((c) => !c.taskNames || c.taskNames.length === c.labels.length, {
-    message: "taskNames must have one name per label column",
-    path: ["taskNames"],
-  })
-  .describe("The user's own interaction logs.");
-
-export const DataConfig = z.discriminatedUnion("source", [SyntheticDataConfig, FileDataConfig]);
+// The data block has its own module (sources, layouts, label rules, derived features).
+export {
+  COMPARISONS,
+  DataConfig,
+  DerivedFeature,
+  FileDataConfig,
+  LabelRule,
+  labelColumn,
+  SYNTHETIC_TASKS,
+  SyntheticDataConfig,
+  taskNamesOf,
+} from "./dataConfig";
 
 export const ModelConfig = z.strictObject({
   type: z.enum(["shared-bottom", "mmoe", "ple"]).default("ple"),
@@ -240,9 +115,6 @@ export const TrainingConfig = z.strictObject({
 
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export type TrainingConfigInput = z.input<typeof TrainingConfig>;
-export type DataConfig = z.infer<typeof DataConfig>;
-export type SyntheticDataConfig = z.infer<typeof SyntheticDataConfig>;
-export type FileDataConfig = z.infer<typeof FileDataConfig>;
 export type ModelConfig = z.infer<typeof ModelConfig>;
 export type TrainingSettings = z.infer<typeof TrainingSettings>;
 export type Backend = (typeof BACKENDS)[number];

@@ -20,7 +20,7 @@ export function configProblems(
   input: unknown,
   schema: z.ZodType = TrainingConfig,
 ): ConfigProblem[] {
-  return error.issues.flatMap((issue): ConfigProblem[] => {
+  return flattenUnions(error.issues).flatMap((issue): ConfigProblem[] => {
     const path = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
       const known = knownKeys(schema, issue.path, input) ?? [];
@@ -35,6 +35,21 @@ export function configProblems(
         ? ` (allowed: ${issue.values.map((x) => JSON.stringify(x)).join(", ")})`
         : "";
     return [{ path: path.join("."), code: issue.code, message: `${issue.message}${allowed}` }];
+  });
+}
+
+/**
+ * A value that matches no member of a union (a label is a column name or a rule) is reported
+ * through the one member of its kind: `labels.0.op: Invalid option`, not `labels.0: Invalid input`.
+ */
+function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union") return [issue];
+    const ofItsKind = issue.errors.filter(
+      (branch) => !branch.every((i) => i.code === "invalid_type" && i.path.length === 0),
+    );
+    if (ofItsKind.length !== 1) return [issue];
+    return flattenUnions(ofItsKind[0].map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
   });
 }
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { strategies } from "../core/strategies/index";
-import { SYNTHETIC_TASKS, type TrainingConfig } from "../protocol/config";
+import { SYNTHETIC_TASKS, type TrainingConfig, taskNamesOf } from "../protocol/config";
 import {
   type DoneMessage,
   type EvalMessage,
@@ -152,6 +152,7 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
       numericFeatures: data.numericNames.length,
       tasks: k,
       featureNames: data.featureNames,
+      slots: data.featureSlots,
     },
     settings.seed,
   );
@@ -406,7 +407,7 @@ function requireRunDir(runDir: string | null): string {
 /** Task names as the config defines them (the synthetic generator's six, or the label columns). */
 export function configuredTaskNames(config: TrainingConfig): string[] {
   if (config.data.source === "synthetic") return [...SYNTHETIC_TASKS];
-  return config.data.taskNames ?? [...config.data.labels];
+  return taskNamesOf(config.data);
 }
 
 let infos: StrategyInfo[] | undefined;

@@ -6,6 +6,7 @@ import { findStrategy, strategies } from "../../core/strategies/index";
 import { TrainingConfig } from "../../protocol/config";
 import { notRegularFile, parseJsonc } from "../../protocol/configFile";
 import { configProblems } from "../../protocol/configIssues";
+import { type ColumnUse, columnsRead, type TableJoin } from "../../protocol/dataConfig";
 import { checkConfigFits, PreflightError } from "../../protocol/preflight";
 
 /**
@@ -83,15 +84,8 @@ export async function checkConfig(
     return issues;
   }
 
-  // The user's own files.
-  data.labels.forEach((label, i) => {
-    if (data.features.includes(label) || data.numericFeatures.includes(label))
-      add(
-        `data.labels.${i}`,
-        "error",
-        `"${label}" is both a label and a feature: the model would see its own answer.`,
-      );
-  });
+  // The user's own files. Cross-field rules (labels that are features, names a header-less file
+  // lacks) are the config's own and were checked by the parse above.
   [
     ...data.features.map((f, i) => [f, `data.features.${i}`]),
     ...data.numericFeatures.map((f, i) => [f, `data.numericFeatures.${i}`]),
@@ -99,59 +93,51 @@ export async function checkConfig(
     if (LEAKY_COLUMNS.has(feature))
       add(path, "warning", `"${feature}" is measured after the impression and leaks the labels.`);
   });
-  if (data.split.by === "ratio" && data.split.validation + data.split.test >= 1)
-    add("data.split", "error", "validation + test take every row: nothing is left to train on.");
 
-  const mainPath = resolveFrom(baseDir, data.path);
-  if (!io.exists(mainPath)) {
-    add("data.path", "error", `data file not found: ${mainPath}`);
-  } else {
-    const header = await readHeader(mainPath, data.format, io);
-    if (header) {
-      const need: Array<[string, string]> = [
-        ...data.labels.map((c, i): [string, string] => [c, `data.labels.${i}`]),
-        ...data.features.map((c, i): [string, string] => [c, `data.features.${i}`]),
-        ...data.numericFeatures.map((c, i): [string, string] => [c, `data.numericFeatures.${i}`]),
-        [data.userColumn, "data.userColumn"],
-      ];
-      if (data.split.by === "column") need.push([data.split.column, "data.split.column"]);
-      // Join keys and joined features come from the side tables, checked below.
-      const joined = new Set(data.joins.flatMap((j) => j.features));
-      for (const [column, path] of need) {
-        if (!header.includes(column) && !joined.has(column))
-          add(path, "error", `column "${column}" is not in the header of ${mainPath}${headerHint(header)}`);
-      }
-      data.joins.forEach((join, i) => {
-        if (!header.includes(join.key))
-          add(`data.joins.${i}.key`, "error", `join key "${join.key}" is not in the header of ${mainPath}`);
-      });
-    }
-  }
+  const paths = typeof data.path === "string" ? [data.path] : data.path;
+  const files = paths.map((p) => resolveFrom(baseDir, p));
+  files.forEach((file, i) => {
+    if (!io.exists(file))
+      add(
+        typeof data.path === "string" ? "data.path" : `data.path.${i}`,
+        "error",
+        `data file not found: ${file}`,
+      );
+  });
+  if (io.exists(files[0])) await checkHeader(files[0], data.format, data, columnsRead(data), add);
   if (data.split.by === "files") {
     const testPath = resolveFrom(baseDir, data.split.testPath);
     if (!io.exists(testPath)) add("data.split.testPath", "error", `test file not found: ${testPath}`);
   }
   for (const [i, join] of data.joins.entries()) {
     const joinPath = resolveFrom(baseDir, join.path);
-    if (!io.exists(joinPath)) {
-      add(`data.joins.${i}.path`, "error", `side table not found: ${joinPath}`);
-      continue;
-    }
-    const header = await readHeader(joinPath, "auto", io);
-    if (!header) continue;
-    if (!header.includes(join.key))
-      add(`data.joins.${i}.key`, "error", `join key "${join.key}" is not in the header of ${joinPath}`);
-    join.features.forEach((feature, j) => {
-      if (!header.includes(feature))
-        add(
-          `data.joins.${i}.features.${j}`,
-          "error",
-          `column "${feature}" is not in the header of ${joinPath}${headerHint(header)}`,
-        );
-    });
+    if (!io.exists(joinPath)) add(`data.joins.${i}.path`, "error", `side table not found: ${joinPath}`);
+    else await checkHeader(joinPath, join.format, join, columnsRead(data, i), add);
   }
   return issues;
+
+  /** Every column a table reads must be in its header line (when it has a plain one). */
+  async function checkHeader(
+    file: string,
+    format: string,
+    layout: TableLayoutFields,
+    uses: ColumnUse[],
+    report: Add,
+  ) {
+    if (layout.columns !== undefined || layout.skipLines > 0 || layout.comment !== undefined) return;
+    const header = await readHeader(file, format, io, layout.separator);
+    if (!header) return;
+    for (const use of uses)
+      if (!header.includes(use.column))
+        report(
+          `data.${use.path.join(".")}`,
+          "error",
+          `column "${use.column}" is not in the header of ${file}${headerHint(header)}`,
+        );
+  }
 }
+
+type TableLayoutFields = Pick<TableJoin, "columns" | "separator" | "skipLines" | "comment">;
 
 type Add = (path: string, severity: Severity, message: string) => void;
 
@@ -233,7 +219,12 @@ function headerHint(header: string[]): string {
 }
 
 /** The column names of a CSV/TSV header line, or the keys of the first JSON line. */
-export async function readHeader(path: string, format: string, io: CheckIo): Promise<string[] | undefined> {
+export async function readHeader(
+  path: string,
+  format: string,
+  io: CheckIo,
+  separator?: string,
+): Promise<string[] | undefined> {
   const line = await io.firstLine(path);
   if (line === undefined) return undefined;
   const kind = format !== "auto" ? format : formatFromName(path);
@@ -245,7 +236,7 @@ export async function readHeader(path: string, format: string, io: CheckIo): Pro
       return undefined;
     }
   }
-  const delimiter = kind === "tsv" ? "\t" : ",";
+  const delimiter = kind === "tsv" ? "\t" : (separator ?? ",");
   return line
     .replace(/\r$/, "")
     .split(delimiter)

@@ -4,48 +4,27 @@
  * growable typed arrays; at the end the vocabulary is fixed from the training rows alone (minCount,
  * OOV bucket 0), the ids are remapped in place and numeric columns are standardised with the
  * training mean and deviation. Memory holds the encoded rows and the distinct values, never a file.
+ * Label rules and derived features are applied to each value as it streams (values.ts).
  */
 import { isAbsolute, resolve } from "node:path";
-import type { FileDataConfig } from "../../protocol/config";
+import { type FileDataConfig, labelColumn, type TableJoin, taskNamesOf } from "../../protocol/dataConfig";
+import { Categories, EMPTY_SLOT, GrowableFloat64, GrowableInt32, MISSING_ID } from "./encoding";
 import { hashUniform } from "./random";
-import { DataFileError, detectFormat, readTable, type TableFormat, type TableRow } from "./readers";
+import { DataFileError, detectFormat, readTable, type TableLayout, type TableRow } from "./readers";
 import { type Dataset, type LoadOptions, type Split, splitStats } from "./types";
+import {
+  type CategoryReader,
+  categoryReader,
+  isUnreadable,
+  labelReader,
+  parseNumber,
+  signedLog1p,
+  slotsOf,
+} from "./values";
 
 const BAD_ROW_EXAMPLES = 5;
 const SPLITS = ["train", "validation", "test"] as const;
 type SplitName = (typeof SPLITS)[number];
-
-class GrowableInt32 {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  view(): Int32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
-
-class GrowableFloat64 {
-  data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  view(): Float64Array {
-    return this.data.subarray(0, this.length);
-  }
-}
 
 class SplitBuilder {
   rows = 0;
@@ -55,51 +34,20 @@ class SplitBuilder {
   users = new GrowableInt32();
 }
 
-/** Categories of one feature: provisional ids in order of first sight, and training counts. */
-class Categories {
-  ids = new Map<string, number>();
-  trainCounts = new GrowableInt32();
-  constructor() {
-    this.trainCounts.push(0); // provisional id 0: a missing join value, always OOV
-  }
-  provisional(value: string): number {
-    let id = this.ids.get(value);
-    if (id === undefined) {
-      id = this.trainCounts.length;
-      this.ids.set(value, id);
-      this.trainCounts.push(0);
-    }
-    return id;
-  }
+/** A categorical feature: where its value comes from, how it is read, its id slots and vocabulary. */
+interface Feature {
+  readonly name: string;
+  /** The raw column read (a derived feature's source). */
+  readonly column: string;
+  readonly read: CategoryReader;
+  readonly slots: number;
+  readonly categories: Categories;
 }
 
-/** A side table by key: provisional ids of its categorical features (one lookup per row, not per feature) and numerics. */
+/** A side table by key: provisional ids of its features' slots (one lookup per row) and numerics. */
 interface SideTable {
-  file: string;
   categorical: Map<string, Int32Array>;
   numeric: Map<string, Float64Array>;
-}
-
-function signedLog1p(x: number): number {
-  return Math.sign(x) * Math.log1p(Math.abs(x));
-}
-
-/** Parses a number, or says why not. */
-function parseNumber(raw: string | undefined): number | string {
-  if (raw === undefined) return "missing value";
-  const text = raw.trim();
-  const value = text === "" ? Number.NaN : Number(text);
-  return Number.isFinite(value) ? value : `not a number: "${raw}"`;
-}
-
-function parseLabel(raw: string | undefined): 0 | 1 | string {
-  if (raw === "0") return 0;
-  if (raw === "1") return 1;
-  if (raw === undefined) return "missing value";
-  const text = raw.trim().toLowerCase();
-  if (text === "1" || text === "1.0" || text === "true") return 1;
-  if (text === "0" || text === "0.0" || text === "false") return 0;
-  return `label must be 0 or 1, got "${raw}"`;
 }
 
 class BadRows {
@@ -114,98 +62,123 @@ class BadRows {
   }
 }
 
-function checkConfig(config: FileDataConfig): void {
-  const names = [
-    ...config.features,
-    ...config.joins.flatMap((j) => j.features),
-    ...config.numericFeatures,
-    ...config.joins.flatMap((j) => j.numericFeatures),
-  ];
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined)
-    throw new Error(`data: feature "${dup}" is listed twice (features, numericFeatures, joins)`);
-  const numeric = new Set([...config.numericFeatures, ...config.joins.flatMap((j) => j.numericFeatures)]);
-  const strayLog = config.logNumeric.find((c) => !numeric.has(c));
-  if (strayLog !== undefined)
-    throw new Error(
-      `data.logNumeric: "${strayLog}" is not a numeric feature (numericFeatures or a join's numericFeatures)`,
-    );
-  const leak = config.labels.find((l) => names.includes(l) || l === config.userColumn);
-  if (leak !== undefined)
-    throw new Error(`data: label "${leak}" is also used as a feature or the user column`);
-  config.joins.forEach((j, i) => {
-    if (j.features.length + j.numericFeatures.length === 0)
-      throw new Error(`data.joins[${i}]: give features or numericFeatures to take from ${j.path}`);
-  });
+function layoutOf(
+  source: Pick<TableJoin, "columns" | "separator" | "quote" | "trim" | "skipLines" | "comment">,
+): TableLayout {
+  const { columns, separator, quote, trim, skipLines, comment } = source;
+  return { columns, separator, quote, trim, skipLines, comment };
 }
 
 export async function loadFileDataset(config: FileDataConfig, options: LoadOptions): Promise<Dataset> {
-  checkConfig(config);
   const at = (p: string) => (isAbsolute(p) ? p : resolve(options.baseDir, p));
   const bad = new BadRows(config.onBadRow);
-  const readOptions = (phase: string) => ({
+  const missingTokens = new Set(config.missingValues);
+  const isMissing = (raw: string | undefined): raw is undefined =>
+    raw === undefined || missingTokens.has(raw);
+  const readOptions = (phase: string, layout: TableLayout) => ({
     chunkBytes: options.readChunkBytes,
     signal: options.signal,
+    layout,
     onFraction: options.onProgress && ((f: number) => options.onProgress?.(phase, f)),
   });
 
-  const featureNames = [...config.features, ...config.joins.flatMap((j) => j.features)];
-  const categories = featureNames.map(() => new Categories());
+  const derived = new Map(config.derived.map((d) => [d.name, d]));
+  const feature = (name: string): Feature => {
+    const d = derived.get(name);
+    return {
+      name,
+      column: d?.from ?? name,
+      read: categoryReader(d),
+      slots: slotsOf(d),
+      categories: new Categories(),
+    };
+  };
+  const features = [...config.features, ...config.joins.flatMap((j) => j.features)].map(feature);
+  const slotOffset: number[] = [];
+  let width = 0;
+  for (const f of features) {
+    slotOffset.push(width);
+    width += f.slots;
+  }
+  /** Which feature each id slot of a row belongs to. */
+  const slotFeature = Int32Array.from(features.flatMap((f, j) => new Array<number>(f.slots).fill(j)));
+
+  /** Writes a feature's ids into `out` from `offset`: OOV for a missing value, else its items. */
+  const encodeCategorical = (
+    f: Feature,
+    raw: string | undefined,
+    out: Int32Array,
+    offset: number,
+    file: string,
+    line: number,
+  ) => {
+    const keys = isMissing(raw) ? [] : f.read(raw);
+    if (isUnreadable(keys)) throw new DataFileError(file, line, f.column, keys.reason);
+    out[offset] = keys.length === 0 ? MISSING_ID : f.categories.provisional(keys[0]);
+    for (let s = 1; s < f.slots; s++)
+      out[offset + s] = s < keys.length ? f.categories.provisional(keys[s]) : EMPTY_SLOT;
+  };
+  /** A numeric value (log-transformed when asked); NaN for a missing one (the training mean later). */
+  const encodeNumeric = (
+    column: string,
+    raw: string | undefined,
+    log: boolean,
+    file: string,
+    line: number,
+  ) => {
+    if (isMissing(raw)) return Number.NaN;
+    const x = parseNumber(raw);
+    if (isUnreadable(x)) throw new DataFileError(file, line, column, x.reason);
+    return log ? signedLog1p(x) : x;
+  };
+  const logTransformed = new Set(config.logNumeric);
 
   // Side tables first: they are small (one row per user or item) and kept as key -> values.
   const tables: SideTable[] = [];
   let firstJoinFeature = config.features.length;
   for (const join of config.joins) {
     const file = at(join.path);
-    const columns = [join.key, ...join.features, ...join.numericFeatures];
-    const table: SideTable = { file, categorical: new Map(), numeric: new Map() };
+    const own = features.slice(firstJoinFeature, firstJoinFeature + join.features.length);
+    const columns = [...new Set([join.key, ...own.map((f) => f.column), ...join.numericFeatures])];
+    const featureIdx = own.map((f) => columns.indexOf(f.column));
+    const numericIdx = join.numericFeatures.map((c) => columns.indexOf(c));
+    const tableWidth = own.reduce((n, f) => n + f.slots, 0);
+    const table: SideTable = { categorical: new Map(), numeric: new Map() };
     const format = detectFormat(file, join.format);
-    for await (const row of readTable(file, format, columns, readOptions(`join ${join.path}`))) {
-      if (row.error !== undefined) {
-        bad.report(new DataFileError(file, row.line, undefined, row.error));
-        continue;
+    for await (const row of readTable(
+      file,
+      format,
+      columns,
+      readOptions(`join ${join.path}`, layoutOf(join)),
+    )) {
+      try {
+        if (row.error !== undefined) throw new DataFileError(file, row.line, undefined, row.error);
+        const key = row.values[0];
+        if (isMissing(key)) throw new DataFileError(file, row.line, join.key, "missing key");
+        if (table.categorical.has(key))
+          throw new DataFileError(file, row.line, join.key, `duplicate key "${key}"`);
+        const ids = new Int32Array(tableWidth);
+        let offset = 0;
+        own.forEach((f, j) => {
+          encodeCategorical(f, row.values[featureIdx[j]], ids, offset, file, row.line);
+          offset += f.slots;
+        });
+        const numeric = Float64Array.from(join.numericFeatures, (c, j) =>
+          encodeNumeric(c, row.values[numericIdx[j]], logTransformed.has(c), file, row.line),
+        );
+        table.categorical.set(key, ids);
+        table.numeric.set(key, numeric);
+      } catch (e) {
+        if (!(e instanceof DataFileError)) throw e;
+        bad.report(e);
       }
-      const key = row.values[0];
-      if (key === undefined) {
-        bad.report(new DataFileError(file, row.line, join.key, "missing value"));
-        continue;
-      }
-      if (table.categorical.has(key)) {
-        bad.report(new DataFileError(file, row.line, join.key, `duplicate key "${key}"`));
-        continue;
-      }
-      const values: string[] = [];
-      let ok = true;
-      for (let j = 0; j < join.features.length && ok; j++) {
-        const v = row.values[1 + j];
-        if (v === undefined) {
-          bad.report(new DataFileError(file, row.line, join.features[j], "missing value"));
-          ok = false;
-        } else values.push(v);
-      }
-      const numeric = new Float64Array(join.numericFeatures.length);
-      for (let j = 0; j < numeric.length && ok; j++) {
-        const column = join.numericFeatures[j];
-        const v = parseNumber(row.values[1 + join.features.length + j]);
-        if (typeof v === "string") {
-          bad.report(new DataFileError(file, row.line, column, v));
-          ok = false;
-        } else numeric[j] = config.logNumeric.includes(column) ? signedLog1p(v) : v;
-      }
-      if (!ok) continue;
-      table.categorical.set(
-        key,
-        Int32Array.from(values, (v, j) => categories[firstJoinFeature + j].provisional(v)),
-      );
-      table.numeric.set(key, numeric);
     }
     tables.push(table);
     firstJoinFeature += join.features.length;
   }
 
   const numericNames = [...config.numericFeatures, ...config.joins.flatMap((j) => j.numericFeatures)];
-  const taskNames = config.taskNames ?? [...config.labels];
-  const f = featureNames.length;
+  const taskNames = taskNamesOf(config);
   const n = numericNames.length;
   const k = config.labels.length;
   const userIds = new Map<string, number>();
@@ -215,24 +188,29 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     test: new SplitBuilder(),
   };
   const joinMisses = config.joins.map(() => 0);
+  const missingCounts = new Float64Array(features.length + n);
   let droppedRows = 0;
 
-  // Columns read from the log, in this order.
+  // Raw columns read from the log, each once.
   const split = config.split;
+  const logFeatures = features.slice(0, config.features.length);
+  const labelColumns = config.labels.map(labelColumn);
   const logColumns = [
-    ...config.features,
-    ...config.numericFeatures,
-    ...config.labels,
-    config.userColumn,
-    ...config.joins.map((j) => j.key),
-    ...(split.by === "column" ? [split.column] : []),
+    ...new Set([
+      ...logFeatures.map((f) => f.column),
+      ...config.numericFeatures,
+      ...labelColumns,
+      ...(config.userColumn !== undefined ? [config.userColumn] : []),
+      ...config.joins.map((j) => j.key),
+      ...(split.by === "column" ? [split.column] : []),
+    ]),
   ];
-  const unique = [...new Set(logColumns)];
-  const indexOf = (c: string) => unique.indexOf(c);
-  const featureIdx = config.features.map(indexOf);
+  const indexOf = (c: string) => logColumns.indexOf(c);
+  const featureIdx = logFeatures.map((f) => indexOf(f.column));
   const numericIdx = config.numericFeatures.map(indexOf);
-  const labelIdx = config.labels.map(indexOf);
-  const userIdx = indexOf(config.userColumn);
+  const labelIdx = labelColumns.map(indexOf);
+  const labelReaders = config.labels.map(labelReader);
+  const userIdx = config.userColumn !== undefined ? indexOf(config.userColumn) : -1;
   const joinKeyIdx = config.joins.map((j) => indexOf(j.key));
   const splitIdx = split.by === "column" ? indexOf(split.column) : -1;
   const splitOfValue = new Map<string, SplitName>();
@@ -244,13 +222,29 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
           throw new Error(`data.split: value "${value}" is listed for both ${other} and ${name}`);
         splitOfValue.set(value, name);
       }
-  const logLog = config.numericFeatures.map((c) => config.logNumeric.includes(c));
+  const logLog = config.numericFeatures.map((c) => logTransformed.has(c));
 
   // Scratch for one row, committed only when the whole row is valid.
-  const rowIds = new Int32Array(f);
+  const rowIds = new Int32Array(width);
   const rowNumeric = new Float64Array(n);
   const rowLabels = new Int32Array(k);
   const rowJoinMissed = new Uint8Array(config.joins.length);
+  // Which join (or -1: the log) each feature and numeric column comes from; what a row whose
+  // key is absent from a side table gets: OOV for each of its features, empty further slots.
+  const joinOfFeature = [
+    ...config.features.map(() => -1),
+    ...config.joins.flatMap((j, t) => j.features.map(() => t)),
+  ];
+  const joinOfNumeric = [
+    ...config.numericFeatures.map(() => -1),
+    ...config.joins.flatMap((j, t) => j.numericFeatures.map(() => t)),
+  ];
+  const missedIds = config.joins.map((_, t) => {
+    const own = features.filter((_, j) => joinOfFeature[j] === t);
+    return Int32Array.from(
+      own.flatMap((f) => [MISSING_ID, ...new Array<number>(f.slots - 1).fill(EMPTY_SLOT)]),
+    );
+  });
 
   const encodeRow = (file: string, row: TableRow, target: SplitName | "by-column"): void => {
     const v = row.values;
@@ -266,67 +260,77 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
         throw new DataFileError(
           file,
           row.line,
-          unique[splitIdx],
+          logColumns[splitIdx],
           `value "${value}" is in none of the split lists`,
         );
       }
       splitName = found;
     } else splitName = target;
-    for (let j = 0; j < config.features.length; j++) {
-      const value = v[featureIdx[j]];
-      if (value === undefined) throw new DataFileError(file, row.line, config.features[j], "missing value");
-      rowIds[j] = categories[j].provisional(value);
-    }
-    for (let j = 0; j < config.numericFeatures.length; j++) {
-      const parsed = parseNumber(v[numericIdx[j]]);
-      if (typeof parsed === "string")
-        throw new DataFileError(file, row.line, config.numericFeatures[j], parsed);
-      rowNumeric[j] = logLog[j] ? signedLog1p(parsed) : parsed;
-    }
+    logFeatures.forEach((f, j) => {
+      encodeCategorical(f, v[featureIdx[j]], rowIds, slotOffset[j], file, row.line);
+    });
+    for (let j = 0; j < config.numericFeatures.length; j++)
+      rowNumeric[j] = encodeNumeric(config.numericFeatures[j], v[numericIdx[j]], logLog[j], file, row.line);
     for (let t = 0; t < k; t++) {
-      const parsed = parseLabel(v[labelIdx[t]]);
-      if (typeof parsed === "string") throw new DataFileError(file, row.line, config.labels[t], parsed);
-      rowLabels[t] = parsed;
+      const raw = v[labelIdx[t]];
+      if (isMissing(raw)) throw new DataFileError(file, row.line, labelColumns[t], "missing value");
+      const label = labelReaders[t](raw);
+      if (isUnreadable(label)) throw new DataFileError(file, row.line, labelColumns[t], label.reason);
+      rowLabels[t] = label;
     }
-    const user = v[userIdx];
-    if (user === undefined) throw new DataFileError(file, row.line, config.userColumn, "missing value");
-    let fj = config.features.length;
+    const user = userIdx >= 0 ? v[userIdx] : undefined;
+    if (userIdx >= 0 && isMissing(user))
+      throw new DataFileError(file, row.line, config.userColumn, "missing user id");
+    let slot = slotOffset[config.features.length] ?? width;
     let nj = config.numericFeatures.length;
     for (let t = 0; t < tables.length; t++) {
       const key = v[joinKeyIdx[t]];
-      if (key === undefined) throw new DataFileError(file, row.line, config.joins[t].key, "missing value");
-      const cats = tables[t].categorical.get(key);
-      const nums = tables[t].numeric.get(key);
+      const cats = isMissing(key) ? undefined : tables[t].categorical.get(key);
+      const nums = isMissing(key) ? undefined : tables[t].numeric.get(key);
       rowJoinMissed[t] = cats === undefined ? 1 : 0;
       // An absent key is a fact about the side table, not a category: its features go to OOV.
-      for (let j = 0; j < config.joins[t].features.length; j++) rowIds[fj++] = cats ? cats[j] : 0;
+      rowIds.set(cats ?? missedIds[t], slot);
+      slot += missedIds[t].length;
       for (let j = 0; j < config.joins[t].numericFeatures.length; j++)
         rowNumeric[nj++] = nums ? nums[j] : Number.NaN;
     }
 
     const b = builders[splitName];
     const train = splitName === "train";
-    for (let j = 0; j < f; j++) {
-      b.categorical.push(rowIds[j]);
-      if (train) categories[j].trainCounts.data[rowIds[j]]++;
+    for (let s = 0; s < width; s++) {
+      const id = rowIds[s];
+      b.categorical.push(id);
+      if (train && id > 0) features[slotFeature[s]].categories.trainCounts.data[id]++;
+    }
+    // A missing value (not a join miss): OOV or NaN in a row whose table entry exists.
+    features.forEach((_, j) => {
+      const t = joinOfFeature[j];
+      if (rowIds[slotOffset[j]] === MISSING_ID && (t < 0 || !rowJoinMissed[t])) missingCounts[j]++;
+    });
+    for (let j = 0; j < n; j++) {
+      const t = joinOfNumeric[j];
+      if (Number.isNaN(rowNumeric[j]) && (t < 0 || !rowJoinMissed[t])) missingCounts[features.length + j]++;
     }
     for (let t = 0; t < tables.length; t++) joinMisses[t] += rowJoinMissed[t];
     for (let j = 0; j < n; j++) b.numeric.push(rowNumeric[j]);
     for (let t = 0; t < k; t++) b.labels.push(rowLabels[t]);
-    let uid = userIds.get(user);
-    if (uid === undefined) {
-      uid = userIds.size;
-      userIds.set(user, uid);
+    if (user !== undefined) {
+      let uid = userIds.get(user);
+      if (uid === undefined) {
+        uid = userIds.size;
+        userIds.set(user, uid);
+      }
+      b.users.push(uid);
     }
-    b.users.push(uid);
     b.rows++;
   };
 
+  const logLayout = layoutOf(config);
+  let ordinal = 0;
   const readLog = async (path: string, assign: (ordinal: number) => SplitName | "by-column") => {
     const file = at(path);
-    const format: TableFormat = detectFormat(file, config.format);
-    let ordinal = 0;
-    for await (const row of readTable(file, format, unique, readOptions(`read ${path}`))) {
+    const format = detectFormat(file, config.format);
+    for await (const row of readTable(file, format, logColumns, readOptions(`read ${path}`, logLayout))) {
       ordinal++;
       try {
         if (row.error !== undefined) throw new DataFileError(file, row.line, undefined, row.error);
@@ -338,64 +342,44 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
     }
   };
 
-  // Split assignment hashes (seed, row ordinal): stable whatever rows are skipped, and the same
-  // for a CSV and its JSON-lines twin (their line numbers differ by the header).
-  if (split.by === "ratio")
-    await readLog(config.path, (ordinal) => {
-      const u = hashUniform(split.seed, ordinal);
-      return u < split.test ? "test" : u < split.test + split.validation ? "validation" : "train";
-    });
-  else if (split.by === "files") {
-    await readLog(config.path, (ordinal) =>
-      hashUniform(split.seed, ordinal) < split.validation ? "validation" : "train",
-    );
+  // Split assignment hashes (seed, row ordinal, counted across the log's files): stable whatever
+  // rows are skipped, and the same for a CSV and its JSON-lines twin.
+  const paths = typeof config.path === "string" ? [config.path] : config.path;
+  for (const path of paths) {
+    if (split.by === "ratio")
+      await readLog(path, (i) => {
+        const u = hashUniform(split.seed, i);
+        return u < split.test ? "test" : u < split.test + split.validation ? "validation" : "train";
+      });
+    else if (split.by === "files")
+      await readLog(path, (i) => (hashUniform(split.seed, i) < split.validation ? "validation" : "train"));
+    else await readLog(path, () => "by-column");
+  }
+  if (split.by === "files") {
+    ordinal = 0;
     await readLog(split.testPath, () => "test");
-  } else await readLog(config.path, () => "by-column");
+  }
 
   if (builders.train.rows === 0)
     throw new Error(
-      `data: no training rows in ${at(config.path)} (check the split settings and the bad-row count)`,
+      `data: no training rows in ${paths.map(at).join(", ")} (check the split settings and the bad-row count)`,
     );
   options.onProgress?.("encode", 0);
 
   // Vocabularies from the training rows: provisional id -> final id (0 when rarer than minCount).
-  const vocabularySizes: number[] = [];
-  const finalIds = categories.map((c) => {
-    const map = new Int32Array(c.trainCounts.length);
-    let next = 1;
-    for (let p = 1; p < c.trainCounts.length; p++)
-      map[p] = c.trainCounts.data[p] >= config.minCount ? next++ : 0;
-    vocabularySizes.push(next);
-    return map;
-  });
+  const finals = features.map((f) => f.categories.finalIds(config.minCount));
+  const vocabularySizes = finals.map((f) => f.size);
 
-  // Numeric standardisation from the training rows; missing join values become the mean (0).
-  const mean = new Float64Array(n);
-  const sd = new Float64Array(n);
-  {
-    const count = new Float64Array(n);
-    const sum = new Float64Array(n);
-    const sumSq = new Float64Array(n);
-    const values = builders.train.numeric.view();
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i];
-      if (Number.isNaN(x)) continue;
-      const j = i % n;
-      count[j]++;
-      sum[j] += x;
-      sumSq[j] += x * x;
-    }
-    for (let j = 0; j < n; j++) {
-      mean[j] = count[j] ? sum[j] / count[j] : 0;
-      const variance = count[j] ? sumSq[j] / count[j] - mean[j] ** 2 : 0;
-      sd[j] = variance > 1e-12 * Math.max(1, mean[j] ** 2) ? Math.sqrt(variance) : 1;
-    }
-  }
+  // Numeric standardisation from the training rows; missing values become the mean (0).
+  const { mean, sd } = trainingMoments(builders.train.numeric.view(), n);
 
   const finish = (name: SplitName): Split => {
     const b = builders[name];
     const categorical = b.categorical.view().slice();
-    for (let i = 0; i < categorical.length; i++) categorical[i] = finalIds[i % f][categorical[i]];
+    for (let i = 0; i < categorical.length; i++) {
+      const id = categorical[i];
+      if (id !== EMPTY_SLOT) categorical[i] = finals[slotFeature[i % width]].map[id];
+    }
     const raw = b.numeric.view();
     const numeric = new Float32Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
@@ -407,8 +391,8 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
       categorical,
       numeric,
       labels: Float32Array.from(b.labels.view()),
-      users: b.users.view().slice(),
-      featureCount: f,
+      users: userIdx >= 0 ? b.users.view().slice() : null,
+      featureCount: width,
       numericCount: n,
       taskCount: k,
     };
@@ -416,17 +400,14 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
   const train = finish("train");
   const validation = finish("validation");
   const test = finish("test");
-  const testOovRate = featureNames.map((_, j) => {
-    let oov = 0;
-    for (let r = 0; r < test.size; r++) if (test.categorical[r * f + j] === 0) oov++;
-    return test.size ? oov / test.size : Number.NaN;
-  });
   options.onProgress?.("encode", 1);
 
+  const names = [...features.map((f) => f.name), ...numericNames];
   return {
-    name: config.path,
+    name: paths.join(", "),
     taskNames,
-    featureNames,
+    featureNames: features.map((f) => f.name),
+    featureSlots: features.map((f) => f.slots),
     vocabularySizes,
     numericNames,
     train,
@@ -438,7 +419,51 @@ export async function loadFileDataset(config: FileDataConfig, options: LoadOptio
       badRowExamples: bad.examples,
       droppedRows,
       joinMisses,
-      testOovRate,
+      missingValues: Object.fromEntries(
+        names.flatMap((name, j) => (missingCounts[j] > 0 ? [[name, missingCounts[j]]] : [])),
+      ),
+      testOovRate: features.map((_, j) => oovRate(test, slotFeature, j)),
     },
   };
+}
+
+/** Mean and deviation of each numeric column over the training rows (missing values left out). */
+function trainingMoments(values: Float64Array, n: number): { mean: Float64Array; sd: Float64Array } {
+  const mean = new Float64Array(n);
+  const sd = new Float64Array(n);
+  const count = new Float64Array(n);
+  const sum = new Float64Array(n);
+  const sumSq = new Float64Array(n);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (Number.isNaN(x)) continue;
+    const j = i % n;
+    count[j]++;
+    sum[j] += x;
+    sumSq[j] += x * x;
+  }
+  for (let j = 0; j < n; j++) {
+    mean[j] = count[j] ? sum[j] / count[j] : 0;
+    const variance = count[j] ? sumSq[j] / count[j] - mean[j] ** 2 : 0;
+    // A constant column is only centred.
+    sd[j] = variance > 1e-12 * Math.max(1, mean[j] ** 2) ? Math.sqrt(variance) : 1;
+  }
+  return { mean, sd };
+}
+
+/** Share of a feature's ids on a split that are the OOV bucket (every used slot of a multi-hot feature counts). */
+function oovRate(split: Split, slotFeature: Int32Array, feature: number): number {
+  const width = split.featureCount;
+  let oov = 0;
+  let used = 0;
+  for (let s = 0; s < width; s++) {
+    if (slotFeature[s] !== feature) continue;
+    for (let r = 0; r < split.size; r++) {
+      const id = split.categorical[r * width + s];
+      if (id === EMPTY_SLOT) continue;
+      used++;
+      if (id === 0) oov++;
+    }
+  }
+  return used ? oov / used : Number.NaN;
 }

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import { basename } from "node:path";
-import type { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { parse } from "csv-parse";
 import { LineDecoder } from "../../protocol/codec";
@@ -25,7 +25,20 @@ export interface BadTableRow {
   values?: undefined;
 }
 
+/** How a delimited file is laid out (the data config's layout fields). */
+export interface TableLayout {
+  /** The column names of a file without a header line. */
+  readonly columns?: readonly string[];
+  readonly separator?: string;
+  /** "" for no quoting. */
+  readonly quote?: string;
+  readonly trim?: boolean;
+  readonly skipLines?: number;
+  readonly comment?: string;
+}
+
 export interface ReadOptions {
+  layout?: TableLayout;
   chunkBytes?: number;
   signal?: AbortSignal;
   /** Called with the fraction of the file's bytes read so far (compressed bytes for .gz). */
@@ -52,12 +65,13 @@ export function detectFormat(path: string, format: "auto" | TableFormat): TableF
   const name = basename(path).toLowerCase().replace(/\.gz$/, "");
   if (name.endsWith(".tsv") || name.endsWith(".tab")) return "tsv";
   if (name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".json")) return "jsonl";
-  if (name.endsWith(".csv") || name.endsWith(".txt")) return "csv";
+  // UCI's .data files and Weka's .arff files are comma-separated too (their layout aside).
+  if ([".csv", ".txt", ".data", ".arff"].some((ext) => name.endsWith(ext))) return "csv";
   throw new DataFileError(
     path,
     undefined,
     undefined,
-    'cannot tell the format from the file name (expected .csv, .tsv, .jsonl, optionally .gz): set "format"',
+    'cannot tell the format from the file name (expected .csv, .data, .arff, .tsv, .jsonl, optionally .gz): set "format"',
   );
 }
 
@@ -109,8 +123,17 @@ export async function* readTable(
   options.signal?.throwIfAborted();
   const { raw, text } = openText(path, options);
   try {
-    if (format === "jsonl") yield* readJsonLines(path, text, columns, options);
-    else yield* readDelimited(path, text, format === "tsv" ? "\t" : ",", columns, options);
+    const layout = options.layout ?? {};
+    if (format === "jsonl") {
+      if (layout.columns !== undefined)
+        throw new DataFileError(
+          path,
+          undefined,
+          undefined,
+          "columns (for a file without a header) applies to CSV and TSV files, not JSON lines",
+        );
+      yield* readJsonLines(path, text, columns, options);
+    } else yield* readDelimited(path, text, format, columns, layout, options);
   } catch (e) {
     throw wrapStreamError(path, e);
   } finally {
@@ -121,7 +144,7 @@ export async function* readTable(
 
 function missingColumnsError(
   path: string,
-  line: number,
+  line: number | undefined,
   missing: string[],
   available: string[],
 ): DataFileError {
@@ -136,16 +159,26 @@ function missingColumnsError(
 async function* readDelimited(
   path: string,
   text: Readable,
-  delimiter: string,
+  format: "csv" | "tsv",
   columns: readonly string[],
+  layout: TableLayout,
   options: ReadOptions,
 ): AsyncGenerator<TableRow | BadTableRow> {
   const pendingBad: BadTableRow[] = [];
-  const parser = text.pipe(
+  // A preamble is dropped before the parser sees it (a quote in it must not confuse the parser);
+  // line numbers still count from the top of the file.
+  const skipped = layout.skipLines ?? 0;
+  const source = skipped > 0 ? text.pipe(dropLines(skipped)) : text;
+  if (source !== text) text.on("error", (e) => source.destroy(e));
+  const delimiter = format === "tsv" ? "\t" : (layout.separator ?? ",");
+  // TSV has no quoting convention: a quote character is data there.
+  const quote = format === "tsv" || layout.quote === "" ? "" : (layout.quote ?? '"');
+  const parser = source.pipe(
     parse({
       delimiter,
-      // TSV has no quoting convention: a quote character is data there.
-      quote: delimiter === "\t" ? false : '"',
+      quote: quote === "" ? false : quote,
+      trim: layout.trim ?? false,
+      ...(layout.comment !== undefined ? { comment: layout.comment, comment_no_infix: true } : {}),
       relax_column_count: true, // counted here, so the error names file and line
       info: true,
       skip_empty_lines: true,
@@ -153,19 +186,27 @@ async function* readDelimited(
       skip_records_with_error: true,
       raw: true, // a broken record's text, to find the line its quote opened on
       on_skip: (err) => {
-        if (err) pendingBad.push(brokenRecord(err as CsvError, delimiter));
+        if (err) {
+          const bad = brokenRecord(err as CsvError, delimiter, quote);
+          pendingBad.push({ ...bad, line: bad.line + skipped });
+        }
         return undefined;
       },
     }),
   );
-  text.on("error", (e) => parser.destroy(e));
-  let indices: number[] | undefined;
-  let width = 0;
+  source.on("error", (e) => parser.destroy(e));
+  // A file without a header: the names come from the config and the first line is a row.
+  const given = layout.columns;
+  let indices: number[] | undefined = given && columns.map((c) => given.indexOf(c));
+  let width = given?.length ?? 0;
+  const missing = given ? columns.filter((c) => !given.includes(c)) : [];
+  if (given && missing.length) throw missingColumnsError(path, undefined, missing, [...given]);
   let rows = 0;
-  for await (const { record, info } of parser as AsyncIterable<{
+  for await (const { record, info: parsed } of parser as AsyncIterable<{
     record: string[];
     info: { lines: number };
   }>) {
+    const info = { lines: parsed.lines + skipped };
     while (pendingBad.length) yield pendingBad.shift()!;
     if (!indices) {
       const header = record.map((c) => c.trim());
@@ -177,13 +218,31 @@ async function* readDelimited(
     }
     if ((++rows & 1023) === 0) options.signal?.throwIfAborted();
     if (record.length !== width) {
-      yield { line: info.lines, error: `expected ${width} columns as in the header, found ${record.length}` };
+      const expected = given ? "as data.columns names" : "as in the header";
+      yield { line: info.lines, error: `expected ${width} columns ${expected}, found ${record.length}` };
       continue;
     }
     yield { line: info.lines, values: indices.map((i) => record[i]) };
   }
   while (pendingBad.length) yield pendingBad.shift()!;
   if (!indices) throw new DataFileError(path, undefined, undefined, "the file is empty (no header line)");
+}
+
+/** Drops the first `count` lines of a byte stream. */
+function dropLines(count: number): Transform {
+  let left = count;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let start = 0;
+      while (left > 0) {
+        const newline = chunk.indexOf(10, start);
+        if (newline < 0) return done();
+        start = newline + 1;
+        left--;
+      }
+      done(null, start === 0 ? chunk : chunk.subarray(start));
+    },
+  });
 }
 
 /** What csv-parse says about a record it could not read. */
@@ -198,7 +257,7 @@ interface CsvError extends Error {
  * properly that is the line the quote opened on, not where the parser noticed (for a quote never
  * closed, the end of the file).
  */
-function brokenRecord(err: CsvError, delimiter: string): BadTableRow {
+function brokenRecord(err: CsvError, delimiter: string, quote: string): BadTableRow {
   const reported = Number(err.lines);
   const reason = err.message.replace(/ at line \d+/, "");
   const raw = err.raw ?? "";
@@ -208,7 +267,7 @@ function brokenRecord(err: CsvError, delimiter: string): BadTableRow {
   // `raw` ends with its newline.
   const newlines = raw.split("\n").length - 1;
   const firstLine = reported - newlines + (raw.endsWith("\n") ? 1 : 0);
-  const opened = firstLine + lastOpeningQuote(raw, delimiter);
+  const opened = firstLine + lastOpeningQuote(raw, delimiter, quote);
   const error =
     err.code === "CSV_QUOTE_NOT_CLOSED"
       ? `a quote opened on this line is never closed (the parser read to line ${reported} looking for it)`
@@ -217,7 +276,7 @@ function brokenRecord(err: CsvError, delimiter: string): BadTableRow {
 }
 
 /** Lines into `raw` of the last quote that opened a field (a quote at a field's start). */
-function lastOpeningQuote(raw: string, delimiter: string): number {
+function lastOpeningQuote(raw: string, delimiter: string, quote: string): number {
   let line = 0;
   let opened = 0;
   let quoted = false;
@@ -225,8 +284,8 @@ function lastOpeningQuote(raw: string, delimiter: string): number {
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i];
     if (quoted) {
-      if (c === '"') {
-        if (raw[i + 1] === '"') i++;
+      if (c === quote) {
+        if (raw[i + 1] === quote) i++;
         else quoted = false;
       } else if (c === "\n") line++;
       continue;
@@ -237,7 +296,7 @@ function lastOpeningQuote(raw: string, delimiter: string): number {
     } else if (raw.startsWith(delimiter, i)) {
       i += delimiter.length - 1;
       fieldStart = true;
-    } else if (fieldStart && c === '"') {
+    } else if (fieldStart && c === quote) {
       quoted = true;
       opened = line;
       fieldStart = false;

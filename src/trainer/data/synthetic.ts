@@ -244,6 +244,7 @@ export function generateSynthetic(input: SyntheticInput = {}): Dataset {
       ...c.contextVocabularies.map((_, j) => `context_${j + 1}`),
     ],
     vocabularySizes: [c.users + 1, c.items + 1, c.authors + 1, ...c.contextVocabularies.map((v) => v + 1)],
+    featureSlots: new Array(f).fill(1),
     numericNames: [...SYNTHETIC_NUMERIC],
     train,
     validation,
@@ -254,6 +255,7 @@ export function generateSynthetic(input: SyntheticInput = {}): Dataset {
       badRowExamples: [],
       droppedRows: 0,
       joinMisses: [],
+      missingValues: {},
       testOovRate: new Array(f).fill(0),
     },
   };

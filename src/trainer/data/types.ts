@@ -1,7 +1,11 @@
 /** One split of a dataset, stored column-block by row: every array is row-major. */
 export interface Split {
   size: number;
-  /** size×F categorical ids, each in [0, vocabularySizes[f]); 0 is the out-of-vocabulary bucket. */
+  /**
+   * size×featureCount categorical ids: one per feature, maxItems per multi-hot feature (featureSlots
+   * says how many each takes), each in [0, vocabularySizes[f]); 0 is the out-of-vocabulary
+   * bucket; -1 marks an unused slot of a multi-hot feature (a shorter list).
+   */
   categorical: Int32Array;
   /** size×N numeric features, standardised on the training split. */
   numeric: Float32Array;
@@ -12,7 +16,7 @@ export interface Split {
    * GAUC. null when the data has no user column: GAUC is then not applicable.
    */
   users: Int32Array | null;
-  /** F, N and K: kept here so a split can be cut into batches on its own, even when empty. */
+  /** Ids per row (the sum of featureSlots), N and K: a split can be cut into batches on its own, even when empty. */
   featureCount: number;
   numericCount: number;
   taskCount: number;
@@ -30,6 +34,11 @@ export interface DatasetStats {
   droppedRows: number;
   /** Per join (config order): log rows whose key was absent from the side table (features set to OOV / 0). */
   joinMisses: number[];
+  /**
+   * Per feature (categorical or numeric) with any: rows whose value was missing (absent or one of
+   * missingValues), sent to the OOV bucket or the training mean. Join misses are not counted here.
+   */
+  missingValues: Record<string, number>;
   /** Share of categorical values that fell in the OOV bucket, per feature, on the test split. */
   testOovRate: number[];
 }
@@ -40,6 +49,8 @@ export interface Dataset {
   featureNames: string[];
   /** Per categorical feature, the number of ids including the OOV bucket 0. */
   vocabularySizes: number[];
+  /** Per categorical feature, the id slots it takes in a row: 1, or maxItems for a multi-hot feature. */
+  featureSlots: number[];
   numericNames: string[];
   train: Split;
   validation: Split;

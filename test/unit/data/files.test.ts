@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it, mock } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
+import { ZodError } from "zod";
 import { FileDataConfig } from "../../../src/protocol/config";
 import { loadDataset } from "../../../src/trainer/data";
 import type { Dataset, Split } from "../../../src/trainer/data/types";
@@ -358,10 +359,14 @@ describe("file loader: bad input", () => {
     await assert.rejects(load(config(write("data.bin", "x"))), /cannot tell the format[\s\S]*set "format"/);
   });
 
-  it("rejects a label that is also a feature", async () => {
-    await assert.rejects(
-      load(config(csv, { features: ["user", "click"] })),
-      /label "click" is also used as a feature/,
+  it("rejects a label that is also a feature, naming the field, before any file is read", () => {
+    assert.throws(
+      () => config("never-read.csv", { features: ["user", "click"] }),
+      (e: unknown) =>
+        e instanceof ZodError &&
+        e.issues.some(
+          (i) => i.path.join(".") === "labels.0" && /label "click" is also used as a feature/.test(i.message),
+        ),
     );
   });
 
