@@ -17,6 +17,10 @@ export function ensureCodeServer(): Promise<string>;
 export const pythonBin: string;
 export function missingPythonModules(python?: string): string[];
 export function ensurePythonTorch(): Promise<string>;
+/** Where Debian's weka package is unpacked; its examples are under usr/share/doc/weka/examples. */
+export const wekaDir: string;
+export const wekaExamples: string;
+export function ensureWekaExamples(): Promise<string>;
 export function provisionAll(): Promise<{ chromium: string; node24: string; codeServer: string }>;
 export const node24Bin: string;
 export const codeServerEntry: string;

@@ -12,7 +12,7 @@
 //
 // `node test/provision.mjs [chromium|node24|code-server|python ...]` provisions from the command line.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -154,6 +154,46 @@ export async function ensurePythonTorch() {
       `${PYTHON_PACKAGES.join(" ")} installed but ${pythonBin} cannot import ${missing.join(", ")}`,
     );
   return pythonBin;
+}
+
+// ── Public datasets from Debian's packages ─────────────────────────────────────────────────────
+
+/** Where Debian's `weka` package is unpacked (not installed: no Java needed, no root for the unpack). */
+export const wekaDir = join(cacheDir, "debian", "weka");
+/** Its example datasets, UCI's in Weka's ARFF form (docs/data.md, "Files as they come"). */
+export const wekaExamples = join(wekaDir, "usr", "share", "doc", "weka", "examples");
+const WEKA_FILES = ["credit-g.arff", "breast-cancer.arff"];
+
+/**
+ * UCI's German credit and Ljubljana breast-cancer data as Debian's `weka` package ships them:
+ * `apt-get download weka` (with `apt-get update` first when run as root and the download fails)
+ * and `dpkg-deb -x` into .cache/. Outside CI without apt: "not run" with the commands.
+ */
+export async function ensureWekaExamples() {
+  if (WEKA_FILES.every((f) => existsSync(join(wekaExamples, f)))) return wekaExamples;
+  const hint = `cd ${wekaDir} && apt-get download weka && dpkg-deb -x weka_*.deb .`;
+  if (!existsSync("/usr/bin/apt-get") || !existsSync("/usr/bin/dpkg-deb"))
+    unavailable("Debian's weka package (UCI example datasets)", hint);
+  const download = join(wekaDir, "download");
+  rmSync(download, { recursive: true, force: true });
+  mkdirSync(download, { recursive: true });
+  const fetch = () => run("apt-get", ["-q", "download", "weka"], { cwd: download });
+  let status = fetch();
+  if (status !== 0 && isRoot() && !aptUpdated) {
+    log("apt-get update");
+    runOrThrow("apt-get update", "apt-get", ["-q", "update"]);
+    aptUpdated = true;
+    status = fetch();
+  }
+  if (status !== 0) unavailable("Debian's weka package (UCI example datasets)", hint);
+  const deb = readdirSync(download).find((f) => /^weka_.*\.deb$/.test(f));
+  if (!deb) throw new ProvisionError(`apt-get download weka left no weka_*.deb in ${download}`);
+  runOrThrow("unpacking weka", "dpkg-deb", ["-x", join(download, deb), wekaDir]);
+  rmSync(download, { recursive: true, force: true });
+  const missing = WEKA_FILES.filter((f) => !existsSync(join(wekaExamples, f)));
+  if (missing.length > 0) throw new ProvisionError(`${deb} has no ${missing.join(", ")} in ${wekaExamples}`);
+  log(`weka's examples from ${deb} in ${wekaExamples}`);
+  return wekaExamples;
 }
 
 // ── Node 24 ─────────────────────────────────────────────────────────────────────────────────
@@ -341,13 +381,14 @@ export function exitCodeFor(error) {
   return 1;
 }
 
-/** `node test/provision.mjs [chromium|node24|code-server|python ...]` */
+/** `node test/provision.mjs [chromium|node24|code-server|python|weka ...]` */
 async function cli(wanted) {
   const steps = {
     chromium: ensureChromium,
     node24: ensureNode24,
     "code-server": ensureCodeServer,
     python: ensurePythonTorch,
+    weka: ensureWekaExamples,
   };
   try {
     for (const name of wanted.length > 0 ? wanted : Object.keys(steps)) {
