@@ -216,6 +216,7 @@ export class GradientEngine {
   private slicesOf(batch: TrainBatch, rows: BatchRows): BatchSlice[] {
     const shape = {
       features: this.model.shape.vocabularies.length,
+      width: this.model.embeddings.width,
       numeric: this.model.shape.numericFeatures,
       tasks: this.model.shape.tasks,
     };

@@ -113,6 +113,8 @@ export class WorkerPool {
         slice: {
           ...slice,
           inverse: slice.inverse.slice(),
+          weights: slice.weights?.slice(),
+          position: slice.position?.slice(),
           numeric: slice.numeric.slice(),
           labels: slice.labels.slice(),
         },

@@ -25,8 +25,12 @@ export interface BatchSlice {
   readonly firstRow: number;
   readonly size: number;
   readonly batchSize: number;
-  /** [size × F] positions of the examples' ids among the batch's unique rows. */
+  /** [size × width] positions of the examples' ids among the batch's unique rows (width: ids per example). */
   readonly inverse: Int32Array;
+  /** With multi-hot features: each id slot's weight in its feature's mean, [size × width]. */
+  readonly weights?: Float32Array;
+  /** With multi-hot features: the slice's example feature, b·F + f, each slot pools into (b from 0). */
+  readonly position?: Int32Array;
   /** [size × numeric features], empty without numeric features. */
   readonly numeric: Float32Array;
   /** [size × K] labels in {0, 1}. */
@@ -80,14 +84,28 @@ export function sliceOf(
   rows: BatchRows,
   start: number,
   size: number,
-  shape: { readonly features: number; readonly numeric: number; readonly tasks: number },
+  shape: {
+    readonly features: number;
+    /** Id slots per example: F, or more with multi-hot features. */
+    readonly width: number;
+    readonly numeric: number;
+    readonly tasks: number;
+  },
 ): BatchSlice {
-  const { features, numeric, tasks } = shape;
+  const { features, width, numeric, tasks } = shape;
+  const ids = (a: Int32Array | Float32Array) => a.subarray(start * width, (start + size) * width);
+  const shift = start * features;
   return {
     firstRow: start,
     size,
     batchSize: batch.size,
-    inverse: rows.inverse.subarray(start * features, (start + size) * features),
+    inverse: ids(rows.inverse) as Int32Array,
+    ...(rows.weights && rows.position
+      ? {
+          weights: ids(rows.weights) as Float32Array,
+          position: (ids(rows.position) as Int32Array).map((p) => p - shift),
+        }
+      : {}),
     numeric: (batch.numeric ?? new Float32Array(0)).subarray(start * numeric, (start + size) * numeric),
     labels: batch.labels.subarray(start * tasks, (start + size) * tasks),
   };
@@ -107,6 +125,7 @@ function forwardSlice(model: MultiTaskModel, slice: BatchSlice, table: tf.Tensor
   const rows: BatchRows = {
     rows: new Float32Array(0),
     inverse: slice.inverse,
+    ...(slice.weights && slice.position ? { weights: slice.weights, position: slice.position } : {}),
     unique: table.shape[0],
     ownerFeature: new Int32Array(0),
     ownerRow: new Int32Array(0),

@@ -167,7 +167,7 @@ describe("gradient engine", () => {
   }
 
   for (const deepfm of [false, true])
-    test(`a multi-hot feature is the mean of its items' rows, and its per-task gradients and Gram matrix equal separate autodiff per task (deepfm ${deepfm})`, () => {
+    test(`a multi-hot feature is the mean of its items' rows, and its per-task gradients and Gram matrix equal separate autodiff per task, in the model and in the engine's step (deepfm ${deepfm})`, async () => {
       const shape = { vocabularies: [7, 9, 3], numericFeatures: 2, tasks: 3, slots: [1, 4, 1] };
       const config = ModelConfig.parse({
         type: "ple",
@@ -214,6 +214,20 @@ describe("gradient engine", () => {
         "Gram matrix",
       );
       assert.ok(expected[0] > 0 && expected[4] > 0, `non-zero gradients: ${expected}`);
+      // The training step cuts the batch into slices (one here): each carries its slots' weights.
+      const optimizer = new Adam({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
+      const report = await new GradientEngine(model, optimizer, "params", 1).step(
+        batch,
+        { definition: ew, params: {}, state: null },
+        1,
+      );
+      assert.equal(report.status, "applied");
+      if (report.status === "applied")
+        assert.ok(
+          maxAbsDiff(report.gram, expected) < 1e-6 + 1e-4 * Math.max(...expected.map(Math.abs)),
+          "the step's Gram matrix",
+        );
+      optimizer.dispose();
       model.dispose();
     });
 

@@ -3,12 +3,17 @@ import { after, before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfig } from "../../../src/protocol/config";
 import { selectBackend } from "../../../src/trainer/backend";
-import { activeStrategy, GradientEngine, type StepReport } from "../../../src/trainer/gradients";
-import { MultiTaskModel } from "../../../src/trainer/model/model";
+import {
+  activeStrategy,
+  GradientEngine,
+  type StepReport,
+  type TrainBatch,
+} from "../../../src/trainer/gradients";
+import { type ModelShape, MultiTaskModel } from "../../../src/trainer/model/model";
 import { Adam } from "../../../src/trainer/optimizer";
 import { WorkerPool } from "../../../src/trainer/parallel/pool";
 import { sliceSizes } from "../../../src/trainer/parallel/slice";
-import { dropoutMask } from "../../../src/trainer/rng";
+import { dropoutMask, Rng } from "../../../src/trainer/rng";
 import { maxAbsDiff, TINY_SHAPE, tinyBatch } from "./helpers";
 
 /**
@@ -34,15 +39,17 @@ interface Trace {
 async function train(
   options: { scope: "params" | "representation"; plain?: boolean; strategy: string },
   pool?: WorkerPool,
+  shape: ModelShape = TINY_SHAPE,
+  batchOf: (size: number, seed: number) => TrainBatch = tinyBatch,
 ): Promise<Trace> {
-  const model = new MultiTaskModel(CONFIG, TINY_SHAPE, 3);
+  const model = new MultiTaskModel(CONFIG, shape, 3);
   const optimizer = new Adam({ learningRate: 0.01, l2: 1e-4, clipNorm: 0 }, model.denseVariables());
   const engine = new GradientEngine(model, optimizer, options.scope, 5, pool);
   engine.plainEw = options.plain ?? false;
   engine.minSlice = 4;
-  const strategy = activeStrategy(options.strategy, {}, TINY_SHAPE.tasks);
+  const strategy = activeStrategy(options.strategy, {}, shape.tasks);
   const reports: StepReport[] = [];
-  for (let step = 1; step <= 3; step++) reports.push(await engine.step(tinyBatch(30, step), strategy, step));
+  for (let step = 1; step <= 3; step++) reports.push(await engine.step(batchOf(30, step), strategy, step));
   const dense = tf.tidy(() => tf.concat(model.denseVariables().map((v) => tf.reshape(v, [-1]))).dataSync());
   const trace = {
     reports,
@@ -106,22 +113,42 @@ describe("a step split over threads", () => {
     { scope: "params", plain: true, strategy: "ew" },
   ] as const)
     test(`equals the one-thread step to float32 rounding: losses, Gram matrix, weights and embedding rows (${JSON.stringify(options)})`, async () => {
-      const one = await train(options);
-      const three = await train(options, pool);
-      for (let s = 0; s < 3; s++) {
-        const [a, b] = [one.reports[s], three.reports[s]];
-        assert.equal(a.status, "applied");
-        assert.equal(b.status, "applied");
-        if (a.status !== "applied" || b.status !== "applied") return;
-        assert.ok(maxAbsDiff(a.losses, b.losses) < 1e-6, `step ${s + 1} losses`);
-        const scale = Math.max(...a.gram.map(Math.abs));
-        assert.ok(maxAbsDiff(a.gram, b.gram) <= 1e-5 * scale, `step ${s + 1} Gram matrix`);
-        if (!options.plain) assert.ok(scale > 0, "the Gram matrix is not trivially zero");
-      }
-      assert.ok(maxAbsDiff(one.dense, three.dense) < 1e-5, "dense weights after three steps");
-      one.tables.forEach((table, f) => {
-        assert.ok(maxAbsDiff(table, three.tables[f]) < 1e-6, `embedding table ${f}`);
+      assertSameTraining(options, await train(options), await train(options, pool));
+    });
+
+  // A multi-hot feature (4 id slots, lists of 1..4 items) pools over its slots: each slice
+  // carries its examples' slot weights, and its pooling positions counted from its first example.
+  const multiHot = { vocabularies: [7, 9, 3], numericFeatures: 2, tasks: 3, slots: [1, 4, 1] };
+  const multiHotBatch = (size: number, seed: number): TrainBatch => {
+    const rng = new Rng(seed);
+    const categorical = new Int32Array(size * 6);
+    for (let b = 0; b < size; b++) {
+      const items = 1 + rng.int(4);
+      categorical.set(
+        [rng.int(7), ...Array.from({ length: 4 }, (_, s) => (s < items ? rng.int(9) : -1)), rng.int(3)],
+        b * 6,
+      );
+    }
+    return { ...tinyBatch(size, seed, multiHot), categorical };
+  };
+  for (const options of [
+    { scope: "params", strategy: "gradcraft" },
+    { scope: "representation", strategy: "mgda" },
+  ] as const)
+    test(`with a multi-hot feature, equals the one-thread step to float32 rounding (${JSON.stringify(options)})`, async () => {
+      const workers = await WorkerPool.start(2, {
+        backend: "wasm",
+        config: CONFIG,
+        shape: multiHot,
+        seed: 3,
       });
+      try {
+        const one = await train(options, undefined, multiHot, multiHotBatch);
+        const three = await train(options, workers, multiHot, multiHotBatch);
+        assertSameTraining(options, one, three);
+      } finally {
+        await workers.close();
+      }
     });
 
   test("a step that fails leaves the pool usable: the next step runs on every thread", async () => {
@@ -162,3 +189,21 @@ describe("a step split over threads", () => {
     }
   });
 });
+
+/** Two traces of the same training, one on a single thread and one split over threads. */
+function assertSameTraining(options: { scope: string; plain?: boolean }, one: Trace, three: Trace): void {
+  for (let s = 0; s < 3; s++) {
+    const [a, b] = [one.reports[s], three.reports[s]];
+    assert.equal(a.status, "applied");
+    assert.equal(b.status, "applied");
+    if (a.status !== "applied" || b.status !== "applied") return;
+    assert.ok(maxAbsDiff(a.losses, b.losses) < 1e-6, `step ${s + 1} losses`);
+    const scale = Math.max(...a.gram.map(Math.abs));
+    assert.ok(maxAbsDiff(a.gram, b.gram) <= 1e-5 * scale, `step ${s + 1} Gram matrix`);
+    if (!options.plain) assert.ok(scale > 0, "the Gram matrix is not trivially zero");
+  }
+  assert.ok(maxAbsDiff(one.dense, three.dense) < 1e-5, "dense weights after three steps");
+  one.tables.forEach((table, f) => {
+    assert.ok(maxAbsDiff(table, three.tables[f]) < 1e-6, `embedding table ${f}`);
+  });
+}
