@@ -23,44 +23,64 @@ export const SYNTHETIC_TASKS = [
 
 export const SyntheticDataConfig = z
   .strictObject({
-    source: z.literal("synthetic"),
-    rows: positiveInt.default(120_000).describe("Number of logged impressions to generate (all splits)."),
+    source: z.literal("synthetic").describe("Generate a synthetic feed log (no files needed)."),
+    rows: positiveInt
+      .default(120_000)
+      .describe("Number of logged impressions to generate (all splits).")
+      .meta({ unit: "rows" }),
     users: positiveInt
       .default(2_000)
-      .describe("Number of distinct users (vocabulary: this plus the OOV id 0)."),
-    items: positiveInt.default(5_000).describe("Number of distinct items."),
-    authors: positiveInt.default(300).describe("Number of distinct item authors."),
+      .describe("Number of distinct users (vocabulary: this plus the OOV id 0).")
+      .meta({ unit: "users" }),
+    items: positiveInt.default(5_000).describe("Number of distinct items.").meta({ unit: "items" }),
+    authors: positiveInt.default(300).describe("Number of distinct item authors.").meta({ unit: "authors" }),
     contextVocabularies: z
       .array(positiveInt)
       .default([24, 7, 4, 10])
-      .describe("Vocabulary sizes of the extra categorical context features (hour, weekday, device...)."),
+      .describe("Vocabulary sizes of the extra categorical context features (hour, weekday, device...).")
+      .meta({ unit: "distinct values per feature" }),
     positiveRates: z
       .array(z.number().gt(0).lt(1))
       .length(SYNTHETIC_TASKS.length)
       .default([0.3, 0.2, 0.1, 0.03, 0.01, 0.01])
       .describe(
         "Target positive rates of effective_view, long_view, complete_view, like, follow, forward (intercepts are calibrated to hit them).",
-      ),
+      )
+      .meta({ unit: "share of impressions, per task" }),
     conflict: probability
       .default(0.5)
       .describe(
         "How strongly the drivers of the engagement tasks pull against those of the view tasks (0: shared drivers, 1: opposed).",
-      ),
+      )
+      .meta({ unit: "fraction, 0 to 1" }),
     signal: z
       .number()
       .min(0)
       .max(5)
       .default(1)
-      .describe("Scale of the learnable part of every logit (0: labels are pure noise around the rates)."),
+      .describe("Scale of the learnable part of every logit (0: labels are pure noise around the rates).")
+      .meta({ unit: "logit scale, 0 to 5" }),
     popularitySkew: z
       .number()
       .min(0)
       .max(3)
       .default(0.8)
-      .describe("Zipf exponent of item and author popularity; user activity uses half of it (0: uniform)."),
-    seed: z.number().int().default(7).describe("Seed of the generator: same seed, same data."),
-    validation: probability.default(0.1).describe("Share of rows in the validation split."),
-    test: probability.default(0.1).describe("Share of rows in the test split."),
+      .describe("Zipf exponent of item and author popularity; user activity uses half of it (0: uniform).")
+      .meta({ unit: "Zipf exponent, 0 to 3" }),
+    seed: z
+      .number()
+      .int()
+      .default(7)
+      .describe("Seed of the generator: same seed, same data.")
+      .meta({ unit: "integer seed" }),
+    validation: probability
+      .default(0.1)
+      .describe("Share of rows in the validation split.")
+      .meta({ unit: "fraction of rows, 0 to 1" }),
+    test: probability
+      .default(0.1)
+      .describe("Share of rows in the test split.")
+      .meta({ unit: "fraction of rows, 0 to 1" }),
   })
   .refine((c) => c.validation + c.test < 1, {
     message: "validation + test must leave rows for training (their sum must be below 1)",
@@ -68,18 +88,31 @@ export const SyntheticDataConfig = z
   })
   .describe("The embedded synthetic feed-log generator.");
 
-const RatioSplit = z.strictObject({
-  by: z.literal("ratio"),
-  validation: probability.default(0.1),
-  test: probability.default(0.1),
-  seed: z.number().int().default(7).describe("Seed of the hash that assigns rows to splits."),
-});
+const RatioSplit = z
+  .strictObject({
+    by: z.literal("ratio").describe("Rows are assigned to splits by a seeded hash, in the given shares."),
+    validation: probability
+      .default(0.1)
+      .describe("Share of rows held out for validation.")
+      .meta({ unit: "fraction of rows, 0 to 1" }),
+    test: probability
+      .default(0.1)
+      .describe("Share of rows held out for the final test.")
+      .meta({ unit: "fraction of rows, 0 to 1" }),
+    seed: z
+      .number()
+      .int()
+      .default(7)
+      .describe("Seed of the hash that assigns rows to splits.")
+      .meta({ unit: "integer seed" }),
+  })
+  .describe("Split the log by shares of its rows.");
 const ColumnSplit = z.strictObject({
-  by: z.literal("column"),
+  by: z.literal("column").describe("A column of the log names each row's split."),
   column: z.string().describe("Column whose value names the split of each row."),
   train: z.array(z.string()).min(1).describe("Values of the split column that mean 'train'."),
-  validation: z.array(z.string()).min(1),
-  test: z.array(z.string()).min(1),
+  validation: z.array(z.string()).min(1).describe("Values of the split column that mean 'validation'."),
+  test: z.array(z.string()).min(1).describe("Values of the split column that mean 'test'."),
   other: z
     .enum(["bad-row", "drop"])
     .default("bad-row")
@@ -88,10 +121,18 @@ const ColumnSplit = z.strictObject({
     ),
 });
 const FileSplit = z.strictObject({
-  by: z.literal("files"),
-  validation: probability.default(0.1).describe("Share of the main file's rows held out for validation."),
+  by: z.literal("files").describe("The test split is a second file; validation is held out of the main one."),
+  validation: probability
+    .default(0.1)
+    .describe("Share of the main file's rows held out for validation.")
+    .meta({ unit: "fraction of rows, 0 to 1" }),
   testPath: z.string().describe("A second file, same columns, used as the test split."),
-  seed: z.number().int().default(7),
+  seed: z
+    .number()
+    .int()
+    .default(7)
+    .describe("Seed of the hash that picks the validation rows.")
+    .meta({ unit: "integer seed" }),
 });
 
 const FORMATS = ["auto", "csv", "tsv", "jsonl"] as const;
@@ -103,19 +144,21 @@ const layout = {
     .min(1)
     .optional()
     .describe(
-      "The names of the file's columns, in order, for a file without a header line: its first line (after skipLines) is then a row.",
+      "The names of the file's columns, in order, for a file without a header line: its first line (after skipLines) is then a row. Default: none (the first line is the header).",
     ),
   separator: z
     .string()
     .min(1)
     .optional()
-    .describe('Field separator of a CSV file (default ","; UCI files use ", "). TSV files always use a tab.'),
+    .describe(
+      'Field separator of a CSV file (UCI files use ", "). TSV files always use a tab. Default: ",".',
+    ),
   quote: z
     .string()
     .max(1)
     .optional()
     .describe(
-      'Quote character of CSV fields (default "\\""; "" for none; Weka\'s ARFF files quote with "\'").',
+      'Quote character of CSV fields ("" for none; Weka\'s ARFF files quote with "\'"). Default: "\\"".',
     ),
   trim: z
     .boolean()
@@ -126,17 +169,20 @@ const layout = {
     .int()
     .min(0)
     .default(0)
-    .describe("Lines to skip before the header or the first row (a preamble)."),
+    .describe("Lines to skip before the header or the first row (a preamble).")
+    .meta({ unit: "lines" }),
   comment: z
     .string()
     .length(1)
     .optional()
-    .describe('Lines starting with this character are skipped wherever they are (e.g. "%" in ARFF files).'),
+    .describe(
+      'Lines starting with this character are skipped wherever they are (e.g. "%" in ARFF files). Default: none.',
+    ),
 };
 
 const TableJoin = z.strictObject({
   path: z.string().describe("CSV/TSV/JSONL side table, optionally .gz (e.g. user or item features)."),
-  format: z.enum(FORMATS).default("auto"),
+  format: z.enum(FORMATS).default("auto").describe("File format; auto: from the file name's extension."),
   ...layout,
   key: z.string().describe("Column present in both the log and the side table."),
   features: z
@@ -154,24 +200,32 @@ export const COMPARISONS = [">", ">=", "<", "<=", "==", "!="] as const;
 export const LabelRule = z
   .strictObject({
     column: z.string().describe("The column the label is read from."),
-    name: z.string().min(1).optional().describe("Task name (default: the column)."),
+    name: z.string().min(1).optional().describe("Task name. Default: the column."),
     positive: z
       .array(z.string())
       .min(1)
       .optional()
-      .describe('Values that make the label 1 (compared after trimming spaces), e.g. ["50000+."].'),
+      .describe(
+        'Values that make the label 1 (compared after trimming spaces), e.g. ["50000+."]. Default: none (a comparison instead).',
+      ),
     negative: z
       .array(z.string())
       .min(1)
       .optional()
       .describe(
-        "With positive: the values that make it 0; any other value is then a bad row. Without it, every value not in positive is 0.",
+        "With positive: the values that make it 0; any other value is then a bad row. Without it, every value not in positive is 0. Default: none.",
       ),
     op: z
       .enum(COMPARISONS)
       .optional()
-      .describe("A numeric comparison: the label is 1 when `column op value` holds, e.g. play_time_ms > 0."),
-    value: z.number().optional().describe("The number the column is compared with."),
+      .describe(
+        "A numeric comparison: the label is 1 when `column op value` holds, e.g. play_time_ms > 0. Default: none (positive values instead).",
+      ),
+    value: z
+      .number()
+      .optional()
+      .describe("The number the column is compared with. Default: none (with op, required).")
+      .meta({ unit: "the column's own unit" }),
   })
   .superRefine((rule, ctx) => {
     const byValues = rule.positive !== undefined;
@@ -220,7 +274,7 @@ export const DerivedFeature = z
     z.strictObject({
       ...derivedBase,
       kind: z.literal("divide").describe("floor(x / by) of a number, as a category (hour = hourmin ÷ 100)."),
-      by: z.number().positive().describe("The divisor."),
+      by: z.number().positive().describe("The divisor.").meta({ unit: "the column's own unit" }),
     }),
     z.strictObject({
       ...derivedBase,
@@ -232,7 +286,8 @@ export const DerivedFeature = z
         .min(1)
         .describe(
           "Increasing bucket edges: below edges[0], then [edges[i-1], edges[i]), then from the last on.",
-        ),
+        )
+        .meta({ unit: "the column's own unit" }),
     }),
     z.strictObject({
       ...derivedBase,
@@ -253,7 +308,8 @@ export const DerivedFeature = z
         .min(1)
         .max(64)
         .default(8)
-        .describe("Items kept per row (the first ones); each takes one id slot per row."),
+        .describe("Items kept per row (the first ones); each takes one id slot per row.")
+        .meta({ unit: "items" }),
     }),
   ])
   .describe("A categorical feature computed from a column while the file streams.");
@@ -261,13 +317,13 @@ export type DerivedFeature = z.infer<typeof DerivedFeature>;
 
 export const FileDataConfig = z
   .strictObject({
-    source: z.literal("file"),
+    source: z.literal("file").describe("Read the user's own log files."),
     path: z
       .union([z.string(), z.array(z.string()).min(1)])
       .describe(
         "CSV, TSV or JSON-lines log (optionally .gz), or a list of such files with the same columns read in order as one log. Relative paths resolve from the config file.",
       ),
-    format: z.enum(FORMATS).default("auto"),
+    format: z.enum(FORMATS).default("auto").describe("File format; auto: from the file name's extension."),
     ...layout,
     missingValues: z
       .array(z.string())
@@ -297,18 +353,25 @@ export const FileDataConfig = z
     taskNames: z
       .array(z.string())
       .optional()
-      .describe("Display names of the tasks (default: each label's name, or its column)."),
+      .describe("Display names of the tasks. Default: each label's name, or its column."),
     userColumn: z
       .string()
       .optional()
-      .describe("User id column, grouping rows for GAUC. Without one, GAUC is reported as not applicable."),
+      .describe(
+        "User id column, grouping rows for GAUC. Default: none (GAUC is then reported as not applicable).",
+      ),
     split: z
       .discriminatedUnion("by", [RatioSplit, ColumnSplit, FileSplit])
-      .default({ by: "ratio", validation: 0.1, test: 0.1, seed: 7 }),
-    joins: z.array(TableJoin).default([]),
+      .default({ by: "ratio", validation: 0.1, test: 0.1, seed: 7 })
+      .describe("How rows are divided into training, validation and test splits."),
+    joins: z
+      .array(TableJoin)
+      .default([])
+      .describe("Side tables joined to the log by a key column (user or item features)."),
     minCount: positiveInt
       .default(1)
-      .describe("Categories seen fewer times in training go to the out-of-vocabulary bucket."),
+      .describe("Categories seen fewer times in training go to the out-of-vocabulary bucket.")
+      .meta({ unit: "occurrences" }),
     onBadRow: z
       .enum(["error", "skip"])
       .default("error")
@@ -324,7 +387,9 @@ export const FileDataConfig = z
   )
   .describe("The user's own interaction logs.");
 
-export const DataConfig = z.discriminatedUnion("source", [SyntheticDataConfig, FileDataConfig]);
+export const DataConfig = z
+  .discriminatedUnion("source", [SyntheticDataConfig, FileDataConfig])
+  .describe("Where the training rows come from: the synthetic generator or log files.");
 
 export type DataConfig = z.infer<typeof DataConfig>;
 export type SyntheticDataConfig = z.infer<typeof SyntheticDataConfig>;
