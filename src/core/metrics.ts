@@ -228,3 +228,37 @@ export function evaluateTasks(
     gaucApplicable: users !== null,
   };
 }
+
+/** Mean of the finite values; null when there are none (a metric undefined for a task is null). */
+export function meanOf(values: readonly (number | null | undefined)[]): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const v of values)
+    if (typeof v === "number" && Number.isFinite(v)) {
+      sum += v;
+      n++;
+    }
+  return n === 0 ? null : sum / n;
+}
+
+/**
+ * RI, the paper's relative improvement: the mean over tasks of (x_t − b_t)/b_t against a baseline
+ * (Single). Tasks where either value is undefined (one class in the split) are left out; null
+ * when none remains.
+ */
+export function relativeImprovement(
+  values: readonly (number | null)[],
+  baseline: readonly (number | null)[],
+): number | null {
+  if (values.length !== baseline.length)
+    throw new Error(
+      `relative improvement: ${values.length} values against ${baseline.length} baseline values`,
+    );
+  const ratios = values.map((x, t) => {
+    const b = baseline[t];
+    return x === null || b === null || !Number.isFinite(x) || !Number.isFinite(b) || b === 0
+      ? null
+      : (x - b) / b;
+  });
+  return meanOf(ratios);
+}

@@ -1,4 +1,5 @@
 import { parseStrategyParams, requireStrategy } from "../core/combine";
+import { meanOf, relativeImprovement } from "../core/metrics";
 import { findStrategy, strategies } from "../core/strategies/index";
 import { TrainingConfig } from "../protocol/config";
 import type { SplitMetrics, TrainerMessage } from "../protocol/messages";
@@ -205,16 +206,13 @@ export function qualityEntries(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Arithmetic of the table (tested on hand-made numbers).
+// Arithmetic of the table (tested on hand-made numbers). The mean and RI live in core/metrics.ts,
+// shared with the extension's hyperparameter view.
+
+export { meanOf, relativeImprovement };
 
 const defined = (values: readonly (number | null | undefined)[]): number[] =>
   values.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
-
-/** Mean of the defined values; null when there are none. */
-export function meanOf(values: readonly (number | null | undefined)[]): number | null {
-  const xs = defined(values);
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
 
 export function meanStd(values: readonly (number | null | undefined)[]): Stat {
   const xs = defined(values);
@@ -223,27 +221,6 @@ export function meanStd(values: readonly (number | null | undefined)[]): Stat {
   if (xs.length < 2) return { mean, std: null, n: xs.length };
   const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1);
   return { mean, std: Math.sqrt(variance), n: xs.length };
-}
-
-/**
- * RI: mean over tasks of (x_t − b_t)/b_t; tasks where either value is undefined (one class in the
- * split) are left out; null when none remains.
- */
-export function relativeImprovement(
-  values: readonly (number | null)[],
-  baseline: readonly (number | null)[],
-): number | null {
-  if (values.length !== baseline.length)
-    throw new Error(
-      `relative improvement: ${values.length} values against ${baseline.length} baseline values`,
-    );
-  const ratios = values.map((x, t) => {
-    const b = baseline[t];
-    return x === null || b === null || !Number.isFinite(x) || !Number.isFinite(b) || b === 0
-      ? null
-      : (x - b) / b;
-  });
-  return meanOf(ratios);
 }
 
 /** Per-seed task vectors of one row, in seed order. */
