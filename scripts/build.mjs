@@ -67,6 +67,13 @@ const bundles = [
     format: "iife",
     target: "es2022",
   },
+  {
+    // The runs table and hyperparameter view: a second app beside the panel's.
+    entryPoints: { runs: "webview/runs/main.ts" },
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+  },
 ];
 
 // The JSON Schema of *.gradcraft.json (schemas/, generated, not committed).

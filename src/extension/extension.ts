@@ -3,6 +3,7 @@ import * as vscode from "vscode";
 import { runPaths } from "../protocol/runlog";
 import { registerConfigCommands } from "./commands/configs";
 import { registerRunCommands } from "./commands/runs";
+import { registerRunsTableCommands } from "./commands/runsTable";
 import { registerTrainingCommands } from "./commands/training";
 import { ConfigCodeLens } from "./config/codelens";
 import { ConfigDiagnostics } from "./config/diagnostics";
@@ -14,6 +15,7 @@ import type { PanelRun, SessionHost } from "./panel/session";
 import { loadReplayedRun } from "./runs/library";
 import { type LiveRun, RunRegistry } from "./runs/liveRun";
 import { RunManager } from "./runs/runManager";
+import { RunsTablePanel } from "./runs/runsTablePanel";
 import { RunsView } from "./runs/runsView";
 import type { Services } from "./services";
 import { readSettings, runsFolder } from "./settings";
@@ -85,6 +87,12 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   const dashboards = new Dashboards(context, sessionHost, restorePanelRun);
   const conflicts = new ConflictsView(context.extensionUri, sessionHost);
   const runsView = new RunsView(registry, resolveRunsFolder);
+  const runsTable = new RunsTablePanel({
+    extensionUri: context.extensionUri,
+    log,
+    runsFolder: resolveRunsFolder,
+    onRunsChanged: runsView.onDidChangeTreeData,
+  });
   const statusBar = new RunStatusBar(registry);
   const diagnostics = new ConfigDiagnostics();
 
@@ -136,6 +144,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     dashboards,
     conflicts,
     runsView,
+    runsTable,
     statusBar,
     diagnostics,
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, dashboards),
@@ -151,6 +160,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     ),
     ...registerTrainingCommands(services),
     ...registerRunCommands(services),
+    ...registerRunsTableCommands(runsTable),
     ...registerConfigCommands(),
     contextKeys(registry),
     vscode.workspace.onDidChangeConfiguration((event) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
 /**
- * The webview document of both surfaces (the conflicts view and the dashboard). Strict content
+ * The webview document of every panel (the conflicts view, the dashboard, the runs table). Strict content
  * security policy: scripts only with this document's nonce, nothing from the network, resources
  * only from the extension's dist/ and media/ (the webview's cspSource), no eval. Styles may be
  * inline (chart.js sizes its canvases with style attributes; a style cannot run code).
@@ -13,7 +13,8 @@ export interface HtmlOptions {
   readonly scriptUri: string;
   /** Optional stylesheet (dist/webview.css) when the panel ships one. */
   readonly styleUri?: string;
-  readonly surface: "dashboard" | "conflicts";
+  /** The page's marker for its app (and the tests): the dashboard's two surfaces, or the runs table. */
+  readonly surface: "dashboard" | "conflicts" | "runs";
   readonly title: string;
   readonly nonce?: string;
 }
