@@ -27,12 +27,14 @@ export interface RunsColumn {
 const splitLabel = { validation: "Best validation", test: "Test" } as const;
 
 /**
- * The columns for these rows: identity, strategy, the hyperparameters any row has, progress, then
+ * The columns for these rows: identity, strategy, the hyperparameters that tell rows apart (the
+ * others are one line above the table: `sharedHyper`), progress, then
  * one metric on the best validation evaluation and on the test evaluation, the mean and each task
  * (the union of the rows' tasks, in first-seen order).
  */
 export function runsColumns(rows: readonly RunRow[], metric: Metric): RunsColumn[] {
-  const hyperKeys = unionInOrder(rows.map((r) => Object.keys(r.hyper)));
+  const same = new Set(Object.keys(sharedHyper(rows)));
+  const hyperKeys = unionInOrder(rows.map((r) => Object.keys(r.hyper))).filter((key) => !same.has(key));
   const tasks = unionInOrder(rows.map((r) => r.tasks));
   const better = metric === "logloss" ? "lower" : "higher";
   const columns: RunsColumn[] = [
@@ -74,6 +76,20 @@ export function runsColumns(rows: readonly RunRow[], metric: Metric): RunsColumn
       });
   }
   return columns;
+}
+
+/**
+ * The hyperparameters every row has with the same value, never changed mid-run: the table states
+ * them once instead of repeating a column of equal cells. With fewer than two rows: none.
+ */
+export function sharedHyper(rows: readonly RunRow[]): Record<string, number | string | boolean> {
+  if (rows.length < 2) return {};
+  const shared: Record<string, number | string | boolean> = {};
+  for (const [key, value] of Object.entries(rows[0].hyper)) {
+    const same = rows.every((r) => r.hyper[key] === value && !r.changes.some((c) => c.name === key));
+    if (same) shared[key] = value;
+  }
+  return shared;
 }
 
 /** "gradcraft", or "gradcraft → pcgrad" for a run that switched (each strategy once, in order). */

@@ -138,8 +138,15 @@ export const THEMES = {
 
 export type ThemeName = keyof typeof THEMES;
 
-/** The page VS Code would give the webview: theme variables on <html>, class on <body>. */
-export function pageHtml(theme: ThemeName, surface: "dashboard" | "conflicts"): string {
+/**
+ * The page VS Code would give the webview: theme variables on <html>, class on <body>; `script`
+ * is the bundle it loads (the runs page has its own).
+ */
+export function pageHtml(
+  theme: ThemeName,
+  surface: "dashboard" | "conflicts" | "runs",
+  script = "webview.js",
+): string {
   const { bodyClass, vars } = THEMES[theme];
   const style = Object.entries(vars)
     .map(([k, v]) => `${k}: ${v};`)
@@ -159,6 +166,6 @@ export function pageHtml(theme: ThemeName, surface: "dashboard" | "conflicts"): 
 </script>
 </head>
 <body class="${bodyClass}" data-surface="${surface}">
-<script src="webview.js"></script>
+<script src="${script}"></script>
 </body></html>`;
 }

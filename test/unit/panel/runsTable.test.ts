@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RunRow } from "../../../src/panel/runRows";
-import { bestInColumns, filterRows, paramsText, runsColumns, sortRows } from "../../../src/panel/runsTable";
+import {
+  bestInColumns,
+  filterRows,
+  paramsText,
+  runsColumns,
+  sharedHyper,
+  sortRows,
+} from "../../../src/panel/runsTable";
 
 /** The table's rules on the smallest rows that show them. */
 function row(id: string, fields: Partial<RunRow> & { testAuc?: (number | null)[] } = {}): RunRow {
@@ -120,5 +127,25 @@ describe("runs table", () => {
     });
     assert.equal(paramsText(a), "epsilon=1.0e-10, tau=0.5");
     assert.equal(paramsText(a), paramsText(b));
+  });
+
+  test("hyperparameters equal in every run are stated once, not as a column; one changed mid-run stays a column", () => {
+    const rows = [
+      row("a", { hyper: { batchSize: 64, learningRate: 0.01, seed: 1 } }),
+      row("b", {
+        hyper: { batchSize: 64, learningRate: 0.01, seed: 2 },
+        changes: [{ step: 5, name: "learningRate", from: 0.01, to: 0.005 }],
+      }),
+    ];
+    assert.deepEqual(sharedHyper(rows), { batchSize: 64 });
+    const hyperColumns = runsColumns(rows, "auc").filter((c) => c.key.startsWith("hyper."));
+    assert.deepEqual(
+      hyperColumns.map((c) => [c.key, c.value(rows[1])]),
+      [
+        ["hyper.learningRate", 0.005],
+        ["hyper.seed", 2],
+      ],
+    );
+    assert.deepEqual(sharedHyper([rows[0]]), {}, "one run: every value is a column");
   });
 });
