@@ -23,7 +23,7 @@ export class HyperCard implements RunsCard {
   private readonly table = el("div", { class: "runs-scroller" });
   private chart?: Chart<"scatter", Point[]>;
 
-  constructor(private readonly context: RunsCardContext) {
+  constructor(context: RunsCardContext) {
     this.xSelect = select("hyper-x", [], "", (value) => context.setView({ hyperX: value }));
     this.ySelect = select("hyper-y", [], "", (value) => context.setView({ hyperY: value }));
     this.xSelect.setAttribute("aria-label", "Across");
