@@ -188,6 +188,7 @@ async function runEndToEnd({ chromium }) {
             ...(options.grep ? ["--test-name-pattern", options.grep] : []),
             "test/vscode/e2e/workbench.e2e.mts",
             "test/vscode/e2e/journeys.e2e.mts",
+            "test/vscode/e2e/runsTable.e2e.mts",
           ],
           {
             cwd: root,
