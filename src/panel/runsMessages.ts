@@ -38,9 +38,24 @@ export const RunsPageToHost = z.discriminatedUnion("type", [
 ]);
 export type RunsPageToHost = z.infer<typeof RunsPageToHost>;
 
-/** How many rows each action takes: compare two or more, open and export one. */
-export function actionArity(action: RunAction): { min: number; max: number } {
-  if (action === "compare") return { min: 2, max: Number.POSITIVE_INFINITY };
-  if (action === "delete") return { min: 1, max: Number.POSITIVE_INFINITY };
-  return { min: 1, max: 1 };
+/**
+ * Why the host refuses an action the page asked for, or null to run it: only rows the page was
+ * sent (a page cannot name an arbitrary folder to delete), and as many as the action takes
+ * (compare two or more, delete one or more, open and export one).
+ */
+export function refuseAction(
+  action: RunAction,
+  ids: readonly string[],
+  shown: ReadonlySet<string>,
+): string | null {
+  const unknown = ids.filter((id) => !shown.has(id)).length;
+  if (unknown > 0)
+    return `Cannot ${action}: ${unknown} of the runs asked for ${unknown === 1 ? "is" : "are"} not in the table.`;
+  const many = action === "compare" || action === "delete";
+  const least = action === "compare" ? 2 : 1;
+  if (ids.length < least || (!many && ids.length > 1))
+    return `Cannot ${action} ${ids.length} run${ids.length === 1 ? "" : "s"}: ${
+      action === "compare" ? "select two or more" : many ? "select one or more" : "select one"
+    }.`;
+  return null;
 }

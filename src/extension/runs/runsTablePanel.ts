@@ -2,11 +2,11 @@ import * as vscode from "vscode";
 import { hyperData } from "../../panel/hyperView";
 import type { RunRow } from "../../panel/runRows";
 import {
-  actionArity,
   type HostToRunsPage,
   type RunAction,
   RunsPageToHost,
   type RunsSection,
+  refuseAction,
 } from "../../panel/runsMessages";
 import { renderWebviewHtml } from "../panel/html";
 import { RunRowsLoader } from "./runRowsLoader";
@@ -116,13 +116,9 @@ export class RunsTablePanel implements vscode.Disposable {
   }
 
   private async act(action: RunAction, ids: readonly string[]): Promise<void> {
-    // Only rows the panel was shown: a page cannot name an arbitrary folder to delete.
-    const known = new Set(this.rows.map((r) => r.id));
-    const unknown = ids.filter((id) => !known.has(id));
-    const { min, max } = actionArity(action);
-    if (unknown.length > 0 || ids.length < min || ids.length > max) {
-      const why = unknown.length > 0 ? `${unknown.length} unknown run(s)` : `${ids.length} run(s) selected`;
-      this.post({ type: "notice", level: "error", text: `Cannot ${action}: ${why}.` });
+    const refusal = refuseAction(action, ids, new Set(this.rows.map((r) => r.id)));
+    if (refusal) {
+      this.post({ type: "notice", level: "error", text: refusal });
       return;
     }
     try {
