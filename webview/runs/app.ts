@@ -7,13 +7,11 @@
 import type { HyperData } from "../../src/panel/hyperView";
 import type { RunRow } from "../../src/panel/runRows";
 import type { HostToRunsPage, RunAction, RunsPageToHost, RunsSection } from "../../src/panel/runsMessages";
-import type { VsCodeApi } from "../app";
-import { applyThemeDefaults, registerCharts } from "../charts/setup";
-import { el } from "../dom";
 import css from "../styles.css";
 import { type Palette, readPalette } from "../theme";
 import type { RunsCard, RunsCardContext, RunsViewState } from "./card";
-import { HyperCard } from "./hyperCard";
+import { el, type VsCodeApi } from "./dom";
+import { chartDefaults, HyperCard } from "./hyperCard";
 import runsCss from "./runs.css";
 import { TableCard } from "./tableCard";
 
@@ -53,8 +51,7 @@ export class RunsApp {
       style.textContent = text;
       document.head.append(style);
     }
-    registerCharts();
-    applyThemeDefaults(this.palette, getComputedStyle(document.body).fontFamily);
+    chartDefaults(this.palette);
     const refresh = el("button", { type: "button", class: "secondary" }, "Refresh");
     refresh.addEventListener("click", () => this.post({ type: "refresh" }));
     const header = el("header", { class: "bar" }, el("h1", {}, "Runs"), this.folder, refresh, this.notice);
@@ -69,7 +66,7 @@ export class RunsApp {
     // VS Code swaps the body's theme classes (and the variables) when the user changes theme.
     new MutationObserver(() => {
       this.palette = readPalette();
-      applyThemeDefaults(this.palette, getComputedStyle(document.body).fontFamily);
+      chartDefaults(this.palette);
       this.request();
     }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
     window.addEventListener("message", (event: MessageEvent) => {

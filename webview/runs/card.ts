@@ -1,13 +1,13 @@
 /**
- * A card of the runs page: the dashboard's card (webview/cards/card.ts) drawn from the page's
- * state instead of run models. Same frame and classes, so both apps look alike.
+ * A card of the runs page, drawn from the page's state (rows, not run models). It has the
+ * dashboard's card frame and classes (webview/styles.css), so both apps look alike.
  */
 import type { HyperData } from "../../src/panel/hyperView";
 import type { RunRow } from "../../src/panel/runRows";
 import type { RunAction } from "../../src/panel/runsMessages";
 import type { Metric, SortKey } from "../../src/panel/runsTable";
-import { el } from "../dom";
 import type { Palette } from "../theme";
+import { el } from "./dom";
 
 export interface RunsCard {
   readonly id: string;

@@ -3,12 +3,24 @@
  * parameter that differs between runs) against a result up (AV AUC, AV GAUC, RI), one colour per
  * strategy, Single as a diamond; under it the same points as the paper's table, best first.
  */
-import { Chart, type ChartDataset, ScatterController, type TooltipItem } from "chart.js";
+import {
+  CategoryScale,
+  Chart,
+  type ChartDataset,
+  Legend,
+  LinearScale,
+  LogarithmicScale,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type TooltipItem,
+} from "chart.js";
 import type { HyperAxis, HyperPoint } from "../../src/panel/hyperView";
 import { formatValue } from "../../src/panel/runsTable";
-import { el, select } from "../dom";
+import type { Palette } from "../theme";
 import { taskColor } from "../theme";
 import { type RunsCard, type RunsCardContext, type RunsState, runsCardShell } from "./card";
+import { el, select } from "./dom";
 
 type Metric = "avAuc" | "avGauc" | "riAuc" | "riGauc";
 type Point = { x: number | string; y: number; point: HyperPoint };
@@ -35,7 +47,6 @@ export class HyperCard implements RunsCard {
       el("label", {}, "Up ", this.ySelect),
     );
     this.element.append(el("div", { class: "chart-box" }, this.canvas), this.notes, this.table);
-    Chart.register(ScatterController);
   }
 
   render(state: RunsState): void {
@@ -71,7 +82,6 @@ export class HyperCard implements RunsCard {
       data: { datasets },
       options: {
         plugins: {
-          gcBackground: { color: palette.background },
           legend: { display: true, position: "bottom" },
           tooltip: {
             callbacks: {
@@ -101,6 +111,25 @@ export class HyperCard implements RunsCard {
     this.chart?.destroy();
     this.element.remove();
   }
+}
+
+/** What the scatter draws with, and the theme's colours and font (again when the theme changes). */
+export function chartDefaults(palette: Palette): void {
+  Chart.register(
+    ScatterController,
+    PointElement,
+    LinearScale,
+    LogarithmicScale,
+    CategoryScale,
+    Tooltip,
+    Legend,
+  );
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  Chart.defaults.color = palette.foreground;
+  Chart.defaults.borderColor = palette.grid;
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.font.size = 11;
 }
 
 /** Across: numbers as they are (log when they span decades), categories one per tick. */

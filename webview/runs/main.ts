@@ -1,10 +1,11 @@
 /**
  * The runs table's webview entry (dist/runs.js): the workspace's runs as a sortable, filterable
- * table and the hyperparameter view, on the dashboard's pieces (theme, DOM builders, Chart.js
- * setup, styles). The host computes every row (src/panel/runRows.ts); this app only draws.
+ * table and the hyperparameter view, in the dashboard's theme colours and styles. The host
+ * computes every row (src/panel/runRows.ts); this app only draws.
  */
-import type { VsCodeApi } from "../app";
+
 import { RunsApp } from "./app";
+import type { VsCodeApi } from "./dom";
 
 declare function acquireVsCodeApi(): VsCodeApi;
 

@@ -18,8 +18,8 @@ import {
   sharedHyper,
   sortRows,
 } from "../../src/panel/runsTable";
-import { el, select } from "../dom";
 import { type RunsCard, type RunsCardContext, type RunsState, runsCardShell } from "./card";
+import { el, select } from "./dom";
 
 const ACTIONS: { action: RunAction; label: string; enabled: (n: number) => boolean; danger?: boolean }[] = [
   { action: "open", label: "Open", enabled: (n) => n === 1 },
