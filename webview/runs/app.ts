@@ -102,7 +102,8 @@ export class RunsApp {
 
   private focus(section: RunsSection): void {
     const card = this.cards[section === "hyper" ? 1 : 0];
-    card.element.scrollIntoView({ block: "start" });
+    if (section === "table") window.scrollTo({ top: 0 });
+    else card.element.scrollIntoView({ block: "start" });
     card.element.querySelector<HTMLElement>("select, input")?.focus({ preventScroll: true });
   }
 
