@@ -1,6 +1,6 @@
 // Streaming cost of one `step` message on the trainer's main thread: encode once, append to the
 // event log, hand to stdout and to one attached socket reader (TrainerLink.send), compared to
-// the trainer's step times. Goal (issue 4): under 2% of a step.
+// the trainer's step times. Goal (docs/benchmarks.md): under 2% of a step.
 //   npx tsx bench/link.ts [messages=5000] [tasks=6]
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";

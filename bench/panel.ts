@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/panel.ts [--steps 100000] [--batch 100] [--no-browser]
  *
- * Goal (issue 6): p95 < 16 ms per update; heap < 200 MB however long the run.
+ * Goal (docs/benchmarks.md): p95 < 16 ms per update; heap < 200 MB however long the run.
  *
  * Lag (--lag): how far the dashboard falls behind a fast trainer. A child process (this file with
  * --trainer) streams a fake run at a fixed rate through the trainer's real link (TrainerLink on

@@ -1,5 +1,5 @@
 /**
- * Cost of one strategy step in Gram space (issue 2, "Speed"): for every registered strategy and
+ * Cost of one strategy step in Gram space (docs/benchmarks.md): for every registered strategy and
  * K = 2, 6, 16, 32, the median and 95th percentile time of `step` on random well-conditioned and
  * on conflicting Gram matrices, after a warm-up. Stateful strategies carry their state from call
  * to call, as in training.

@@ -1,6 +1,6 @@
 // Provisions what the real-VS-Code tests need, into .cache/ (git ignores it), once per machine:
 // Debian's chromium (the browser Playwright drives), Node 24 (code-server refuses other majors)
-// and code-server itself (a real VS Code workbench with a Node extension host; DESIGN §4); and for
+// and code-server itself (a real VS Code workbench with a Node extension host; test/vscode/README.md); and for
 // the PyTorch package (python/), Debian's python3 with torch, numpy and pytest.
 //
 // Every ensure*() is idempotent: a second call finds the cached result and returns at once.

@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { type ConformanceReport, parseReferenceFile, runReference } from "../core/conformance";
 
 /**
- * `gradcraft conformance FILE [--json]`: runs every case of a reference file (the schema of
- * ../shared/reference/README.md) through our strategies and prints a per-method table: cases,
+ * `gradcraft conformance FILE [--json]`: runs every case of a reference file (its format is in
+ * docs/strategies.md, "Reference vectors") through our strategies and prints a per-method table: cases,
  * passed, failed, peer-error cases and what we returned for them. Exit 0 when nothing failed,
  * 1 on any failure, 2 when the file cannot be read or does not follow the schema.
  */
@@ -103,7 +103,7 @@ export function registerConformance(program: Command): void {
   program
     .command("conformance")
     .description("Check our strategies against a reference file of peer outputs (exit 1 on any failure).")
-    .argument("<file>", "reference JSON file (schema of ../shared/reference/README.md)")
+    .argument("<file>", 'reference JSON file (format: docs/strategies.md, "Reference vectors")')
     .option("--json", "print the whole report, every case included, as JSON")
     .action((file: string, options: { json?: boolean }) => {
       process.exitCode = runConformanceCommand(file, options);

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { combine } from "./combine";
 
 /**
- * Runs reference vectors (the schema of ../shared/reference/README.md: peer code's task gradients
- * in, its combined update out) through our strategies and applies the README's comparison rule:
+ * Runs reference vectors (docs/strategies.md, "Reference vectors": peer code's task gradients in, its combined
+ * update out) through our strategies and applies the file's comparison rule:
  * pass iff max_i |a_i − e_i| ≤ atol + tol·max_i |e_i|, with the float64 tolerances against
  * `expected`, or the `_exact` ones against `expected_exact` where the peer is iterative (MGDA,
  * CAGRAD: our solvers are exact). Inputs are float32 values: parsed with Math.fround, then float64.

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { TrainingConfig } from "./config";
 
 /**
- * The live link's messages (DESIGN §3, issue 4), each defined once: the zod schema gives the
+ * The live link's messages (docs/protocol.md), each defined once: the zod schema gives the
  * runtime validation, the TypeScript type (z.infer) and the documentation table
  * (docs/protocol.md). Every message is one JSON object with `v` (protocol version) and `type`.
  *

@@ -12,7 +12,7 @@ import {
 import { monotone, readResumeSteps, resumeStep, SupersededRecords } from "./resumes";
 
 /**
- * The run folder (issue 3/4): the resolved config, the event log (the live stream, every step
+ * The run folder (docs/protocol.md): the resolved config, the event log (the live stream, every step
  * kept), the summary, checkpoints, and while a trainer listens, the link's token and address.
  *
  *   <runs>/<yyyymmdd-hhmmss>-<name>/

@@ -1,7 +1,7 @@
 // The pieces shared by the VS Code stage (test/vscode/run.mjs) and `npm run studio`: building the
 // extension and the test bundles, copying the sample workspace, starting code-server in its own
 // process group and always ending that group, and driving Debian's chromium with playwright-core.
-// DESIGN §4 has the recipe these follow and why.
+// test/vscode/README.md has the recipe these follow and why.
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {

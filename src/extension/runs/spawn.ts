@@ -2,7 +2,7 @@
  * How the extension starts a trainer: the command line, without a shell. The default is the
  * trainer bundled with the extension (dist/cli.js) run by the editor's own executable with
  * ELECTRON_RUN_AS_NODE=1 (in desktop VS Code process.execPath is Electron, in code-server it is
- * Node: one code path serves both, DESIGN §4). A setting may name another Node, or a whole other
+ * Node: one code path serves both). A setting may name another Node, or a whole other
  * trainer command (a PyTorch script speaking the protocol, say).
  */
 export interface TrainerSettings {

@@ -1,6 +1,6 @@
 /**
  * The `kuairand` preset's data: KuaiRand-Pure (Gao et al., CIKM 2022; CC BY-SA 4.0), two complete
- * date slices of Kuaishou's standard feed log (docs/data.md, DESIGN §5). Train and validate on
+ * date slices of Kuaishou's standard feed log (docs/data.md). Train and validate on
  * 2022-04-25..04-30 (a seeded 10 % of it held out for validation), test on 2022-05-01..05-08.
  */
 import { join } from "node:path";

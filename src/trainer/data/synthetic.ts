@@ -117,7 +117,7 @@ export function calibrateIntercept(
   return (lo + hi) / 2;
 }
 
-/** DESIGN §6: embedding-table sizes of the wechat-like reference configuration, OOV row included. */
+/** Embedding-table sizes of the wechat-like reference configuration (docs/data.md), OOV row included. */
 export const WECHAT_LIKE_VOCABULARIES = [20_000, 100_000, 2_000, 50, 50, 10, 10, 100, 100, 1_000] as const;
 
 /**

@@ -8,7 +8,7 @@ import { dropoutMask, mixSeed, type Rng } from "../rng";
  * batched product), and reports its parameter gradients per task.
  *
  * Products use no transpose flags (explicit transposes instead): the wasm backend's fast matrix
- * product only runs on non-transposed operands (DESIGN §4).
+ * product only runs on non-transposed operands (docs/architecture.md, "Backends on wasm").
  */
 
 export type Activation = "relu" | "elu" | "gelu" | "tanh" | "sigmoid" | "linear";

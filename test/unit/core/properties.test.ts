@@ -7,7 +7,7 @@ import type { StrategyDefinition } from "../../../src/core/strategy";
 import { mulberry32 } from "../helpers/random";
 
 /**
- * Property tests of the guarantees the strategies promise (issue 2, "Verification"). Every run is
+ * Property tests of the guarantees the strategies promise (docs/strategies.md). Every run is
  * seeded, so a failure replays; fast-check prints the counterexample and the seed.
  */
 const SEED = 20240825;
@@ -169,7 +169,7 @@ function assertFiniteOutputs(name: string, outputs: ReturnType<typeof runSteps>)
 }
 
 describe("properties of every registered strategy", () => {
-  it("the registry holds the sixteen strategies of issue 2", () => {
+  it("the registry holds the sixteen strategies of docs/strategies.md", () => {
     const expected = [
       "ew",
       "single",

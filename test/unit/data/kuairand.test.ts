@@ -10,7 +10,7 @@ import {
   loadDataset,
 } from "../../../src/trainer/data";
 
-// The data lives beside the repository (../shared, DESIGN §5), never inside it.
+// The data lives beside the repository (../shared/data; docs/data.md), never inside it.
 const dataDir = join(import.meta.dirname, "../../../../shared/data/kuairand-pure");
 const present = Object.values(KUAIRAND_FILES).every((f) => existsSync(join(dataDir, f)));
 const absent = `KuaiRand-Pure not found in ${dataDir}`;

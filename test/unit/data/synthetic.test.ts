@@ -80,7 +80,7 @@ describe("synthetic generator", () => {
     assert.equal(d.stats.rows.validation, 3_000);
   });
 
-  it("wechatLikeDataConfig gives exactly the DESIGN §6 embedding-table sizes", () => {
+  it("wechatLikeDataConfig gives exactly the wechat-like embedding-table sizes", () => {
     const d = generateSynthetic(wechatLikeDataConfig({ rows: 2_000 }));
     assert.deepEqual(d.vocabularySizes, [...WECHAT_LIKE_VOCABULARIES]);
     assert.deepEqual(d.vocabularySizes, [20_000, 100_000, 2_000, 50, 50, 10, 10, 100, 100, 1000]);

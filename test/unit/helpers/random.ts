@@ -1,6 +1,6 @@
 /**
  * Seeded numbers for test and benchmark fixtures: fixtures are generated, never copied from our
- * own output (STYLE.md). mulberry32 is small and its sequence is fixed for a seed everywhere, so
+ * own output. mulberry32 is small and its sequence is fixed for a seed everywhere, so
  * a failing case can be replayed by its seed.
  */
 

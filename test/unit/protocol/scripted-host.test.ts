@@ -11,7 +11,7 @@ import { readEventLog } from "../../../src/protocol/runlog";
 import { TINY_SYNTHETIC_MMOE } from "../helpers/configs";
 
 /**
- * Issue 4's scripted host: a real `gradcraft train --protocol stdio --listen` process on a tiny
+ * A scripted host: a real `gradcraft train --protocol stdio --listen` process on a tiny
  * config, steered over its stdio through HostLink while a read-only client watches the socket.
  */
 
