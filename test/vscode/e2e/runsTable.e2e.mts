@@ -23,7 +23,7 @@ const root = join(import.meta.dirname, "..", "..", "..");
 const runsFolder = join(workspace, ".gradcraft", "runs");
 const TASKS = 6; // the synthetic data's tasks
 
-/** Finished runs of the workspace's tiny config, 20 steps each, in the workspace's runs folder. */
+/** Finished runs of the workspace's tiny config, 10 steps each, in the workspace's runs folder. */
 function trainFinishedRuns(): string[] {
   const scratch = mkdtempSync(join(tmpdir(), "gradcraft-e2e-runs-"));
   const base = JSON.parse(readFileSync(join(workspace, "tiny.gradcraft.json"), "utf8"));
@@ -43,7 +43,7 @@ function trainFinishedRuns(): string[] {
         JSON.stringify({
           ...base,
           name,
-          training: { ...base.training, maxSteps: 20, evalEvery: 10 },
+          training: { ...base.training, maxSteps: 10, evalEvery: 5 },
           strategy,
         }),
       );
