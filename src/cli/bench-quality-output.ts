@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SingleBar } from "cli-progress";
 import {
   compareWithPaper,
+  formatRate,
   markdownTable,
   meanOf,
   type QualityEvent,
@@ -76,6 +77,12 @@ export function qualityMarkdown(report: QualityReport, context: RunContext): str
     `Command: \`${context.command}\``,
     `Machine: ${context.machine}; Node ${context.node}; backend ${report.backend}; ${context.date}; ${(report.wallMs / 60000).toFixed(1)} min.`,
     `Budget per run: ${b.maxSteps !== undefined ? `at most ${b.maxSteps} steps, ` : ""}at most ${b.epochs} epochs, validation every ${b.evalEvery} steps, patience ${b.patience}; seeds ${report.seeds.join(", ")}.`,
+    ...(b.learningRates
+      ? [
+          `Learning rate tuned on validation over ${b.learningRates.map(formatRate).join(", ")} for each row (Single: each task); the lr column shows the rate chosen.`,
+        ]
+      : []),
+    ...(report.settings ? [`Settings: \`${JSON.stringify(report.settings)}\``] : []),
     ...(report.partialSeeds ?? []).map(
       (p) =>
         `Seed ${p.seed} is left out of the tables: ${p.runs} of its ${p.of} runs finished (they are listed below).`,
@@ -93,10 +100,11 @@ export function qualityMarkdown(report: QualityReport, context: RunContext): str
     "Runs (Single: one run per task, selected on that task's validation AUC):",
     "",
     markdownTable([
-      ["run", "seed", "steps", "best step", "stopped", "wall s"],
+      ["run", "seed", ...(b.learningRates ? ["lr"] : []), "steps", "best step", "stopped", "wall s"],
       ...report.runs.map((r) => [
         r.task !== undefined ? `${r.label} [${report.taskNames[r.task]}]` : r.label,
         String(r.seed),
+        ...(b.learningRates ? [formatRate(r.learningRate ?? null)] : []),
         String(r.steps),
         r.bestStep === null ? "–" : String(r.bestStep),
         r.reason,

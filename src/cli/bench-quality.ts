@@ -1,7 +1,12 @@
 import * as fs from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { TrainingConfig, type TrainingConfigInput } from "../protocol/config";
+import {
+  EMBEDDING_OPTIMIZERS,
+  type EmbeddingOptimizer,
+  TrainingConfig,
+  type TrainingConfigInput,
+} from "../protocol/config";
 import { selectBackend } from "../trainer/backend";
 import { loadDataset } from "../trainer/data/index";
 import { PRESETS, type PresetName, presetConfig, WECHAT_LIKE } from "../trainer/presets";
@@ -13,6 +18,9 @@ import {
   ReuseMismatch,
   runQuality,
 } from "../trainer/quality";
+import type { WorkerCommand } from "../trainer/quality/jobs";
+import { parseLearningRates } from "../trainer/quality/plan";
+import { serveQualityRuns } from "../trainer/quality/worker";
 import {
   type BenchIo,
   printReport,
@@ -58,6 +66,14 @@ export interface BenchQualityFlags {
   merge?: string[];
   /** Report files whose matching runs are taken instead of trained again. */
   reuse?: string[];
+  /** Tune each row's learning rate on validation over this grid. */
+  lrGrid?: number[];
+  /** Runs trained at once, each in its own process. */
+  jobs?: number;
+  /** The embedding recipe of every run (default: the config's). */
+  embeddingOptimizer?: EmbeddingOptimizer;
+  /** Internal: serve runs to a parent `--jobs` process over IPC. */
+  worker?: boolean;
 }
 
 const positive = (name: string) => (value: string) => {
@@ -111,6 +127,29 @@ export function registerBenchQuality(bench: Command): Command {
         "gradient scope of the balancing (default: the config's, else params)",
       ).choices(["params", "representation"]),
     )
+    .addOption(
+      new Option(
+        "--embedding-optimizer <name>",
+        "how every run trains the embedding tables (default: the config's, else lazy-adam)",
+      ).choices([...EMBEDDING_OPTIMIZERS]),
+    )
+    .option(
+      "--lr-grid <rates>",
+      "tune each row's learning rate on validation, as the paper does: train every rate of this comma-separated grid (e.g. 1e-4,5e-4,1e-3) and report the one with the best mean validation AUC over seeds (Single: per task)",
+      (text: string) => {
+        try {
+          return parseLearningRates(text);
+        } catch (error) {
+          throw new InvalidArgumentError(`--lr-grid: ${(error as Error).message}`);
+        }
+      },
+    )
+    .option(
+      "--jobs <n>",
+      "train n runs at once, each in its own process (about one per core; each loads the dataset)",
+      positive("--jobs"),
+    )
+    .addOption(new Option("--worker", "serve runs to a parent --jobs process (internal)").hideHelp())
     .option("--json", "print the report as JSON on stdout instead of the tables")
     .option("--shard <i/n>", "run only the i-th of n interleaved parts of the plan (join them with --merge)")
     .option("--first-seed <n>", "seeds are n..n+N−1 (default 1)", positive("--first-seed"))
@@ -127,7 +166,8 @@ export function registerBenchQuality(bench: Command): Command {
       "join the JSON reports of shards (no training); writes the joined report to --out",
     )
     .action(async (flags: BenchQualityFlags) => {
-      process.exitCode = await runBenchQuality(flags);
+      if (flags.worker) await serveQualityRuns();
+      else process.exitCode = await runBenchQuality(flags);
     });
 }
 
@@ -141,6 +181,14 @@ class UsageError extends Error {}
 
 /** How the command line recorded in the report starts (the standalone entry below changes it). */
 let invokedAs = "gradcraft";
+
+/** This program again in its worker mode, for --jobs: the bundled CLI, or the standalone TypeScript entry. */
+function workerCommand(): WorkerCommand {
+  return {
+    modulePath: process.argv[1] ?? "",
+    args: invokedAs === "gradcraft" ? ["bench", "quality", "--worker"] : ["--worker"],
+  };
+}
 
 /** What the runs start from: the resolved config, where its relative data paths resolve from, and the name of the report. */
 export interface BenchBase {
@@ -184,7 +232,11 @@ export function benchBaseConfig(flags: BenchQualityFlags): BenchBase {
     ...input,
     backend: flags.backend ?? input.backend ?? "auto",
     ...(flags.rows !== undefined ? { data: { ...data, rows: flags.rows } } : {}),
-    training: { ...input.training, gradientScope: flags.scope ?? input.training?.gradientScope ?? "params" },
+    training: {
+      ...input.training,
+      gradientScope: flags.scope ?? input.training?.gradientScope ?? "params",
+      ...(flags.embeddingOptimizer ? { embeddingOptimizer: flags.embeddingOptimizer } : {}),
+    },
   } as TrainingConfigInput;
   const parsed = TrainingConfig.safeParse(base);
   if (!parsed.success) throw new UsageError(`invalid settings: ${readableIssues(parsed.error).join("; ")}`);
@@ -205,6 +257,7 @@ export async function runBenchQuality(
   flags: BenchQualityFlags,
   io: BenchIo = defaultIo,
   argv = process.argv,
+  worker: WorkerCommand = workerCommand(),
 ): Promise<number> {
   const command = `${invokedAs} ${argv.slice(2).join(" ")}`;
   if (flags.merge) return mergeCommand(flags, io, command);
@@ -279,6 +332,11 @@ export async function runBenchQuality(
       onEvent: progress.update,
       shard,
       reverse: flags.reverse === true,
+      learningRates: flags.lrGrid,
+      jobs:
+        flags.jobs !== undefined && flags.jobs > 1
+          ? { count: flags.jobs, worker, baseDir: bench.baseDir }
+          : undefined,
       reuse,
       // Written after every run: an interrupted benchmark keeps what it measured.
       onProgress: save,

@@ -37,4 +37,4 @@ export {
   summarise,
   summariseRow,
 } from "./statistics";
-export { formatStat, markdownTable, tableRows, textTable } from "./tables";
+export { formatRate, formatStat, markdownTable, tableRows, textTable } from "./tables";

@@ -151,11 +151,11 @@ export class JobPool<Setup, Job, Result> {
 
 /**
  * The child's side: waits for its setup, prepares once (`prepare`, e.g. load the dataset), then
- * answers each job with `execute`'s result. Exits when the parent disconnects.
+ * answers each job with `execute`'s result. Resolves when the parent disconnects.
  */
 export function serveJobs<Setup, Job, Result>(
   prepare: (setup: Setup) => Promise<(job: Job, onStep: (step: number) => void) => Promise<Result>>,
-): void {
+): Promise<void> {
   const send = (message: FromChild<Result>) => process.send?.(message);
   if (!process.send) throw new Error("the worker mode needs a parent process with an IPC channel");
   let execute: ((job: Job, onStep: (step: number) => void) => Promise<Result>) | undefined;
@@ -181,7 +181,7 @@ export function serveJobs<Setup, Job, Result>(
         }
       });
   });
-  process.on("disconnect", () => process.exit(0));
+  return new Promise<void>((resolve) => process.once("disconnect", resolve));
 }
 
 function errorText(error: unknown): string {

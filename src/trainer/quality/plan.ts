@@ -85,14 +85,59 @@ export function resolveBudget(
   };
 }
 
-/** Every run of the table, seed-major: Single's tasks, then the other rows, for each seed. */
-export function planRuns(entries: readonly QualityEntry[], seeds: readonly number[], k: number): RunKey[] {
+/**
+ * Every run of the table, seed-major: Single's tasks, then the other rows, for each seed; with a
+ * learning-rate grid, each of those once per rate.
+ */
+export function planRuns(
+  entries: readonly QualityEntry[],
+  seeds: readonly number[],
+  k: number,
+  learningRates?: readonly number[],
+): RunKey[] {
   const plan: RunKey[] = [];
+  const rates = learningRates ?? [undefined];
   for (const seed of seeds)
-    for (const entry of entries) {
-      if (entry.label === SINGLE)
-        for (let t = 0; t < k; t++) plan.push({ label: entry.label, seed, task: t });
-      else plan.push({ label: entry.label, seed });
-    }
+    for (const entry of entries)
+      for (const learningRate of rates) {
+        const rate = learningRate === undefined ? {} : { learningRate };
+        if (entry.label === SINGLE)
+          for (let t = 0; t < k; t++) plan.push({ label: entry.label, seed, task: t, ...rate });
+        else plan.push({ label: entry.label, seed, ...rate });
+      }
   return plan;
+}
+
+/**
+ * What every run of a plan shares besides its seed and budget: the model and the training
+ * settings (the learning rate too, unless a grid varies it). Two reports with different settings
+ * measured different things and are never reused or merged into one table.
+ */
+export function planSettings(
+  base: TrainingConfig,
+  learningRates?: readonly number[],
+): Record<string, unknown> {
+  const { seed, maxSteps, epochs, evalEvery, patience, learningRate, ...training } = base.training;
+  return {
+    model: base.model,
+    training: learningRates ? training : { ...training, learningRate },
+  };
+}
+
+/** A learning-rate grid as the user gives it ("1e-4,5e-4,1e-3"): positive rates up to 1, each once. */
+export function parseLearningRates(text: string): number[] {
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (parts.length === 0) throw new Error("the learning-rate grid is empty");
+  const rates = parts.map((part) => {
+    const rate = Number(part);
+    if (!(Number.isFinite(rate) && rate > 0 && rate <= 1))
+      throw new Error(`"${part}" is not a learning rate (a number in (0, 1])`);
+    return rate;
+  });
+  const twice = rates.find((r, i) => rates.indexOf(r) !== i);
+  if (twice !== undefined) throw new Error(`${twice} is listed twice`);
+  return rates;
 }

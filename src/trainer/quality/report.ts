@@ -20,6 +20,12 @@ export interface QualityBudget {
   readonly epochs: number;
   readonly evalEvery: number;
   readonly patience: number;
+  /**
+   * The learning-rate grid, when each row's rate is tuned on validation as in the paper (every
+   * rate is trained and the one with the best mean validation criterion over seeds is reported);
+   * absent: every run uses the config's rate.
+   */
+  readonly learningRates?: readonly number[];
 }
 
 export interface RunKey {
@@ -27,6 +33,8 @@ export interface RunKey {
   readonly seed: number;
   /** Set for Single runs: the task trained. */
   readonly task?: number;
+  /** Set when the plan has a learning-rate grid: this run's rate. */
+  readonly learningRate?: number;
 }
 
 export interface RunRecord extends RunKey {
@@ -65,6 +73,8 @@ export interface QualityRow {
   /** RI (fraction, not %): mean over tasks of (x − single)/single, paired by seed. */
   readonly riAuc: Stat;
   readonly riGauc: Stat;
+  /** With a learning-rate grid: the rate chosen on validation (Single: one per task). */
+  readonly learningRates?: (number | null)[];
 }
 
 export interface QualityReport {
@@ -78,6 +88,11 @@ export interface QualityReport {
   readonly taskNames: string[];
   readonly seeds: number[];
   readonly budget: QualityBudget;
+  /**
+   * The model and training settings every run shared (all but seed, budget and, with a grid, the
+   * learning rate): reports are reused or merged only when these agree.
+   */
+  readonly settings?: Record<string, unknown>;
   readonly backend: string;
   readonly rows: QualityRow[];
   readonly runs: RunRecord[];
@@ -86,8 +101,9 @@ export interface QualityReport {
 
 export const SINGLE = "single";
 
-/** A run's identity in a plan: its row, seed and (Single) task. */
-export const runKey = (r: RunKey) => `${r.label}|${r.seed}|${r.task ?? ""}`;
+/** A run's identity in a plan: its row, seed, (Single) task and (with a grid) learning rate. */
+export const runKey = (r: RunKey) =>
+  `${r.label}|${r.seed}|${r.task ?? ""}${r.learningRate !== undefined ? `|${r.learningRate}` : ""}`;
 
 /** Two rows are the same when they run the same strategy with the same parameters. */
 export const sameEntry = (a: QualityEntry, b: QualityEntry) =>

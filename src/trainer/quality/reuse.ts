@@ -15,16 +15,25 @@ import { summarise } from "./statistics";
  * merged into one table.
  */
 
-/** A report given to reuse that belongs to another plan (dataset, tasks or budget). */
+/** A report given to reuse that belongs to another plan (dataset, tasks, budget or settings). */
 export class ReuseMismatch extends Error {}
 
-/** The runs of `reports` that belong to this plan (same dataset, tasks, budget; same row). */
+/**
+ * Whether two reports' model and training settings differ. Reports written before settings were
+ * recorded have none: they are taken as they are.
+ */
+function settingsDiffer(a: QualityReport["settings"], b: QualityReport["settings"]): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b);
+}
+
+/** The runs of `reports` that belong to this plan (same dataset, tasks, budget, settings; same row). */
 export function reusableRuns(
   reports: readonly QualityReport[],
   plan: {
     dataset: string;
     taskNames: readonly string[];
     budget: QualityBudget;
+    settings: QualityReport["settings"];
     entries: readonly QualityEntry[];
   },
 ): Map<string, RunRecord> {
@@ -35,6 +44,8 @@ export function reusableRuns(
       JSON.stringify(report.taskNames) !== JSON.stringify(plan.taskNames) && "tasks",
       JSON.stringify(report.budget) !== JSON.stringify(plan.budget) &&
         `budget ${JSON.stringify(report.budget)} (here ${JSON.stringify(plan.budget)})`,
+      settingsDiffer(report.settings, plan.settings) &&
+        `model or training settings ${JSON.stringify(report.settings)} (here ${JSON.stringify(plan.settings)})`,
     ].filter(Boolean);
     if (differs.length > 0)
       throw new ReuseMismatch(`cannot reuse report ${i + 1}: it has a different ${differs.join(", ")}`);
@@ -64,6 +75,9 @@ export function mergeReports(parts: readonly QualityReport[]): QualityReport {
   same("dataset", (r) => r.dataset);
   same("tasks", (r) => r.taskNames);
   same("budget", (r) => r.budget);
+  for (const [i, part] of parts.entries())
+    if (settingsDiffer(part.settings, first.settings))
+      throw new Error(`cannot merge: report ${i + 1} has different model or training settings than report 1`);
   const entries: QualityEntry[] = [];
   for (const [i, part] of parts.entries())
     for (const entry of part.entries) {
@@ -78,7 +92,8 @@ export function mergeReports(parts: readonly QualityReport[]): QualityReport {
     for (const run of part.runs) if (!runs.has(runKey(run))) runs.set(runKey(run), run);
   const planned = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
   const k = first.taskNames.length;
-  const perSeed = entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
+  const rates = first.budget.learningRates?.length ?? 1;
+  const perSeed = rates * entries.reduce((n, e) => n + (e.label === SINGLE ? k : 1), 0);
   const all = [...runs.values()];
   // A seed with runs missing would mix n's across rows and pair RI with a partial Single: the
   // table uses complete seeds only; the others are named in `partialSeeds`.

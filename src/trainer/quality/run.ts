@@ -5,7 +5,8 @@ import type { BackendChoice } from "../backend";
 import type { CommandChannel } from "../control";
 import { batchCount, type Dataset } from "../data/index";
 import { train } from "../train";
-import { planRuns, resolveBudget } from "./plan";
+import { JobPool, type WorkerCommand } from "./jobs";
+import { planRuns, planSettings, resolveBudget } from "./plan";
 import {
   type QualityBudget,
   type QualityEntry,
@@ -18,8 +19,10 @@ import { reusableRuns } from "./reuse";
 import { summarise } from "./statistics";
 
 /**
- * Running the plan: one headless training run per row, seed (and Single task), each on the shared
- * dataset with the same budget; a shard runs every n-th run; reused runs are not trained again.
+ * Running the plan: one headless training run per row, seed (and Single task, and rate of a
+ * learning-rate grid), each on the shared dataset with the same budget; a shard runs every n-th
+ * run; reused runs are not trained again. In this process one run at a time, or with `jobs`
+ * several at once, each in a child process (jobs.ts, worker.ts).
  */
 
 export interface QualityOptions {
@@ -54,6 +57,33 @@ export interface QualityOptions {
    * same strategy and parameters here; the rest of those reports is ignored.
    */
   readonly reuse?: readonly QualityReport[];
+  /** Tune each row's learning rate on validation over this grid (learning-rates.ts). */
+  readonly learningRates?: readonly number[];
+  /**
+   * Train `count` runs at once, each in a child process started with `worker` (the CLI's worker
+   * mode), which loads the dataset itself from the base config (relative paths from `baseDir`).
+   */
+  readonly jobs?: { readonly count: number; readonly worker: WorkerCommand; readonly baseDir: string };
+}
+
+/** What a run needs besides its config: the backend and the loaded dataset. */
+export interface RunContext {
+  readonly backend: BackendChoice;
+  readonly dataset: Dataset;
+}
+
+/** One run of the plan, as handed to a worker. */
+export interface QualityJob {
+  readonly entry: QualityEntry;
+  readonly run: RunKey;
+  readonly budget: QualityBudget;
+}
+
+/** A worker's setup: what it needs to load the dataset and train like this process. */
+export interface QualitySetup {
+  readonly base: TrainingConfig;
+  readonly baseDir: string;
+  readonly backend: BackendChoice["name"];
 }
 
 export type QualityEvent =
@@ -76,15 +106,21 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
   const { dataset, seeds, entries } = options;
   const k = dataset.taskNames.length;
   const baseConfig = options.base;
-  const budget = resolveBudget(baseConfig.training, options.budget);
+  const grid = options.learningRates;
+  const budget: QualityBudget = {
+    ...resolveBudget(baseConfig.training, options.budget),
+    ...(grid ? { learningRates: [...grid] } : {}),
+  };
   const perEpoch = batchCount(dataset.train, baseConfig.training.batchSize);
   const stepBudget = Math.min(budget.maxSteps ?? Number.POSITIVE_INFINITY, budget.epochs * perEpoch);
-  const plan = planRuns(entries, seeds, k);
+  const plan = planRuns(entries, seeds, k, grid);
   const datasetName = options.datasetName ?? dataset.name;
+  const settings = planSettings(baseConfig, grid);
   const reused = reusableRuns(options.reuse ?? [], {
     dataset: datasetName,
     taskNames: dataset.taskNames,
     budget,
+    settings,
     entries,
   });
   const planned = new Set(plan.map(runKey));
@@ -110,26 +146,61 @@ export async function runQuality(options: QualityOptions): Promise<QualityReport
     taskNames: [...dataset.taskNames],
     seeds: [...seeds],
     budget,
+    settings,
     backend: options.backend.name,
     rows: summarise(entries, runs, seeds, k),
     runs: [...runs],
     wallMs: Date.now() - started,
   });
-  for (const [index, run] of mine.entries()) {
-    const entry = entries.find((e) => e.label === run.label) as QualityEntry;
-    options.onEvent?.({ type: "run-start", index, total: mine.length, run, stepBudget });
-    const onStep = (step: number) =>
-      options.onEvent?.({ type: "run-step", index, total: mine.length, run, step, stepBudget });
-    const record = await runOne(options, baseConfig, entry, run, budget, onStep);
-    runs.push(record);
-    options.onEvent?.({ type: "run-end", index, total: mine.length, run, record });
-    options.onProgress?.(report());
+  const jobs = options.jobs && mine.length > 0 ? options.jobs : undefined;
+  const pool = jobs
+    ? await JobPool.start<QualitySetup, QualityJob, RunRecord>(
+        Math.min(jobs.count, mine.length),
+        jobs.worker,
+        {
+          base: baseConfig,
+          baseDir: jobs.baseDir,
+          backend: options.backend.name,
+        },
+      )
+    : undefined;
+  const execute = (job: QualityJob, onStep: (step: number) => void) =>
+    pool ? pool.run(job, onStep) : runOne(options, baseConfig, job.entry, job.run, job.budget, onStep);
+  try {
+    await eachConcurrently(mine, pool?.size ?? 1, async (run, index) => {
+      const entry = entries.find((e) => e.label === run.label) as QualityEntry;
+      options.onEvent?.({ type: "run-start", index, total: mine.length, run, stepBudget });
+      const onStep = (step: number) =>
+        options.onEvent?.({ type: "run-step", index, total: mine.length, run, step, stepBudget });
+      const record = await execute({ entry, run, budget }, onStep);
+      runs.push(record);
+      options.onEvent?.({ type: "run-end", index, total: mine.length, run, record });
+      options.onProgress?.(report());
+    });
+  } finally {
+    pool?.close();
   }
   return report();
 }
 
-async function runOne(
-  options: QualityOptions,
+/** Runs `work` on every item, at most `limit` at a time, in order of the items. */
+async function eachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}
+
+export async function runOne(
+  context: RunContext,
   baseConfig: TrainingConfig,
   entry: QualityEntry,
   run: RunKey,
@@ -151,6 +222,7 @@ async function runOne(
     },
     training: {
       ...baseConfig.training,
+      ...(run.learningRate !== undefined ? { learningRate: run.learningRate } : {}),
       seed: run.seed,
       evalEvery: budget.evalEvery,
       patience: budget.patience,
@@ -167,12 +239,12 @@ async function runOne(
     channel: quietChannel((message) => {
       if (message.type === "step") onStep(message.step);
     }),
-    backend: options.backend,
-    dataset: options.dataset,
+    backend: context.backend,
+    dataset: context.dataset,
     selectOn,
   });
   const { summary } = result;
-  const k = options.dataset.taskNames.length;
+  const k = context.dataset.taskNames.length;
   const none = () => new Array<number | null>(k).fill(null);
   const test = summary.splits.test ? metricsOf(summary.splits.test) : { auc: none(), gauc: none() };
   const validation = summary.splits.validation;

@@ -1,4 +1,5 @@
 import { meanOf, relativeImprovement } from "../../core/metrics";
+import { chooseLearningRates } from "./learning-rates";
 import { type QualityEntry, type QualityRow, type RunRecord, SINGLE, type Stat } from "./report";
 
 /**
@@ -78,13 +79,19 @@ export function seedMetrics(
   return out;
 }
 
+/** The table's rows; with a learning-rate grid, from the runs of each row's rate chosen on validation. */
 export function summarise(
   entries: readonly QualityEntry[],
   runs: readonly RunRecord[],
   seeds: readonly number[],
   k: number,
 ): QualityRow[] {
+  const choice = chooseLearningRates(entries, runs, seeds, k);
   const singleEntry = entries.find((e) => e.label === SINGLE);
-  const single = singleEntry ? seedMetrics(singleEntry, runs, seeds, k) : [];
-  return entries.map((entry) => summariseRow(entry, seedMetrics(entry, runs, seeds, k), single, k));
+  const single = singleEntry ? seedMetrics(singleEntry, choice.runs, seeds, k) : [];
+  return entries.map((entry) => {
+    const row = summariseRow(entry, seedMetrics(entry, choice.runs, seeds, k), single, k);
+    const rates = choice.rates.get(entry.label);
+    return rates ? { ...row, learningRates: rates } : row;
+  });
 }

@@ -14,17 +14,27 @@ export function formatStat(stat: Stat, kind: "metric" | "percent" = "metric"): s
   return stat.std === null ? fixed(stat.mean, 4) : `${fixed(stat.mean, 4)} ± ${fixed(stat.std, 4)}`;
 }
 
-/** Two tables (AUC, GAUC): a row per strategy, a column per task, then AV and RI. */
+/** "5e-4"; null: "–". */
+export function formatRate(rate: number | null): string {
+  return rate === null ? "–" : rate.toExponential().replace("e+0", "");
+}
+
+/**
+ * Two tables (AUC, GAUC): a row per strategy, a column per task, then AV and RI; with a
+ * learning-rate grid, the rate chosen on validation (Single: per task, "/"-separated).
+ */
 export function tableRows(
   report: Pick<QualityReport, "rows" | "taskNames">,
   metric: "auc" | "gauc",
 ): string[][] {
-  const header = ["strategy", ...report.taskNames, "AV", "RI"];
+  const tuned = report.rows.some((row) => row.learningRates !== undefined);
+  const header = ["strategy", ...report.taskNames, "AV", "RI", ...(tuned ? ["lr"] : [])];
   const body = report.rows.map((row) => [
     row.label,
     ...row[metric].map((s) => formatStat(s)),
     formatStat(metric === "auc" ? row.avAuc : row.avGauc),
     row.label === SINGLE ? "–" : formatStat(metric === "auc" ? row.riAuc : row.riGauc, "percent"),
+    ...(tuned ? [(row.learningRates ?? [null]).map(formatRate).join("/")] : []),
   ]);
   return [header, ...body];
 }

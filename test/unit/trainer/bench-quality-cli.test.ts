@@ -14,6 +14,15 @@ import { captureIo, useCpu } from "./helpers";
 
 const io = captureIo;
 
+interface RunFigures {
+  label: string;
+  task?: number;
+  learningRate: number;
+  steps: number;
+  testAuc: number[];
+  bestValidationAuc: number | null;
+}
+
 /** A user's log: two categorical features, two labels, a user column; 600 rows. */
 function writeLog(path: string): void {
   const rng = new Rng(5);
@@ -101,6 +110,59 @@ describe("gradcraft bench quality --config", () => {
     assert.deepEqual(gradcraft.params, { tau: 0.5, eps: 0 });
     assert.equal(report.runs.length, 3, "Single's two tasks and GradCraft");
     for (const run of report.runs) assert.ok(run.steps >= 1 && run.steps <= 2);
+  });
+
+  test("--lr-grid with --jobs 2: child processes train the runs the in-process command trains, to the same figures", async () => {
+    const flags = {
+      config: join(dir, "mine.gradcraft.json"),
+      seeds: 1,
+      strategies: "ew",
+      maxSteps: 2,
+      lrGrid: [0.001, 0.01],
+    };
+    const argv = ["node", "gradcraft", "bench", "quality", "--lr-grid", "0.001,0.01"];
+    const here = io();
+    assert.equal(
+      await runBenchQuality({ ...flags, out: join(dir, "here") }, here.io, argv),
+      0,
+      here.err.join(""),
+    );
+    // The standalone entry in its worker mode, as `--jobs` starts it from the bundle.
+    const worker = {
+      modulePath: join(__dirname, "..", "..", "..", "src", "cli", "bench-quality.ts"),
+      args: ["--worker"],
+      execArgv: ["--import", "tsx"],
+    };
+    const jobs = io();
+    assert.equal(
+      await runBenchQuality({ ...flags, jobs: 2, out: join(dir, "jobs") }, jobs.io, argv, worker),
+      0,
+      jobs.err.join(""),
+    );
+    const read = (sub: string) => JSON.parse(readFileSync(join(dir, sub, "quality-mine.json"), "utf8"));
+    const [a, b] = [read("here"), read("jobs")];
+    // Single's two tasks and EW, each at both rates.
+    assert.equal(a.runs.length, 6);
+    const figures = (report: typeof a) =>
+      report.runs
+        .map((r: RunFigures) => [
+          r.label,
+          r.task ?? "",
+          r.learningRate,
+          r.steps,
+          r.testAuc,
+          r.bestValidationAuc,
+        ])
+        .sort((x: unknown[], y: unknown[]) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    assert.deepEqual(figures(b), figures(a));
+    assert.deepEqual(a.budget.learningRates, [0.001, 0.01]);
+    const ew = b.rows.find((r: { label: string }) => r.label === "ew");
+    assert.equal(ew.learningRates.length, 1);
+    assert.ok([0.001, 0.01].includes(ew.learningRates[0]));
+    assert.match(
+      readFileSync(join(dir, "jobs", "quality-mine.md"), "utf8"),
+      /Learning rate tuned on validation over 1e-3, 1e-2/,
+    );
   });
 
   test("bad input exits 2 and says which flag, file and field", async () => {
