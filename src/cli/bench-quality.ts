@@ -231,6 +231,8 @@ export function benchBaseConfig(flags: BenchQualityFlags): BenchBase {
   const base = {
     ...input,
     backend: flags.backend ?? input.backend ?? "auto",
+    // With --jobs the runs already share the cores, a process each: every run keeps to one thread.
+    ...(flags.jobs !== undefined && flags.jobs > 1 ? { threads: 1 } : {}),
     ...(flags.rows !== undefined ? { data: { ...data, rows: flags.rows } } : {}),
     training: {
       ...input.training,

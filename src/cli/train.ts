@@ -18,6 +18,7 @@ import {
 import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
+import { stepThreads } from "../trainer/parallel/pool";
 import { PRESETS, type PresetName, presetConfig } from "../trainer/presets";
 import { train } from "../trainer/train";
 
@@ -37,6 +38,7 @@ export interface TrainFlags {
   protocol?: string;
   maxSteps?: string;
   dataDir?: string;
+  threads?: string;
 }
 
 export class ConfigError extends Error {}
@@ -68,10 +70,14 @@ export function readableIssues(error: z.ZodError, input?: unknown): string[] {
   return configProblemLines(error, input);
 }
 
-/** What --backend and --max-steps change, for a new run and a resumed one alike. */
+/** What --backend, --threads and --max-steps change, for a new run and a resumed one alike. */
 function flagOverrides(flags: TrainFlags): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
   if (flags.backend !== undefined) overrides.backend = flags.backend;
+  if (flags.threads !== undefined) {
+    const n = Number(flags.threads);
+    overrides.threads = flags.threads === "auto" || !Number.isInteger(n) ? flags.threads : n;
+  }
   if (flags.maxSteps !== undefined) {
     // Not a whole number: passed on as given, so the config error quotes what the user typed.
     const n = Number(flags.maxSteps);
@@ -240,7 +246,8 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
     throw error;
   }
   const backend = await selectBackend((flags.backend as Backend | undefined) ?? config.backend);
-  process.stderr.write(`${backend.summary}\n`);
+  const threads = stepThreads(config.threads, backend.name, config.training.batchSize);
+  process.stderr.write(`${backend.summary}; threads per step: ${threads}\n`);
   if (!resume) {
     runDir = createRunDir(resolve(flags.out ?? ".gradcraft/runs"), config.name);
     fs.writeFileSync(runPaths(runDir).config, `${JSON.stringify(config, null, 2)}\n`);
@@ -295,6 +302,7 @@ export function registerTrain(program: Command): void {
     .option("--resume <run>", "continue a run from its last checkpoint")
     .option("--listen", "also serve the live link on a local socket (token in the run folder)")
     .option("--protocol <mode>", "stdio: NDJSON messages on stdout, commands on stdin")
+    .option("--threads <n>", 'threads that share each step on wasm and cpu ("auto": every core)')
     .option("--max-steps <n>", "stop after N steps")
     .option("--data-dir <dir>", "data folder for the kuairand preset")
     .action(async (config: string | undefined, flags: TrainFlags) => {

@@ -107,6 +107,12 @@ export const TrainingConfig = z.strictObject({
     .optional()
     .describe("Start from a preset; fields given here override it."),
   backend: z.enum(BACKENDS).default("auto"),
+  threads: z
+    .union([z.literal("auto"), positiveInt], { error: '"auto" or a whole number of threads (at least 1)' })
+    .default("auto")
+    .describe(
+      "Threads that share each training step on the wasm and cpu backends (each takes a slice of the batch; docs/architecture.md). auto: every core; a batch is split only into slices of at least 256 examples.",
+    ),
   data: DataConfig.default(() => SyntheticDataConfig.parse({ source: "synthetic" })),
   model: ModelConfig.default(() => ModelConfig.parse({})),
   training: TrainingSettings.default(() => TrainingSettings.parse({})),

@@ -18,6 +18,7 @@ export const TRAINER_EXAMPLES: Record<TrainerMessage["type"], TrainerMessage> = 
     backend: {
       name: "wasm",
       reason: "tensorflow-gpu and tensorflow are not installed; webgpu has no hardware adapter",
+      threads: 2,
     },
     tasks,
     strategies: [

@@ -116,6 +116,12 @@ export const HelloMessage = message(
       .object({
         name: z.string().describe('Backend in use, e.g. "wasm", "tensorflow-gpu", "cpu".'),
         reason: z.string().describe("Why the faster backends were not taken, in one line."),
+        threads: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe("Threads that share each training step (each takes a slice of the batch)."),
       })
       .describe("The compute backend."),
     tasks: z.array(z.string()).min(1).describe("Task names; every per-task array follows this order."),

@@ -10,6 +10,7 @@ import type { WorkerPool } from "./parallel/pool";
 import {
   addSlices,
   type BatchSlice,
+  MIN_SLICE,
   type SliceGradients,
   type SliceMode,
   sliceGradients,
@@ -376,9 +377,6 @@ export class GradientEngine {
     };
   }
 }
-
-/** Default of `GradientEngine.minSlice`. */
-export const MIN_SLICE = 256;
 
 /** A step's losses, Gram matrix and the strategy's verdict, before the update is applied. */
 interface Weighed {

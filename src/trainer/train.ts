@@ -29,6 +29,7 @@ import { evaluateSplit, toSplitMetrics } from "./evaluate";
 import { type ActiveStrategy, type AppliedStep, activeStrategy, GradientEngine } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
+import { stepThreads, WorkerPool } from "./parallel/pool";
 
 /**
  * The training loop (issue 3): a pipeline of data source -> model -> gradient engine ->
@@ -85,8 +86,10 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
     nextCommand: () => request.channel.nextCommand(),
     ack: (command, outcome) => request.channel.ack(command, outcome),
   };
+  // The worker threads that share each step (runTraining starts them): closed however the run ends.
+  const threads: { pool?: WorkerPool } = {};
   try {
-    return await runTraining({ ...request, channel });
+    return await runTraining({ ...request, channel }, threads);
   } catch (error) {
     if (helloSent) {
       const message = error instanceof Error ? error.message : String(error);
@@ -100,10 +103,12 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
       });
     }
     throw error;
+  } finally {
+    await threads.pool?.close();
   }
 }
 
-async function runTraining(request: TrainRequest): Promise<TrainResult> {
+async function runTraining(request: TrainRequest, threads: { pool?: WorkerPool }): Promise<TrainResult> {
   const { config, channel, runDir } = request;
   const started = Date.now();
   const emit = (message: TrainerMessage) => {
@@ -119,11 +124,13 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
   // `hello` goes out before the data loads (task names come from the config), so a host sees
   // the loading progress.
   const taskNames = request.dataset?.taskNames ?? configuredTaskNames(config);
+  // Threads that share each step (docs/architecture.md, "Every core"): known before the data loads.
+  const stepThreadCount = stepThreads(config.threads, request.backend.name, settings.batchSize);
   emit({
     v,
     type: "hello",
     trainer: { name: "gradcraft-tfjs", version: request.version ?? "0.1.0" },
-    backend: { name: request.backend.name, reason: request.backend.summary },
+    backend: { name: request.backend.name, reason: request.backend.summary, threads: stepThreadCount },
     tasks: taskNames,
     strategies: strategyInfos(),
     runDir,
@@ -145,23 +152,27 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
       `the data's tasks (${data.taskNames.join(", ")}) differ from the configured ones (${taskNames.join(", ")})`,
     );
   const k = data.taskNames.length;
-  const model = new MultiTaskModel(
-    config.model,
-    {
-      vocabularies: data.vocabularySizes,
-      numericFeatures: data.numericNames.length,
-      tasks: k,
-      featureNames: data.featureNames,
-      slots: data.featureSlots,
-    },
-    settings.seed,
-  );
+  const shape = {
+    vocabularies: data.vocabularySizes,
+    numericFeatures: data.numericNames.length,
+    tasks: k,
+    featureNames: data.featureNames,
+    slots: data.featureSlots,
+  };
+  const model = new MultiTaskModel(config.model, shape, settings.seed);
   const optimizer = new Adam(
     { learningRate: settings.learningRate, l2: settings.l2, clipNorm: settings.clipNorm },
     model.denseVariables(),
     settings.embeddingOptimizer,
   );
-  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
+  if (stepThreadCount > 1)
+    threads.pool = await WorkerPool.start(stepThreadCount - 1, {
+      backend: request.backend.name,
+      config: config.model,
+      shape,
+      seed: settings.seed,
+    });
+  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed, threads.pool);
   let position: TrainerPosition = {
     step: 0,
     epoch: 0,

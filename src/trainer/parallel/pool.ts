@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { ConcreteBackend } from "../backend";
 import type { FromWorker, ReplicaSpec, ToWorker } from "./messages";
-import type { BatchSlice, SliceMode } from "./slice";
+import { type BatchSlice, MIN_SLICE, type SliceMode } from "./slice";
 
 /**
  * The worker threads that share a training step with the training thread (docs/architecture.md,
@@ -15,12 +15,18 @@ import type { BatchSlice, SliceMode } from "./slice";
  */
 
 /**
- * Threads that share each step: the setting on the wasm and cpu backends ("auto": every core),
- * one on the others (native TensorFlow and GPUs run their own threads).
+ * Threads that share each step of `batchSize` examples: the setting on the wasm and cpu backends
+ * ("auto": every core), but never so many that a slice has fewer than MIN_SLICE examples; one on
+ * the other backends (native TensorFlow and GPUs run their own threads).
  */
-export function stepThreads(setting: "auto" | number, backend: ConcreteBackend): number {
+export function stepThreads(
+  setting: "auto" | number,
+  backend: ConcreteBackend,
+  batchSize = Number.POSITIVE_INFINITY,
+): number {
   if (backend !== "wasm" && backend !== "cpu") return 1;
-  return setting === "auto" ? availableParallelism() : setting;
+  const wanted = setting === "auto" ? availableParallelism() : setting;
+  return Math.max(1, Math.min(wanted, Math.floor(batchSize / MIN_SLICE)));
 }
 
 export interface SliceRequest {

@@ -111,6 +111,9 @@ export function sliceOf(
   };
 }
 
+/** The fewest examples a thread's slice may have by default: below it, its overhead outweighs the gain. */
+export const MIN_SLICE = 256;
+
 /**
  * Sizes of `parts` contiguous slices of a batch, as equal as possible (the first ones take the
  * remainder).
