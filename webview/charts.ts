@@ -17,7 +17,7 @@ import {
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
-import type { Marker } from "../src/extension/panel/model";
+import type { Marker } from "../src/panel/snapshot";
 import { runDash, runLabelPosition } from "./compare";
 import { cosineColor, type Palette, textOn, withAlpha } from "./theme";
 

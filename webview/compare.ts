@@ -4,15 +4,15 @@
  * pattern, used by its lines, its legend sample and its strategy-switch markers). No DOM here, so
  * the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
+import { averageCosines } from "../src/panel/runModel";
 import {
-  averageCosines,
   type BestValue,
   EVAL_METRICS,
   type EvalMetric,
   type HeatmapState,
   LOWER_IS_BETTER,
   seriesName,
-} from "../src/extension/panel/model";
+} from "../src/panel/snapshot";
 
 /** Line dash of run r: its lines, its legend sample and its markers share it. */
 export const RUN_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];

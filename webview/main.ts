@@ -4,16 +4,12 @@
  * 50 ms, a patch of what changed (bounded, whatever the trainer's speed); the panel applies it at
  * once and redraws once per animation frame, only the charts on screen.
  */
-import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/extension/panel/messages";
-import {
-  csvField,
-  type DownsampledSeries,
-  EVAL_METRICS,
-  type HeatmapState,
-  type Marker,
-  RunModel,
-  seriesName,
-} from "../src/extension/panel/model";
+
+import { csvField } from "../src/panel/csv";
+import type { CommandMessage, HostToWebview, Surface, WebviewToHost } from "../src/panel/messages";
+import { RunModel } from "../src/panel/runModel";
+import type { DownsampledSeries } from "../src/panel/series";
+import { EVAL_METRICS, type HeatmapState, type Marker, seriesName } from "../src/panel/snapshot";
 import {
   applyThemeDefaults,
   type ChartMarker,

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
+import type { ViewSettings } from "../panel/messages";
 import { runPaths } from "../protocol/runlog";
 import { registerConfigCommands } from "./commands/configs";
 import { registerRunCommands } from "./commands/runs";
@@ -10,7 +11,6 @@ import { ConfigDiagnostics } from "./config/diagnostics";
 import type { ApplyResult } from "./config/liveApply";
 import { CONFLICTS_VIEW_ID, ConflictsView } from "./panel/conflictsView";
 import { DASHBOARD_VIEW_TYPE, Dashboards } from "./panel/dashboard";
-import type { ViewSettings } from "./panel/messages";
 import type { PanelRun, SessionHost } from "./panel/session";
 import { loadReplayedRun } from "./runs/library";
 import { type LiveRun, RunRegistry } from "./runs/liveRun";

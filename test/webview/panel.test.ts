@@ -3,14 +3,10 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
-import {
-  type HostToWebview,
-  PanelFeed,
-  parseWebviewMessage,
-  toHostCommand,
-} from "../../src/extension/panel/messages";
-import { RunModel } from "../../src/extension/panel/model";
+import { PanelFeed } from "../../src/extension/panel/feed";
 import { routeWebviewMessage } from "../../src/extension/panel/webviewRouter";
+import { type HostToWebview, parseWebviewMessage, toHostCommand } from "../../src/panel/messages";
+import { RunModel } from "../../src/panel/runModel";
 import { PROTOCOL_VERSION as v } from "../../src/protocol/messages";
 import { chromiumArgs } from "../provision.mjs";
 import { DEFAULT_TASKS, fakeRun } from "./fakeRun";

@@ -1,9 +1,10 @@
 import * as vscode from "vscode";
+import type { HostToWebview, Surface, ViewSettings } from "../../panel/messages";
+import type { RunModel } from "../../panel/runModel";
 import type { AckMessage, TrainerMessage } from "../../protocol/messages";
 import type { CommandBody } from "../runs/connection";
+import { PanelFeed } from "./feed";
 import { renderWebviewHtml } from "./html";
-import { type HostToWebview, PanelFeed, type Surface, type ViewSettings } from "./messages";
-import type { RunModel } from "./model";
 import { saveExport } from "./saveExport";
 import { routeWebviewMessage } from "./webviewRouter";
 
@@ -59,7 +60,7 @@ export function setWebviewHtml(
 /**
  * Binds one webview to one run: the host sends a decimated snapshot when the webview says it is
  * ready (first open, reload, shown again) and deltas after, one at a time (PanelFeed); everything the webview posts
- * is validated (panel/messages.ts) before anything acts on it.
+ * is validated (src/panel/messages.ts) before anything acts on it.
  */
 export class PanelSession implements vscode.Disposable {
   private readonly feed: PanelFeed;

@@ -1,9 +1,9 @@
+import { type HostToWebview, parseWebviewMessage, toHostCommand } from "../../panel/messages";
 import type { AckMessage } from "../../protocol/messages";
 import type { CommandBody } from "../runs/connection";
-import { type HostToWebview, parseWebviewMessage, toHostCommand } from "./messages";
 
 /**
- * What the host does with a message a webview posted: validate it (panel/messages.ts), then act
+ * What the host does with a message a webview posted: validate it (src/panel/messages.ts), then act
  * on it through `deps`. Nothing reaches the trainer unless the protocol's own command schema
  * accepts it (ranges, required fields); every command gets an answer under the panel's own id;
  * every export is answered with a notice (where the file went, or why it did not). A run's

@@ -1,8 +1,8 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { seriesName } from "../../panel/snapshot";
 import type { TrainerMessage } from "../../protocol/messages";
 import { replay } from "../../protocol/runlog";
-import { seriesName } from "../panel/model";
 
 /**
  * Every series of a run as long-form CSV (series,step,time_ms,value), the same columns as the

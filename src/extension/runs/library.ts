@@ -1,8 +1,8 @@
 import { promises as fsp } from "node:fs";
 import { basename } from "node:path";
+import { RunModel } from "../../panel/runModel";
 import type { StreamProblem } from "../../protocol/codec";
 import { RUN_FILES, replay, runPaths } from "../../protocol/runlog";
-import { RunModel } from "../panel/model";
 import type { PanelRun } from "../panel/session";
 
 /**

@@ -1,3 +1,4 @@
+import { RunModel } from "../../panel/runModel";
 import type { TrainingConfig } from "../../protocol/config";
 import { Emitter } from "../../protocol/emitter";
 import type {
@@ -7,7 +8,6 @@ import type {
   ProgressMessage,
   TrainerMessage,
 } from "../../protocol/messages";
-import { RunModel } from "../panel/model";
 import type { CommandBody, ExitInfo, RunConnection } from "./connection";
 import type { StopOutcome, StopTimeouts } from "./stopProcess";
 

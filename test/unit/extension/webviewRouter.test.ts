@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HostToWebview } from "../../../src/extension/panel/messages";
 import { type RouterDeps, routeWebviewMessage } from "../../../src/extension/panel/webviewRouter";
 import type { CommandBody } from "../../../src/extension/runs/connection";
+import type { HostToWebview } from "../../../src/panel/messages";
 
 function harness(overrides: Partial<RouterDeps> = {}) {
   const posted: HostToWebview[] = [];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareSnapshots } from "../../../src/extension/panel/messages";
-import { RunModel } from "../../../src/extension/panel/model";
+import { compareSnapshots } from "../../../src/extension/panel/compareSnapshots";
+import { RunModel } from "../../../src/panel/runModel";
 import { fakeRun } from "../../webview/fakeRun";
 
 function finishedRun(label: string, seed: number, runDir?: string) {

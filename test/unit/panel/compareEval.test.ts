@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RunModel } from "../../../src/extension/panel/model";
+import { RunModel } from "../../../src/panel/runModel";
 import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
 import {
   compareEval,

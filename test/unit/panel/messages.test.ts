@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  type HostToWebview,
-  PanelFeed,
-  parseWebviewMessage,
-  toHostCommand,
-} from "../../../src/extension/panel/messages";
-import { RunModel } from "../../../src/extension/panel/model";
+import { PanelFeed } from "../../../src/extension/panel/feed";
+import { type HostToWebview, parseWebviewMessage, toHostCommand } from "../../../src/panel/messages";
+import { RunModel } from "../../../src/panel/runModel";
 import { PROTOCOL_VERSION } from "../../../src/protocol/messages";
 import { checkValue } from "../../../webview/forms";
 import { fakeRun, mulberry32 } from "../../webview/fakeRun";

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { averageCosines, DownsampledSeries, RunModel, seriesName } from "../../../src/extension/panel/model";
+import { averageCosines, RunModel } from "../../../src/panel/runModel";
+import { DownsampledSeries } from "../../../src/panel/series";
+import { seriesName } from "../../../src/panel/snapshot";
 import { fakeRun, mulberry32 } from "../../webview/fakeRun";
 
 describe("DownsampledSeries", () => {

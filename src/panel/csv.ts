@@ -1,0 +1,5 @@
+/** CSV cells, for every CSV the panel or the host writes. */
+
+export function csvField(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
