@@ -2,9 +2,10 @@
  * Dashboard benchmarks. Two modes:
  *
  * Throughput (default): streams a 6-task run of 100,000 steps through the host side (RunModel +
- * PanelFeed, as the extension runs them) into the dashboard webview (dist/webview.js) in headless
- * Chromium, one delta per update, and prints the median and 95th-percentile time per update (the
- * panel's ingest of the delta plus the redraw of every chart on screen) and the heap sizes.
+ * PanelFeed, as the extension runs them) into the dashboard webview (dist/webview.test.js: the
+ * panel with its test hooks) in headless Chromium, one delta per update, and prints the median
+ * and 95th-percentile time per update (the panel's ingest of the delta plus the redraw of every
+ * chart on screen) and the heap sizes.
  *
  *   npx tsx bench/panel.ts [--steps 100000] [--batch 100] [--no-browser]
  *
@@ -57,7 +58,7 @@ async function openDashboard(): Promise<{ browser: Browser; page: Page }> {
     args: chromiumArgs,
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 2600 }, deviceScaleFactor: 1 });
-  const bundle = readFileSync(join(root, "dist", "webview.js"), "utf8");
+  const bundle = readFileSync(join(root, "dist", "webview.test.js"), "utf8");
   await page.route("http://panel.test/**", (route) =>
     route.request().url().endsWith("/webview.js")
       ? route.fulfill({ body: bundle, contentType: "text/javascript" })

@@ -65,10 +65,8 @@ const cellTextPlugin: Plugin<"matrix"> = {
   },
 };
 
-let registered = false;
+/** Registers what the panel draws with (once, when the app starts). */
 export function registerCharts(): void {
-  if (registered) return;
-  registered = true;
   Chart.register(
     LineController,
     LineElement,
@@ -158,7 +156,7 @@ export class TimeChart {
         plugins: {
           legend: { display: options.showLegend ?? false, labels: { boxWidth: 12, boxHeight: 2 } },
           tooltip: { enabled: true },
-          // The panel already hands chart.js about two points per pixel (pointsOf in main.ts).
+          // The panel already hands chart.js about two points per pixel (points.ts).
           decimation: { enabled: false },
           annotation: { annotations: {} },
           zoom: {
@@ -210,7 +208,13 @@ export class TimeChart {
     y.type = log ? "logarithmic" : "linear";
   }
 
-  setData(series: LineSeries[], markers: ChartMarker[], xMode: XMode, palette: Palette, xEnd?: number): void {
+  setData(
+    series: LineSeries[],
+    markers: readonly ChartMarker[],
+    xMode: XMode,
+    palette: Palette,
+    xEnd?: number,
+  ): void {
     const xScale = (
       this.chart.options.scales as Record<string, { suggestedMax?: number; suggestedMin?: number }>
     ).x;
@@ -300,6 +304,31 @@ export class TimeChart {
     this.chart.update("none");
   }
 
+  /** The x axis title. */
+  xTitle(): string | null {
+    return (this.chart.options.scales as { x: { title: { text: string } } }).x?.title.text ?? null;
+  }
+
+  /** The markers drawn: label, dash, where the label sits and whether it shows. */
+  markers(): { label: string; dash: number[]; position: string; labelled: boolean }[] {
+    const annotations = (
+      this.chart.options.plugins as {
+        annotation: {
+          annotations: Record<
+            string,
+            { borderDash: number[]; label: { content: string; position: string; display: boolean } }
+          >;
+        };
+      }
+    ).annotation.annotations;
+    return Object.values(annotations).map((a) => ({
+      label: a.label.content,
+      dash: [...a.borderDash],
+      position: a.label.position,
+      labelled: a.label.display,
+    }));
+  }
+
   resetZoom(): void {
     this.chart.resetZoom("none");
     this.drawnOnce = false;
@@ -311,6 +340,28 @@ export class TimeChart {
 
   destroy(): void {
     this.chart.destroy();
+  }
+}
+
+/** The time charts of one page: zooming or panning one moves the others to the same range. */
+export class ZoomGroup {
+  private readonly charts = new Set<TimeChart>();
+
+  join(chart: TimeChart): void {
+    this.charts.add(chart);
+  }
+
+  leave(chart: TimeChart): void {
+    this.charts.delete(chart);
+  }
+
+  /** `source` was zoomed or panned to [min, max]. */
+  moved(source: TimeChart, min: number, max: number): void {
+    for (const chart of this.charts) if (chart !== source) chart.setRange(min, max);
+  }
+
+  reset(): void {
+    for (const chart of this.charts) chart.resetZoom();
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * Compare mode's pure parts: the evaluation table of several runs (one row per run under each
- * task, the best figure of each task and metric marked) and how each run is drawn (its dash
- * pattern, used by its lines, its legend sample and its strategy-switch markers). No DOM here, so
- * the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
+ * task, the best figure of each task and metric marked) and how each run is drawn (its lines'
+ * colours and dash pattern, used by its lines, its legend sample and its strategy-switch markers).
+ * No DOM here, so the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
 import { averageCosines } from "../src/panel/runModel";
 import {
@@ -13,6 +13,23 @@ import {
   LOWER_IS_BETTER,
   seriesName,
 } from "../src/panel/snapshot";
+import { type Palette, taskColor } from "./theme";
+
+/**
+ * How one series of run `run` (of `runs` shown) is drawn: in its task's colour (a series not per
+ * task: the run's), and when several runs are shown in the run's dash.
+ */
+export function lineStyle(
+  palette: Palette,
+  tasks: readonly string[],
+  runs: number,
+  run: number,
+  task: string | null,
+): { color: string; dash: number[] } {
+  const color =
+    task === null ? palette.tasks[run % palette.tasks.length] : taskColor(palette, tasks.indexOf(task));
+  return { color, dash: runs > 1 ? runDash(run) : [] };
+}
 
 /** Line dash of run r: its lines, its legend sample and its markers share it. */
 export const RUN_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];

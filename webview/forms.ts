@@ -96,8 +96,6 @@ export interface BuiltForm {
   read(): Record<string, unknown> | null;
 }
 
-let uid = 0;
-
 /**
  * Fields for an object schema's properties. `values` pre-fills (e.g. the parameters in use);
  * `onlyChanged` makes `read` return just the fields the user edited.
@@ -120,7 +118,8 @@ export function buildFields(
   for (const [name, rawProperty] of properties) {
     const property = effective(rawProperty);
     const kind = kindOf(property);
-    const id = `${options.idPrefix ?? "f"}-${name}-${++uid}`;
+    // One form of each kind is on the page at a time: the prefix and the name make the id unique.
+    const id = `${options.idPrefix ?? "f"}-${name}`;
     const row = document.createElement("div");
     row.className = "field";
     const label = document.createElement("label");

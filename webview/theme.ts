@@ -84,9 +84,7 @@ export function taskColor(palette: Palette, t: number): string {
   return toCss({ r: clamp255(c.r * shade), g: clamp255(c.g * shade), b: clamp255(c.b * shade), a: 1 });
 }
 
-let probe: CanvasRenderingContext2D | null = null;
-
-/** Parses any CSS colour (hex, rgb(), named...) through a 1×1 canvas. */
+/** Parses a CSS colour: hex and rgb()/rgba() by hand (what the theme and this module write), anything else through a 1×1 canvas. */
 export function parseColor(css: string): Rgb {
   const hex = /^#([0-9a-f]{3,8})$/i.exec(css.trim());
   if (hex) {
@@ -95,9 +93,15 @@ export function parseColor(css: string): Rgb {
     const n = (i: number) => Number.parseInt(h.slice(i, i + 2), 16);
     return { r: n(0), g: n(2), b: n(4), a: h.length === 8 ? n(6) / 255 : 1 };
   }
-  probe ??= document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  const rgb = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+)(%?))?\s*\)$/i.exec(
+    css.trim(),
+  );
+  if (rgb) {
+    const alpha = rgb[4] === undefined ? 1 : Number(rgb[4]) / (rgb[5] ? 100 : 1);
+    return { r: Number(rgb[1]), g: Number(rgb[2]), b: Number(rgb[3]), a: alpha };
+  }
+  const probe = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
   if (!probe) return { r: 128, g: 128, b: 128, a: 1 };
-  probe.clearRect(0, 0, 1, 1);
   probe.fillStyle = "#000";
   probe.fillStyle = css;
   probe.fillRect(0, 0, 1, 1);

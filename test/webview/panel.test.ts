@@ -13,14 +13,18 @@ import { DEFAULT_TASKS, fakeRun } from "./fakeRun";
 import { pageHtml, THEMES, type ThemeName } from "./themes";
 
 /**
- * The dashboard webview, as shipped (dist/webview.js), in headless Chromium. A stand-in for the
- * VS Code webview API records what the panel posts; the host side is the real one: a RunModel
- * fed by a seeded fake run, sent through PanelFeed as a snapshot and batched deltas.
+ * The dashboard webview, as built (dist/webview.test.js: the shipped bundle plus its read-only
+ * test hooks), in headless Chromium. A stand-in for the VS Code webview API records what the
+ * panel posts; the host side is the real one: a RunModel fed by a seeded fake run, sent through
+ * PanelFeed as a snapshot and batched deltas.
  */
 
 const root = join(import.meta.dirname, "..", "..");
 const artifacts = join(root, "test-artifacts", "webview");
-const bundle = readFileSync(process.env.GRADCRAFT_WEBVIEW_BUNDLE ?? join(root, "dist", "webview.js"), "utf8");
+const bundle = readFileSync(
+  process.env.GRADCRAFT_WEBVIEW_BUNDLE ?? join(root, "dist", "webview.test.js"),
+  "utf8",
+);
 const executablePath = process.env.GRADCRAFT_CHROMIUM ?? "/usr/bin/chromium";
 
 const STEPS = 600;

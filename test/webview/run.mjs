@@ -15,8 +15,9 @@ try {
   process.exit(exitCodeFor(error));
 }
 
-// The panel is tested as shipped: the bundle. Build it when missing (npm test builds first).
-if (!existsSync(join(root, "dist", "webview.js")) || process.argv.includes("--build")) {
+// The panel is tested as built: the bundle with its test hooks (dist/webview.test.js, the shipped
+// one without them is the same code). Build it when missing (npm test builds first).
+if (!existsSync(join(root, "dist", "webview.test.js")) || process.argv.includes("--build")) {
   const build = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: root, stdio: "inherit" });
   if (build.status !== 0) process.exit(1);
 }

@@ -43,6 +43,14 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
+/**
+ * The panel bundle: the shipped one, or where a test suite asks for it (GRADCRAFT_PANEL_HOOKS=1)
+ * its twin with read-only test hooks, which the package leaves out (scripts/bundles.mjs).
+ */
+function panelScript(): string {
+  return process.env.GRADCRAFT_PANEL_HOOKS === "1" ? "webview.test.js" : "webview.js";
+}
+
 export function setWebviewHtml(
   webview: vscode.Webview,
   extensionUri: vscode.Uri,
@@ -51,7 +59,7 @@ export function setWebviewHtml(
 ): void {
   webview.html = renderWebviewHtml({
     cspSource: webview.cspSource,
-    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview.js")).toString(),
+    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", panelScript())).toString(),
     surface,
     title,
   });

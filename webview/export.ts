@@ -1,0 +1,54 @@
+/**
+ * The cards' PNG and CSV exports. The panel sends what it exports to the host, which asks where to
+ * save it and answers with a notice. One run's CSV is built by the host from its own model; in
+ * compare mode the panel holds every run and builds one long-form file with a run column.
+ */
+import { csvField } from "../src/panel/csv";
+import type { WebviewToHost } from "../src/panel/messages";
+import type { RunModel } from "../src/panel/runModel";
+import type { Card } from "./cards/card";
+
+export interface ExportDeps {
+  runs(): readonly RunModel[];
+  card(id: string): Card | undefined;
+  post(message: WebviewToHost): void;
+}
+
+export class Exporter {
+  constructor(private readonly deps: ExportDeps) {}
+
+  png(id: string): void {
+    const png = this.deps.card(id)?.png?.();
+    if (png === undefined) return;
+    this.deps.post({ type: "export-png", chart: id, dataUrl: png });
+  }
+
+  /** A card's series (null: every series of the runs). */
+  csv(id: string | null): void {
+    const card = id ? this.deps.card(id) : undefined;
+    const seriesOf = (run: RunModel) =>
+      card ? (card.csvSeries?.(run) ?? []) : [...run.series.keys()].sort();
+    const runs = this.deps.runs();
+    if (runs.length === 1) {
+      this.deps.post({
+        type: "export-csv",
+        runId: runs[0].runId,
+        series: seriesOf(runs[0]),
+        suggestedName: id ?? "all",
+      });
+      return;
+    }
+    this.deps.post({ type: "export-csv", csv: compareCsv(runs, seriesOf), suggestedName: id ?? "compare" });
+  }
+}
+
+/** Several runs' series as one long-form CSV: run,series,step,time_ms,value. */
+export function compareCsv(runs: readonly RunModel[], seriesOf: (run: RunModel) => string[]): string {
+  const rows = ["run,series,step,time_ms,value"];
+  for (const run of runs) {
+    const body = run.toCsv(seriesOf(run)).trim().split("\n").slice(1);
+    const label = csvField(run.label);
+    for (const line of body) rows.push(`${label},${line}`);
+  }
+  return `${rows.join("\n")}\n`;
+}

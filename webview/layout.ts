@@ -1,0 +1,66 @@
+/**
+ * Which cards each surface shows, in order: the dashboard's charts, table and controls, and the
+ * Conflicts view's compact few. A new card is one line here.
+ */
+import type { RunModel } from "../src/panel/runModel";
+import { seriesName } from "../src/panel/snapshot";
+import { BarsCard } from "./cards/barsCard";
+import type { Card, CardContext } from "./cards/card";
+import { ControlsCard } from "./cards/controlsCard";
+import { EvalTableCard } from "./cards/evalTableCard";
+import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
+import { perTask, type SeriesRef, single, TimeCard } from "./cards/timeCard";
+import { select } from "./dom";
+
+export function dashboardCards(context: CardContext): Card[] {
+  const { view } = context;
+  const compare = context.runs().length > 1;
+  const normScale = select(
+    "norm-scale",
+    [
+      ["linear", "linear"],
+      ["log", "log"],
+    ],
+    view.normLog ? "log" : "linear",
+    (value) => context.setView({ normLog: value === "log" }),
+  );
+  normScale.setAttribute("aria-label", "Gradient norm scale");
+  const time = (id: string, title: string, series: (run: RunModel) => SeriesRef[], smooth = true) =>
+    new TimeCard(context, id, title, series, { smooth });
+  const evalSeries = (metric: string) => (run: RunModel) =>
+    run.tasks.map((task, t) => ({
+      name: seriesName.evalMetric(view.evalSplit, metric, task),
+      task: t,
+      label: task,
+    }));
+  return [
+    time("loss", "Loss per task", perTask(seriesName.loss)),
+    new TimeCard(context, "norm", "Gradient norm per task", perTask(seriesName.norm), {
+      log: () => view.normLog,
+      extra: [normScale],
+    }),
+    time("weight", "Weight in the update", perTask(seriesName.weight)),
+    compare ? new CompareHeatmapCard(context) : new HeatmapCard(context, false),
+    time("conflicting-pairs", "Conflicting pairs", single(seriesName.conflictingPairs, "pairs"), false),
+    time("update-cosine", "cos(update, task gradient)", perTask(seriesName.updateCosine)),
+    time("conflict-set", "Conflict set size", perTask(seriesName.conflictSet), false),
+    time("correction", "Correction norm", perTask(seriesName.correction)),
+    time("scale", "Magnitude scale", perTask(seriesName.scale)),
+    time("auc", "AUC", evalSeries("auc"), false),
+    time("gauc", "GAUC", evalSeries("gauc"), false),
+    time("logloss", "Log loss", evalSeries("logloss"), false),
+    new EvalTableCard(context),
+    time("step-time", "Step time (ms)", single(seriesName.stepTime, "step time")),
+    time("steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s")),
+    ...(compare ? [] : [new ControlsCard(context, false)]),
+  ];
+}
+
+export function conflictsCards(context: CardContext): Card[] {
+  return [
+    new HeatmapCard(context, true),
+    new BarsCard(context, "norm-bars", "Gradient norm", seriesName.norm),
+    new BarsCard(context, "weight-bars", "Weight in the update", seriesName.weight),
+    ...(context.runs().length > 1 ? [] : [new ControlsCard(context, true)]),
+  ];
+}

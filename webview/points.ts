@@ -1,0 +1,78 @@
+/**
+ * From a kept series to the points a chart draws: smoothing, the x axis by step or by time, and
+ * min/max buckets down to about the chart's pixel width. Pure (test/unit/webview/points.test.ts).
+ */
+import type { DownsampledSeries } from "../src/panel/series";
+import type { XMode } from "./charts";
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * The points a chart draws: debiased EMA smoothing (as Adam's bias correction: early points are
+ * not dragged toward zero) over the kept history, then min/max buckets down to `limit` points or
+ * so, so a redraw costs the same however many points the host keeps (and no spike is lost).
+ */
+export function chartPoints(
+  series: DownsampledSeries,
+  xMode: XMode,
+  smoothing: number,
+  limit: number,
+): Point[] {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const beta = smoothing;
+  let ema = 0;
+  let correction = 1;
+  const byStep = xMode === "step";
+  series.forEach((x, t, y) => {
+    let value = y;
+    if (beta > 0) {
+      ema = beta * ema + (1 - beta) * y;
+      correction *= beta;
+      value = ema / (1 - correction);
+    }
+    xs.push(byStep ? x : t / 1000);
+    ys.push(value);
+  });
+  const points: Point[] = [];
+  const n = xs.length;
+  if (n <= limit) {
+    for (let i = 0; i < n; i++) points.push({ x: xs[i], y: ys[i] });
+    return points;
+  }
+  const width = Math.ceil(n / Math.max(1, Math.floor(limit / 2)));
+  for (let start = 0; start < n; start += width) {
+    const end = Math.min(n, start + width);
+    let lo = start;
+    let hi = start;
+    for (let i = start + 1; i < end; i++) {
+      if (ys[i] < ys[lo]) lo = i;
+      if (ys[i] > ys[hi]) hi = i;
+    }
+    const first = Math.min(lo, hi);
+    const second = Math.max(lo, hi);
+    points.push({ x: xs[first], y: ys[first] });
+    if (second !== first) points.push({ x: xs[second], y: ys[second] });
+  }
+  return points;
+}
+
+/**
+ * `chartPoints` remembered per series until the series or the way it is drawn changes: a chart
+ * whose data did not change gets the very same array back (and need not redraw).
+ */
+export class SeriesPoints {
+  private readonly cache = new WeakMap<DownsampledSeries, { key: string; points: Point[] }>();
+
+  of(series: DownsampledSeries, xMode: XMode, smoothing: number, limit: number): Point[] {
+    const key = `${series.appended}|${xMode}|${smoothing}|${series.length}|${limit}`;
+    const cached = this.cache.get(series);
+    if (cached && cached.key === key) return cached.points;
+    const points = chartPoints(series, xMode, smoothing, limit);
+    this.cache.set(series, { key, points });
+    return points;
+  }
+}
