@@ -160,15 +160,20 @@ export class TimeChart {
           decimation: { enabled: false },
           annotation: { annotations: {} },
           zoom: {
+            // The callbacks belong to the zoom and pan options: chartjs-plugin-zoom reads them there.
             zoom: {
               wheel: { enabled: true, modifierKey: "ctrl" },
               pinch: { enabled: true },
               drag: { enabled: false },
               mode: "x",
+              onZoomComplete: ({ chart }: { chart: Chart }) => this.rangeChanged(chart),
             },
-            pan: { enabled: true, mode: "x", modifierKey: undefined },
-            onZoomComplete: ({ chart }: { chart: Chart }) => this.rangeChanged(chart),
-            onPanComplete: ({ chart }: { chart: Chart }) => this.rangeChanged(chart),
+            pan: {
+              enabled: true,
+              mode: "x",
+              modifierKey: undefined,
+              onPanComplete: ({ chart }: { chart: Chart }) => this.rangeChanged(chart),
+            },
           },
           gcBackground: { color: palette.background },
         } as never,
@@ -346,6 +351,8 @@ export class TimeChart {
 /** The time charts of one page: zooming or panning one moves the others to the same range. */
 export class ZoomGroup {
   private readonly charts = new Set<TimeChart>();
+  /** A reset tells the others its own full range: that must not pin them to it. */
+  private resetting = false;
 
   join(chart: TimeChart): void {
     this.charts.add(chart);
@@ -357,11 +364,17 @@ export class ZoomGroup {
 
   /** `source` was zoomed or panned to [min, max]. */
   moved(source: TimeChart, min: number, max: number): void {
+    if (this.resetting) return;
     for (const chart of this.charts) if (chart !== source) chart.setRange(min, max);
   }
 
   reset(): void {
-    for (const chart of this.charts) chart.resetZoom();
+    this.resetting = true;
+    try {
+      for (const chart of this.charts) chart.resetZoom();
+    } finally {
+      this.resetting = false;
+    }
   }
 }
 

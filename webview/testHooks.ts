@@ -64,6 +64,11 @@ export function exposeTestHooks(app: DashboardApp): void {
       return { title: tooltip.title.join(" "), lines: tooltip.body.flatMap((b) => b.lines) };
     },
     canvasOf: (id: string) => app.deck.get(id)?.element.querySelector("canvas") ?? null,
+    /** The x range a time chart shows now. */
+    xRange: (id: string) => {
+      const x = timeCard(app, id)?.chart.chart.scales.x;
+      return x ? { min: x.min, max: x.max } : null;
+    },
     xTitle: (id: string) => timeCard(app, id)?.chart.xTitle() ?? null,
     datasetLabels: (id: string) => timeCard(app, id)?.chart.chart.data.datasets.map((d) => d.label) ?? [],
     markerCount: (id: string) =>

@@ -64,6 +64,7 @@ interface PanelWindow {
     markerStyles(id: string): { label: string; dash: number[]; position: string; labelled: boolean }[];
     drawing(): boolean;
     xTitle(id: string): string | null;
+    xRange(id: string): { min: number; max: number } | null;
     datasetLabels(id: string): string[];
   };
 }
@@ -708,6 +709,56 @@ describe("dashboard webview in Chromium", () => {
       assert.deepEqual(errors, []);
       await page.close();
     }
+  });
+
+  it("zooming one time chart moves every other to the same range; Reset zoom brings all back to the whole run", async () => {
+    const { page, errors } = await openPanel("light", "dashboard");
+    const host = hostFor(page, "dashboard");
+    await host.showAll();
+    const range = (id: string) =>
+      page.evaluate((card) => (window as unknown as PanelWindow).__gradcraft.xRange(card), id);
+    const whole = await range("loss");
+    assert.ok(
+      whole && whole.min === 0 && whole.max >= LAST,
+      `the loss chart spans the run (${JSON.stringify(whole)})`,
+    );
+    assert.deepEqual(await range("norm"), whole);
+
+    // Ctrl+wheel over the loss chart zooms it in; the others follow once the zoom settles.
+    const box = await page.locator('[data-card="loss"] canvas').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.keyboard.down("Control");
+    await page.mouse.wheel(0, -400);
+    await page.keyboard.up("Control");
+    await page.waitForFunction(() => {
+      const gc = (window as unknown as PanelWindow).__gradcraft;
+      const loss = gc.xRange("loss");
+      const norm = gc.xRange("norm");
+      return loss && norm && loss.max - loss.min < 600 && norm.min === loss.min && norm.max === loss.max;
+    });
+    const zoomed = await range("loss");
+    for (const id of ["weight", "auc", "steps-per-second"]) assert.deepEqual(await range(id), zoomed, id);
+
+    await page.click('button:text("Reset zoom")');
+    await waitFrames(page, 2);
+    for (const id of ["loss", "norm", "weight", "auc"])
+      assert.deepEqual(await range(id), whole, `${id} after reset`);
+    // Reset, no chart is held at a range: they all follow the run as it grows.
+    const last = host.stream.filter((m) => m.type === "step").at(-1);
+    assert.ok(last?.type === "step");
+    host.feed.push({ ...last, step: 2 * LAST, wallMs: 2 * last.wallMs });
+    host.feed.flush();
+    await host.deliver();
+    await page.waitForFunction(
+      (end) =>
+        ["loss", "norm", "weight", "auc"].every(
+          (id) => ((window as unknown as PanelWindow).__gradcraft.xRange(id)?.max ?? 0) >= end,
+        ),
+      2 * LAST,
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   it("keeps up with a fast trainer: a 10,000-step burst, then 4,000 steps/s, shown to the last step, the history whole", async () => {
