@@ -9,7 +9,8 @@ import type { HostToWebview, Surface, WebviewToHost } from "../src/panel/message
 import { RunModel } from "../src/panel/runModel";
 import type { CardContext, Scene } from "./cards/card";
 import { CardDeck, watchVisibility } from "./cards/deck";
-import { applyThemeDefaults, type ChartMarker, registerCharts, ZoomGroup } from "./charts";
+import { applyThemeDefaults, registerCharts } from "./charts/setup";
+import { type ChartMarker, ZoomGroup } from "./charts/timeChart";
 import { Commands, isLive } from "./commands";
 import { taskUnion } from "./compare";
 import { ControlButtons } from "./controlButtons";

@@ -3,12 +3,7 @@
  * min/max buckets down to about the chart's pixel width. Pure (test/unit/webview/points.test.ts).
  */
 import type { DownsampledSeries } from "../src/panel/series";
-import type { XMode } from "./charts";
-
-export interface Point {
-  x: number;
-  y: number;
-}
+import type { Point, XMode } from "./charts/timeChart";
 
 /**
  * The points a chart draws: debiased EMA smoothing (as Adam's bias correction: early points are

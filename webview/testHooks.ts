@@ -6,7 +6,7 @@
 import type { DashboardApp } from "./app";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
 import { TimeCard } from "./cards/timeCard";
-import type { HeatmapChart } from "./charts";
+import type { HeatmapChart } from "./charts/heatmapChart";
 
 /** The heatmaps on screen: one, or in compare mode one per run (index = run). */
 function heatmaps(app: DashboardApp): readonly HeatmapChart[] {

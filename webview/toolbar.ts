@@ -3,7 +3,7 @@
  * axis by step or by time, reset zoom, Export all CSV, and in compare mode the run legend.
  */
 import type { RunModel } from "../src/panel/runModel";
-import type { XMode, ZoomGroup } from "./charts";
+import type { ZoomGroup } from "./charts/timeChart";
 import { taskUnion } from "./compare";
 import { dashSample, el, select } from "./dom";
 import { type Palette, taskColor } from "./theme";
@@ -61,7 +61,7 @@ export function buildToolbar(toolbar: HTMLElement, context: ToolbarContext): voi
     view.xMode,
     (value) => {
       zoom.reset();
-      context.setView({ xMode: value as XMode });
+      context.setView({ xMode: value === "time" ? "time" : "step" });
     },
   );
   const reset = el("button", { type: "button", class: "secondary" }, "Reset zoom");

@@ -4,7 +4,7 @@
  * comes back as it was. The app owns the one instance.
  */
 import type { Surface } from "../src/panel/messages";
-import type { XMode } from "./charts";
+import type { XMode } from "./charts/timeChart";
 import type { CommandRecord } from "./commands";
 
 export interface ViewOptions {

@@ -1,5 +1,5 @@
 /** A bar per task of the run's latest value of a series (the Conflicts view's norms and weights). */
-import { TaskBarChart } from "../charts";
+import { TaskBarChart } from "../charts/barChart";
 import { taskColor } from "../theme";
 import { type Card, type CardContext, canvasIn, cardShell, hiddenIndices, type Scene } from "./card";
 
@@ -27,7 +27,6 @@ export class BarsCard implements Card {
       shown.map((t) => run.tasks[t]),
       shown.map((t) => run.latest(this.name(run.tasks[t]))),
       shown.map((t) => taskColor(scene.palette, t)),
-      scene.palette,
     );
   }
 

@@ -4,7 +4,7 @@
  * layout (layout.ts); nothing else needs to know its kind.
  */
 import type { RunModel } from "../../src/panel/runModel";
-import type { ChartMarker, ZoomGroup } from "../charts";
+import type { ChartMarker, ZoomGroup } from "../charts/timeChart";
 import type { Commands } from "../commands";
 import type { ControlButtons } from "../controlButtons";
 import { el } from "../dom";

@@ -5,7 +5,7 @@
  */
 import type { RunModel } from "../../src/panel/runModel";
 import type { HeatmapState } from "../../src/panel/snapshot";
-import { HeatmapChart } from "../charts";
+import { HeatmapChart } from "../charts/heatmapChart";
 import { heatmapAt, keptStepRange } from "../compare";
 import { dashSample, el, select } from "../dom";
 import { type Card, type CardContext, canvasIn, cardShell, hiddenIndices, type Scene } from "./card";

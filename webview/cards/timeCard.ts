@@ -3,7 +3,7 @@
  * switches and other markers drawn on it; zooming or panning it moves every time chart.
  */
 import type { RunModel } from "../../src/panel/runModel";
-import { type LineSeries, TimeChart } from "../charts";
+import { type LineSeries, TimeChart } from "../charts/timeChart";
 import { lineStyle } from "../compare";
 import { type Card, type CardContext, canvasIn, cardShell, type Scene } from "./card";
 
