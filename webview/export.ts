@@ -3,7 +3,7 @@
  * save it and answers with a notice. One run's CSV is built by the host from its own model; in
  * compare mode the panel holds every run and builds one long-form file with a run column.
  */
-import { csvField } from "../src/panel/csv";
+import { csvRow } from "../src/panel/csv";
 import type { WebviewToHost } from "../src/panel/messages";
 import type { RunModel } from "../src/panel/runModel";
 import type { Card } from "./cards/card";
@@ -45,10 +45,7 @@ export class Exporter {
 /** Several runs' series as one long-form CSV: run,series,step,time_ms,value. */
 export function compareCsv(runs: readonly RunModel[], seriesOf: (run: RunModel) => string[]): string {
   const rows = ["run,series,step,time_ms,value"];
-  for (const run of runs) {
-    const body = run.toCsv(seriesOf(run)).trim().split("\n").slice(1);
-    const label = csvField(run.label);
-    for (const line of body) rows.push(`${label},${line}`);
-  }
+  for (const run of runs)
+    for (const cells of run.csvCells(seriesOf(run))) rows.push(csvRow([run.label, ...cells]));
   return `${rows.join("\n")}\n`;
 }

@@ -10,7 +10,7 @@
  */
 
 import type { EvalMessage, StepMessage, TrainerMessage } from "../protocol/messages";
-import { csvField } from "./csv";
+import { csvRow } from "./csv";
 import { describeParamsChange, describeStrategy, formatValue } from "./format";
 import { DownsampledSeries, type SeriesSnapshot } from "./series";
 import {
@@ -426,16 +426,19 @@ export class RunModel {
    * form, so series of different lengths (evaluations, steps) share one file.
    */
   toCsv(names: string[] = [...this.series.keys()].sort()): string {
-    const rows = ["series,step,time_ms,value"];
+    const rows = ["series,step,time_ms,value", ...this.csvCells(names).map(csvRow)];
+    return `${rows.join("\n")}\n`;
+  }
+
+  /** The cells of `toCsv`'s rows (series, step, time_ms, value), for files that add columns. */
+  csvCells(names: readonly string[]): [series: string, step: number, timeMs: number, value: number][] {
+    const rows: [string, number, number, number][] = [];
     for (const name of names) {
-      const series = this.series.get(name);
-      if (!series) continue;
-      const quoted = csvField(name);
-      series.forEach((x, t, y) => {
-        rows.push(`${quoted},${x},${Math.round(t)},${y}`);
+      this.series.get(name)?.forEach((x, t, y) => {
+        rows.push([name, x, Math.round(t), y]);
       });
     }
-    return `${rows.join("\n")}\n`;
+    return rows;
   }
 }
 

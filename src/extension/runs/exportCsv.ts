@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { csvRow } from "../../panel/csv";
 import { seriesName } from "../../panel/snapshot";
 import type { TrainerMessage } from "../../protocol/messages";
 import { replay } from "../../protocol/runlog";
@@ -20,7 +21,7 @@ export class CsvExporter {
     const out: string[] = [];
     const push = (name: string, step: number, value: number | null | undefined) => {
       if (value === null || value === undefined || !Number.isFinite(value)) return;
-      out.push(`${csvField(name)},${step},${Math.round(this.lastWallMs)},${value}`);
+      out.push(csvRow([name, step, Math.round(this.lastWallMs), value]));
     };
     switch (message.type) {
       case "hello":
@@ -67,10 +68,6 @@ export class CsvExporter {
     }
     return out;
   }
-}
-
-export function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** The whole CSV of a message sequence (tests, small runs). */

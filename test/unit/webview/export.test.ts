@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parse } from "csv-parse/sync";
 import type { WebviewToHost } from "../../../src/panel/messages";
 import { RunModel } from "../../../src/panel/runModel";
 import type { Card } from "../../../webview/cards/card";
@@ -57,6 +58,15 @@ describe("the panel's exports", () => {
       rows.length,
       runs.reduce((n, r) => n + (r.series.get("loss/a")?.length ?? 0), 0),
     );
+  });
+
+  it("a series name with a line break stays one cell, under its run", () => {
+    const run = new RunModel("r", "baseline");
+    run.seriesFor("loss/a\nb").append(1, 10, 0.5);
+    assert.deepEqual(parse(compareCsv([run], () => ["loss/a\nb"])), [
+      ["run", "series", "step", "time_ms", "value"],
+      ["baseline", "loss/a\nb", "1", "10", "0.5"],
+    ]);
   });
 
   it("a run label with a comma or a quote stays one cell", () => {
