@@ -23,19 +23,18 @@ export class Exporter {
     this.deps.post({ type: "export-png", chart: id, dataUrl: png });
   }
 
-  /** A card's series (null: every series of the runs). */
+  /**
+   * A card's series (null: every series of the runs). One run's are written by the host: a card's
+   * from its model, every series from the run's event log, at full resolution.
+   */
   csv(id: string | null): void {
     const card = id ? this.deps.card(id) : undefined;
     const seriesOf = (run: RunModel) =>
       card ? (card.csvSeries?.(run) ?? []) : [...run.series.keys()].sort();
     const runs = this.deps.runs();
     if (runs.length === 1) {
-      this.deps.post({
-        type: "export-csv",
-        runId: runs[0].runId,
-        series: seriesOf(runs[0]),
-        suggestedName: id ?? "all",
-      });
+      const series = id === null ? undefined : seriesOf(runs[0]);
+      this.deps.post({ type: "export-csv", runId: runs[0].runId, series, suggestedName: id ?? "all" });
       return;
     }
     this.deps.post({ type: "export-csv", csv: compareCsv(runs, seriesOf), suggestedName: id ?? "compare" });

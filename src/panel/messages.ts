@@ -134,7 +134,10 @@ export const CommandMessage = z.object({
 export const ExportCsvMessage = z.object({
   type: z.literal("export-csv"),
   runId: z.string().optional(),
-  /** Series names (src/panel/snapshot.ts `seriesName`); absent: every series. */
+  /**
+   * Series names (src/panel/snapshot.ts `seriesName`), a chart's: the host writes them as its model
+   * keeps them. Absent: every series of the run, at full resolution from its event log.
+   */
   series: z.array(z.string()).optional(),
   /** The CSV text, when the panel built it (compare mode, smoothed view); absent: the host builds it. */
   csv: z.string().max(50_000_000).optional(),

@@ -360,8 +360,37 @@ describe("dashboard webview in Chromium", () => {
       exports[1].series,
       DEFAULT_TASKS.map((t) => `loss/${t}`),
     );
-    const csv = host.model.toCsv(exports[1].series);
+    // Through the host's router: the file holds that chart's series and no other.
+    const saved: string[] = [];
+    await routeWebviewMessage(exports[1], {
+      runId: host.model.runId,
+      runLabel: host.model.label,
+      canCommand: false,
+      post: () => {},
+      ready: () => {},
+      save: async (bytes, name) => {
+        saved.push(Buffer.from(bytes).toString("utf8"));
+        return name;
+      },
+      exportRun: async () => assert.fail("a chart's CSV is not the whole run"),
+      seriesCsv: (runId, series) => (runId === host.model.runId ? host.model.toCsv(series) : undefined),
+      openDashboard: async () => {},
+      warn: (reason) => assert.fail(reason),
+    });
+    const csv = saved[0] ?? "";
     assert.ok(csv.includes("loss/click,123,"), "the host's CSV keeps the spike's step");
+    const names = new Set(
+      csv
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(",")[0]),
+    );
+    assert.deepEqual([...names].sort(), DEFAULT_TASKS.map((t) => `loss/${t}`).sort());
+    // Export all CSV: the whole run, which the host writes from its event log.
+    await page.click('button:text("Export all CSV")');
+    const all = (await posted(page)).filter((m) => m.type === "export-csv").at(-1);
+    assert.equal(all?.series, undefined);
 
     // X axis by time: every time chart switches.
     await page.selectOption("#x-mode", "time");
@@ -686,6 +715,7 @@ describe("dashboard webview in Chromium", () => {
         canCommand: false,
         post: (m) => replies.push(m),
         ready: () => {},
+        seriesCsv: () => undefined,
         save: async () => {
           throw new Error("/readonly/heatmap.png: EROFS: read-only file system");
         },
@@ -795,6 +825,7 @@ describe("dashboard webview in Chromium", () => {
         },
         save: async () => undefined,
         exportRun: async () => {},
+        seriesCsv: () => undefined,
         openDashboard: async () => {},
         warn: (reason) => assert.fail(reason),
       }),

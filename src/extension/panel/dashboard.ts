@@ -133,6 +133,7 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       // Exports land next to the first run by default (the user picks).
       save: (bytes, name, kind) => saveExport(bytes, name, kind, runs[0].runDir),
       exportRun: (runId) => this.host.exportRun(runId),
+      seriesCsv: (runId, series) => runs.find((r) => r.id === runId)?.model.toCsv(series),
       openDashboard: (runId) => this.host.openDashboard(runId),
       warn: (reason) => this.host.log.warn(`compare: ${reason}`),
     };

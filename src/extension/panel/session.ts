@@ -121,6 +121,7 @@ export class PanelSession implements vscode.Disposable {
       applied: () => this.feed.applied(),
       save: (bytes, name, kind) => saveExport(bytes, name, kind, this.run.runDir),
       exportRun: (runId) => this.host.exportRun(runId),
+      seriesCsv: (runId, series) => (runId === this.run.id ? this.run.model.toCsv(series) : undefined),
       openDashboard: (runId) => this.host.openDashboard(runId),
       // Never act on what was not understood; say so in the log.
       warn: (reason) => this.host.log.warn(`${this.surface}: ${reason}`),

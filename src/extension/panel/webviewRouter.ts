@@ -27,7 +27,13 @@ export interface RouterDeps {
    * (undefined: the user cancelled); rejects when writing failed, the message naming the file.
    */
   save(bytes: Uint8Array, name: string, kind: "csv" | "png"): Promise<string | undefined>;
+  /** export-csv without series: every series of the run, at full resolution (from its event log). */
   exportRun(runId: string): Promise<void>;
+  /**
+   * export-csv of some series (a chart's): their CSV as the host's model of a run this panel shows
+   * keeps them (the points the chart draws from); undefined when the panel shows no such run.
+   */
+  seriesCsv(runId: string, series: string[]): string | undefined;
   openDashboard(runId: string): Promise<void>;
   warn(reason: string): void;
 }
@@ -96,17 +102,27 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
         return "failed";
       }
     }
-    case "export-csv":
-      if (message.csv === undefined) {
-        await deps.exportRun(message.runId ?? deps.runId);
+    case "export-csv": {
+      if (message.csv !== undefined)
+        return saveAndTell(
+          deps,
+          Buffer.from(message.csv, "utf8"),
+          message.suggestedName ?? `${deps.runLabel}.csv`,
+          "csv",
+        );
+      const runId = message.runId ?? deps.runId;
+      if (message.series === undefined) {
+        await deps.exportRun(runId);
         return "exported";
       }
-      return saveAndTell(
-        deps,
-        Buffer.from(message.csv, "utf8"),
-        message.suggestedName ?? `${deps.runLabel}.csv`,
-        "csv",
-      );
+      const csv = deps.seriesCsv(runId, message.series);
+      if (csv === undefined) {
+        deps.warn(`export-csv: this panel shows no run ${runId}`);
+        return "ignored";
+      }
+      const name = `${deps.runLabel}-${message.suggestedName ?? "series"}.csv`;
+      return saveAndTell(deps, Buffer.from(csv, "utf8"), name, "csv");
+    }
     case "export-png": {
       const base64 = message.dataUrl.slice(message.dataUrl.indexOf(",") + 1);
       return saveAndTell(deps, Buffer.from(base64, "base64"), `${deps.runLabel}-${message.chart}.png`, "png");

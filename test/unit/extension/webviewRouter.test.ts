@@ -27,6 +27,7 @@ function harness(overrides: Partial<RouterDeps> = {}) {
       return `/runs/r1/${name}`;
     },
     exportRun: async () => undefined,
+    seriesCsv: () => "series,step,time_ms,value\n",
     openDashboard: async () => undefined,
     warn: (reason) => warnings.push(reason),
     ...overrides,
@@ -110,6 +111,46 @@ describe("messages from a webview", () => {
     assert.equal(h.saved[0].name, "tiny-loss.png");
     const script = { type: "export-png", chart: "x", dataUrl: "javascript:alert(1)" };
     assert.equal(await routeWebviewMessage(script, h.deps), "ignored");
+  });
+
+  it("a chart's CSV button exports that chart's series; Export all CSV, the whole run", async () => {
+    const exported: string[] = [];
+    const asked: Array<{ runId: string; series: string[] }> = [];
+    const h = harness({
+      exportRun: async (runId) => {
+        exported.push(runId);
+      },
+      seriesCsv: (runId, series) => {
+        asked.push({ runId, series });
+        return `series,step,time_ms,value\n${series.map((s) => `${s},1,10,0.5`).join("\n")}\n`;
+      },
+    });
+    const chart = {
+      type: "export-csv",
+      runId: "live-1",
+      series: ["loss/a", "loss/b"],
+      suggestedName: "loss",
+    };
+    assert.equal(await routeWebviewMessage(chart, h.deps), "saved");
+    assert.deepEqual(asked, [{ runId: "live-1", series: ["loss/a", "loss/b"] }]);
+    assert.deepEqual(exported, [], "not the whole run");
+    assert.equal(h.saved[0].name, "tiny-loss.csv");
+    assert.equal(
+      Buffer.from(h.saved[0].bytes).toString("utf8"),
+      "series,step,time_ms,value\nloss/a,1,10,0.5\nloss/b,1,10,0.5\n",
+    );
+    assert.deepEqual(h.posted, [{ type: "notice", level: "info", text: "Saved /runs/r1/tiny-loss.csv" }]);
+
+    assert.equal(await routeWebviewMessage({ type: "export-csv", runId: "live-1" }, h.deps), "exported");
+    assert.deepEqual(exported, ["live-1"]);
+  });
+
+  it("a chart export for a run the panel does not show is refused and logged", async () => {
+    const h = harness({ seriesCsv: () => undefined });
+    const raw = { type: "export-csv", runId: "elsewhere", series: ["loss/a"], suggestedName: "loss" };
+    assert.equal(await routeWebviewMessage(raw, h.deps), "ignored");
+    assert.deepEqual(h.saved, []);
+    assert.match(h.warnings[0] ?? "", /elsewhere/);
   });
 
   it("a saved export is answered with where it went; a cancelled dialog with nothing", async () => {
