@@ -1,7 +1,7 @@
 /**
  * Read-only views of the panel's state for the test suites and benchmarks (window.__gradcraft):
- * test/webview/panel.test.ts, the real-VS-Code e2e suite, bench/panel.ts. Only the test bundle
- * (dist/webview.test.js) holds this module; the shipped one is built without it.
+ * the Chromium suites in test/webview/, the real-VS-Code e2e suites, bench/panel.ts. Only the
+ * test bundle (dist/webview.test.js) holds this module; the shipped one is built without it.
  */
 import type { DashboardApp } from "./app";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";

@@ -2,7 +2,7 @@
 // Debian chromium driven by playwright-core, fed a recorded run through the real host-side model.
 // Exit 0 passed, 1 failed, 77 not run (chromium missing and not installable here; 1 under CI).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureChromium, exitCodeFor } from "../provision.mjs";
 
@@ -22,9 +22,14 @@ if (!existsSync(join(root, "dist", "webview.test.js")) || process.argv.includes(
   if (build.status !== 0) process.exit(1);
 }
 
+// Every suite of this folder, one at a time (each launches its own Chromium).
+const suites = readdirSync(join(root, "test", "webview"))
+  .filter((name) => name.endsWith(".test.ts"))
+  .sort()
+  .map((name) => join("test", "webview", name));
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/webview/panel.test.ts"],
+  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", ...suites],
   { cwd: root, stdio: "inherit", env: { ...process.env, GRADCRAFT_CHROMIUM: chromium } },
 );
 process.exit(result.status ?? 1);
