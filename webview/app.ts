@@ -14,6 +14,7 @@ import { type ChartMarker, ZoomGroup } from "./charts/timeChart";
 import { Commands, isLive } from "./commands";
 import { taskUnion } from "./compare";
 import { ControlButtons } from "./controlButtons";
+import { cutRun, markersAt, type RunCut } from "./cut";
 import { el } from "./dom";
 import { Exporter } from "./export";
 import { Header, type Notice } from "./header";
@@ -50,6 +51,8 @@ export class DashboardApp {
   private readonly header: Header;
   private readonly toolbar = el("section", { class: "toolbar", "aria-label": "View options" });
   private readonly grid = el("main", { class: "grid" });
+  /** Where each run stood when the cards' redraw began: every card of it draws up to there (cut.ts). */
+  private cut: { runs: readonly RunModel[]; cuts: RunCut[] } = { runs: [], cuts: [] };
 
   constructor(
     private readonly vscode: VsCodeApi,
@@ -65,7 +68,10 @@ export class DashboardApp {
           this.header.render();
           return this.deck.drawStale(this.scene(), hasTime);
         },
-        invalidate: () => this.deck.invalidate(),
+        invalidate: () => {
+          this.cut = { runs: this.runs, cuts: this.runs.map(cutRun) };
+          this.deck.invalidate();
+        },
       },
       {
         now: () => performance.now(),
@@ -122,16 +128,19 @@ export class DashboardApp {
     this.post({ type: "ready", surface: this.view.surface });
   }
 
-  /** What a frame draws from. */
+  /** What a frame draws from: the runs up to where they stood when the redraw began. */
   scene(): Scene {
     const { runs, view } = this;
+    if (this.cut.runs !== runs) this.cut = { runs, cuts: runs.map(cutRun) };
+    const { cuts } = this.cut;
     return {
       runs,
       view,
       palette: this.palette,
       tasks: taskUnion(runs),
-      markers: allMarkers(runs),
-      xEnd: Math.max(0, ...runs.map((r) => (view.xMode === "step" ? r.step : r.elapsed / 1000))),
+      cuts,
+      markers: allMarkers(runs, cuts),
+      xEnd: Math.max(0, ...cuts.map((c) => (view.xMode === "step" ? c.step : c.elapsed / 1000))),
     };
   }
 
@@ -305,11 +314,11 @@ export class DashboardApp {
   }
 }
 
-/** Every run's markers; in compare mode each carries its run's index and name. */
-function allMarkers(runs: readonly RunModel[]): ChartMarker[] {
-  if (runs.length <= 1) return runs[0]?.markers ?? [];
+/** Every run's markers up to its cut; in compare mode each carries its run's index and name. */
+function allMarkers(runs: readonly RunModel[], cuts: readonly RunCut[]): ChartMarker[] {
+  if (runs.length <= 1) return runs[0] ? markersAt(runs[0].markers, cuts[0]) : [];
   return runs.flatMap((run, r) =>
-    run.markers.map((m) => ({ ...m, run: r, label: `${run.label}: ${m.label}` })),
+    markersAt(run.markers, cuts[r]).map((m) => ({ ...m, run: r, label: `${run.label}: ${m.label}` })),
   );
 }
 

@@ -2,8 +2,10 @@
  * When the panel draws. Data is applied the moment it arrives; drawing waits for the next
  * animation frame, however many updates come before it, and a frame stops once it has spent its
  * budget (what is left waits for the next frame). Live data redraws the charts at most every
- * LIVE_REDRAW_MS. The clock comes in from outside, so the rules are unit-tested
- * (test/unit/webview/scheduler.test.ts).
+ * LIVE_REDRAW_MS, and never before the last redraw has drawn every card on screen: a redraw draws
+ * all its cards up to one step (cut.ts), so the cards on screen never show two redraws' steps for
+ * longer than the frames one redraw takes. The clock comes in from outside, so the rules are
+ * unit-tested (test/unit/webview/scheduler.test.ts).
  */
 
 /** Work per frame: charts past this budget wait for the next frame, so a frame stays short. */
@@ -36,6 +38,10 @@ export class Scheduler {
   private requested = false;
   private liveTimer = false;
   private lastLiveRedraw = Number.NEGATIVE_INFINITY;
+  /** The last frame ran out of time: the cards of the redraw it drew are not all drawn yet. */
+  private unfinished = false;
+  /** A live redraw came due while the previous one was unfinished: it starts once that is done. */
+  private liveDue = false;
   private ingestMs = 0;
 
   constructor(
@@ -63,6 +69,10 @@ export class Scheduler {
     const wait = this.lastLiveRedraw + LIVE_REDRAW_MS - this.clock.now();
     const redraw = () => {
       this.liveTimer = false;
+      if (this.unfinished) {
+        this.liveDue = true;
+        return;
+      }
       this.lastLiveRedraw = this.clock.now();
       this.invalidate();
     };
@@ -80,14 +90,22 @@ export class Scheduler {
 
   /** Whether a frame or a throttled redraw is still to come. */
   get busy(): boolean {
-    return this.requested || this.liveTimer;
+    return this.requested || this.liveTimer || this.liveDue;
   }
 
   private frame(): void {
     this.requested = false;
     const started = this.clock.now();
+    // A redraw that waited for the last one starts with a frame of its own: between the two, every
+    // card on screen shows the same step.
+    if (this.liveDue && !this.unfinished) {
+      this.liveDue = false;
+      this.lastLiveRedraw = started;
+      this.painter.invalidate();
+    }
     const done = this.painter.paint(() => this.clock.now() - started <= FRAME_BUDGET_MS);
-    if (!done) this.request();
+    this.unfinished = !done;
+    if (!done || this.liveDue) this.request();
     this.frames.push(this.clock.now() - started + this.ingestMs);
     this.ingestMs = 0;
     if (this.frames.length > this.maxFrames) this.frames.splice(0, this.frames.length - this.maxFrames);

@@ -39,6 +39,21 @@ export function exposeTestHooks(app: DashboardApp): void {
       }
       return out;
     },
+    /**
+     * The last step each time chart on screen draws (`per-step`: the series every step message
+     * has, not the evaluations), and whether some card on screen still waits for this redraw.
+     */
+    latestSteps: (ids: readonly string[]) => {
+      const charts: Record<string, number> = {};
+      for (const id of ids) {
+        const card = timeCard(app, id);
+        const box = card?.element.getBoundingClientRect();
+        if (!card || !box || box.bottom < 0 || box.top > window.innerHeight) continue;
+        const xs = card.chart.chart.data.datasets.flatMap((d) => d.data.map((p) => p.x));
+        if (xs.length > 0) charts[id] = Math.max(...xs);
+      }
+      return { pending: app.deck.pending, charts };
+    },
     /** True while some chart on screen still waits for its redraw. */
     drawing: () => app.scheduler.busy || app.deck.pending,
     runs: () => app.runs,

@@ -59,6 +59,7 @@ export interface PanelWindow {
     markerCount(id: string): string[];
     markerStyles(id: string): { label: string; dash: number[]; position: string; labelled: boolean }[];
     drawing(): boolean;
+    latestSteps(ids: readonly string[]): { pending: boolean; charts: Record<string, number> };
     xTitle(id: string): string | null;
     xRange(id: string): { min: number; max: number } | null;
     datasetLabels(id: string): string[];

@@ -79,12 +79,37 @@ describe("a live panel in Chromium", () => {
     );
     assert.ok(sent.length <= 3, `the burst came as ${sent.join(", ")}`);
 
-    // Then 4,000 steps/s for a second: 40 steps every 10 ms.
+    // Then 4,000 steps/s for a second: 40 steps every 10 ms. Meanwhile, at moments when every
+    // card on screen has had its redraw, they all show one latest step: the charts of every
+    // step's series and the heatmap, whichever frame of the redraw drew each.
+    const perStep = ["loss", "norm", "weight", "conflicting-pairs", "update-cosine", "step-time"];
+    const sample = () =>
+      page.evaluate(
+        (ids) =>
+          new Promise<{ pending: boolean; charts: Record<string, number>; heatmap: number }>((resolve) => {
+            let frames = 0;
+            const look = () => {
+              const { pending, charts } = (window as unknown as PanelWindow).__gradcraft.latestSteps(ids);
+              if (pending && ++frames < 120) return void requestAnimationFrame(look);
+              const caption = document.querySelector("#heatmap-caption")?.textContent ?? "";
+              resolve({ pending, charts, heatmap: Number(/^Step (\d+)\./.exec(caption)?.[1]) });
+            };
+            look();
+          }),
+        perStep,
+      );
+    const samples: Awaited<ReturnType<typeof sample>>[] = [];
+    let feeding = true;
+    const sampling = (async () => {
+      while (feeding) samples.push(await sample());
+    })();
     const rest = stream.slice(burstEnd);
     for (let i = 0; i < rest.length; i += 40) {
       for (const m of rest.slice(i, i + 40)) feed.push(m);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    feeding = false;
+    await sampling;
     await page.waitForFunction(
       () => (window as unknown as PanelWindow).__gradcraft.runs()[0]?.step === 14_000,
       undefined,
@@ -92,6 +117,13 @@ describe("a live panel in Chromium", () => {
     );
     await waitFrames(page, 2);
     assert.equal(await shownStep(), 14_000, "the header shows the last step sent");
+    const settled = samples.filter((s) => !s.pending);
+    assert.ok(settled.length >= 3, `only ${settled.length} of ${samples.length} samples between redraws`);
+    for (const s of settled) {
+      const steps = new Set([...Object.values(s.charts), s.heatmap]);
+      assert.ok(Object.keys(s.charts).length >= 4, `the charts on screen: ${JSON.stringify(s)}`);
+      assert.equal(steps.size, 1, `one latest step on every chart and the heatmap: ${JSON.stringify(s)}`);
+    }
     assert.ok(mostUnconfirmed <= 2, `${mostUnconfirmed} deltas were waiting in the panel at once`);
     // The panel's mirror is the host's model: every kept extreme (the spike too) with its step.
     const mirror = await page.evaluate(() =>

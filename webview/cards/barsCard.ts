@@ -1,5 +1,6 @@
 /** A bar per task of the run's latest value of a series (the Conflicts view's norms and weights). */
 import { TaskBarChart } from "../charts/barChart";
+import { valueAt } from "../cut";
 import { taskColor } from "../theme";
 import { type Card, type CardContext, canvasIn, cardShell, hiddenIndices, type Scene } from "./card";
 
@@ -25,7 +26,10 @@ export class BarsCard implements Card {
     const shown = run.tasks.map((_, t) => t).filter((t) => !hidden.has(t));
     this.chart.setData(
       shown.map((t) => run.tasks[t]),
-      shown.map((t) => run.latest(this.name(run.tasks[t]))),
+      shown.map((t) => {
+        const name = this.name(run.tasks[t]);
+        return valueAt(run.series.get(name), scene.cuts[0], name);
+      }),
       shown.map((t) => taskColor(scene.palette, t)),
     );
   }

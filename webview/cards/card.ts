@@ -7,6 +7,7 @@ import type { RunModel } from "../../src/panel/runModel";
 import type { ChartMarker, ZoomGroup } from "../charts/timeChart";
 import type { Commands } from "../commands";
 import type { ControlButtons } from "../controlButtons";
+import type { RunCut } from "../cut";
 import { el } from "../dom";
 import type { SeriesPoints } from "../points";
 import type { Palette } from "../theme";
@@ -31,9 +32,14 @@ export interface Scene {
   readonly palette: Palette;
   /** Every task of the runs, in the order first named: a task's colour follows its place here. */
   readonly tasks: readonly string[];
-  /** The markers of every run (in compare mode named and numbered by their run). */
+  /**
+   * Where each run stood when this redraw began (index = run): every card draws up to there, so
+   * cards drawn in later frames show the same latest step as the first.
+   */
+  readonly cuts: readonly RunCut[];
+  /** The markers of every run up to its cut (in compare mode named and numbered by their run). */
   readonly markers: readonly ChartMarker[];
-  /** Where the time charts' x axes end: the furthest run's last step (or time). */
+  /** Where the time charts' x axes end: the furthest run's cut step (or time). */
   readonly xEnd: number;
 }
 

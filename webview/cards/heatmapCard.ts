@@ -3,10 +3,10 @@
  * scrubs back through the matrices the host keeps. In compare mode one heatmap per run, side by
  * side (or the one run picked, full width).
  */
-import type { RunModel } from "../../src/panel/runModel";
 import type { HeatmapState } from "../../src/panel/snapshot";
 import { HeatmapChart } from "../charts/heatmapChart";
 import { heatmapAt, keptStepRange } from "../compare";
+import type { RunCut } from "../cut";
 import { dashSample, el, select } from "../dom";
 import { type Card, type CardContext, canvasIn, cardShell, hiddenIndices, type Scene } from "./card";
 
@@ -36,8 +36,8 @@ export class HeatmapCard implements Card {
   render(scene: Scene): void {
     const run = scene.runs[0];
     if (!run) return;
-    this.slider?.update([run]);
-    const { state, caption } = heatmapOf(run, this.slider?.step ?? null, scene.view.heatmapWindow);
+    this.slider?.update([scene.cuts[0]]);
+    const { state, caption } = heatmapOf(scene.cuts[0], this.slider?.step ?? null, scene.view.heatmapWindow);
     this.charts[0].setData(
       run.tasks,
       state?.cosines ?? null,
@@ -121,10 +121,10 @@ export class CompareHeatmapCard implements Card {
 
   render(scene: Scene): void {
     const picked = this.picked();
-    this.slider.update(picked.map((r) => scene.runs[r]));
+    this.slider.update(picked.map((r) => scene.cuts[r]));
     for (const r of picked) {
       const run = scene.runs[r];
-      const { state, caption } = heatmapOf(run, this.slider.step, scene.view.heatmapWindow);
+      const { state, caption } = heatmapOf(scene.cuts[r], this.slider.step, scene.view.heatmapWindow);
       const hidden = hiddenIndices(run, scene.view.hiddenTasks);
       this.figures[r].chart.setData(run.tasks, state?.cosines ?? null, scene.palette, hidden);
       this.figures[r].caption.textContent = caption;
@@ -179,18 +179,16 @@ function windowSelect(context: CardContext): HTMLSelectElement {
 }
 
 /**
- * The cosine matrix a run's heatmap shows (at `step`, null: the latest; the mean over `window`
- * steps, 0: none), with its caption.
+ * The cosine matrix a run's heatmap shows (at `step`, null: the latest at the redraw's cut; the
+ * mean over `window` steps, 0: none), with its caption.
  */
 function heatmapOf(
-  run: RunModel,
+  cut: RunCut,
   step: number | null,
   window: number,
 ): { state: HeatmapState | null; caption: string } {
-  // The latest step, no window (the live default): the model's own matrix, no copy of the ring.
-  const latest = step === null && window === 0;
-  const recent = latest ? [] : run.recentCosines();
-  const state = latest ? run.heatmap : heatmapAt(recent, step, window);
+  const recent = cut.cosines;
+  const state = heatmapAt(recent, step, window);
   if (!state) return { state, caption: "No step yet." };
   if (window === 0)
     return { state, caption: `Step ${state.step}. Red: conflicting gradients (cos < 0); blue: aligned.` };
@@ -233,9 +231,9 @@ class StepSlider {
     );
   }
 
-  /** Spans the matrices the shown runs keep now. */
-  update(runs: readonly RunModel[]): void {
-    const range = keptStepRange(runs.map((r) => r.recentCosines()));
+  /** Spans the matrices the shown runs kept at their cuts. */
+  update(cuts: readonly RunCut[]): void {
+    const range = keptStepRange(cuts.map((c) => c.cosines));
     this.slider.disabled = !range || range.min === range.max;
     if (!range) return;
     this.slider.min = String(range.min);

@@ -5,6 +5,7 @@
 import type { RunModel } from "../../src/panel/runModel";
 import { type LineSeries, TimeChart } from "../charts/timeChart";
 import { lineStyle } from "../compare";
+import { lineEnd } from "../cut";
 import { type Card, type CardContext, canvasIn, cardShell, type Scene } from "./card";
 
 /** A series of a run a chart shows: its name in the model, its task (null: not per task), its label. */
@@ -87,7 +88,13 @@ export class TimeCard implements Card {
         out.push({
           label: compare ? `${run.label} · ${s.label}` : s.label,
           ...lineStyle(palette, scene.tasks, runs.length, r, task),
-          points: this.context.points.of(series, view.xMode, smoothing, limit),
+          points: this.context.points.of(
+            series,
+            view.xMode,
+            smoothing,
+            limit,
+            lineEnd(scene.cuts[r], s.name),
+          ),
         });
       }
     });

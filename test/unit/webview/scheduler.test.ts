@@ -79,6 +79,35 @@ describe("the panel's frame scheduler", () => {
     assert.equal(invalidated(), 2, "one redraw for all that came meanwhile");
   });
 
+  it("a live redraw due while the last one's cards are not all drawn starts once they are", () => {
+    // Each redraw has five cards of 5 ms: two frames of budget.
+    let left = 0;
+    const { scheduler, clock, frames, frame, wait, invalidated } = scheduled((hasTime) => {
+      while (left > 0 && hasTime()) {
+        clock.now += 5;
+        left--;
+      }
+      return left === 0;
+    });
+    const redraws = invalidated;
+    scheduler.live();
+    left = 5;
+    assert.equal(redraws(), 1);
+    frame(); // draws two cards (10 ms), three are left
+    wait(LIVE_REDRAW_MS);
+    scheduler.live();
+    assert.equal(redraws(), 1, "not while the first redraw's cards are unfinished");
+    assert.ok(scheduler.busy);
+    frame(); // the next two
+    assert.equal(redraws(), 1);
+    frame(); // the last card
+    assert.equal(left, 0);
+    assert.equal(redraws(), 1, "the frame that completes a redraw ends with every card on one step");
+    assert.equal(frames.length, 1);
+    frame();
+    assert.equal(redraws(), 2, "the waiting redraw starts with the next frame");
+  });
+
   it("counts the time spent applying data into the next frame's figure", () => {
     const { scheduler, frame } = scheduled();
     scheduler.ingested(4);
