@@ -51,6 +51,8 @@ export class DashboardApp {
   private readonly header: Header;
   private readonly toolbar = el("section", { class: "toolbar", "aria-label": "View options" });
   private readonly grid = el("main", { class: "grid" });
+  /** The run's controls beside the charts, in view while they scroll (empty: none, compare mode). */
+  private readonly side = el("aside", { class: "side", "aria-label": "Strategy and hyperparameters" });
   /** Where each run stood when the cards' redraw began: every card of it draws up to there (cut.ts). */
   private cut: { runs: readonly RunModel[]; cuts: RunCut[] } = { runs: [], cuts: [] };
 
@@ -110,7 +112,19 @@ export class DashboardApp {
     document.head.append(style);
     registerCharts();
     applyThemeDefaults(this.palette, fontFamily());
-    document.body.append(el("div", { id: "app" }, this.header.element, this.toolbar, this.grid));
+    document.body.append(
+      el(
+        "div",
+        { id: "app" },
+        this.header.element,
+        this.toolbar,
+        el("div", { class: "columns" }, this.grid, this.side),
+      ),
+    );
+    // The side column sticks just under the header, whose height changes as its facts wrap.
+    new ResizeObserver(() => {
+      document.body.style.setProperty("--bar-height", `${this.header.element.offsetHeight}px`);
+    }).observe(this.header.element);
     this.build();
     // VS Code swaps the body's theme classes (and the variables) when the user changes theme.
     let themeClasses = themeClassKey();
@@ -252,6 +266,8 @@ export class DashboardApp {
     this.header.build();
     this.toolbar.replaceChildren();
     this.grid.replaceChildren();
+    this.side.replaceChildren();
+    this.side.hidden = true;
     if (!this.runs[0]) {
       this.grid.append(
         el("p", { class: "empty muted" }, "Waiting for a run… Start training or open a finished run."),
@@ -268,11 +284,16 @@ export class DashboardApp {
         exportAll: () => this.exporter.csv(null),
       });
     const context = this.cardContext();
-    const cards = surface === "conflicts" ? conflictsCards(context) : dashboardCards(context);
-    for (const card of cards) {
-      this.grid.append(card.element);
-      this.deck.add(card);
-    }
+    const layout = surface === "conflicts" ? conflictsCards(context) : dashboardCards(context);
+    for (const [cards, holder] of [
+      [layout.grid, this.grid],
+      [layout.side, this.side],
+    ] as const)
+      for (const card of cards) {
+        holder.append(card.element);
+        this.deck.add(card);
+      }
+    this.side.hidden = layout.side.length === 0;
     this.header.render();
   }
 

@@ -1,6 +1,8 @@
 /**
- * Which cards each surface shows, in order: the dashboard's charts, table and controls, and the
- * Conflicts view's compact few. A new card is one line here.
+ * Which cards each surface shows, in order, and where: the dashboard's charts and table in the
+ * grid, its controls in the side column (beside the charts, held in view while they scroll, or
+ * above them in a narrow panel: styles.css); the Conflicts view's compact few. A new card is one
+ * line here.
  */
 import type { RunModel } from "../src/panel/runModel";
 import { seriesName } from "../src/panel/snapshot";
@@ -12,7 +14,13 @@ import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
 import { perTask, type SeriesRef, single, TimeCard } from "./cards/timeCard";
 import { select } from "./dom";
 
-export function dashboardCards(context: CardContext): Card[] {
+/** The cards of a page: the grid's, and the side column's (empty: no side column). */
+export interface Layout {
+  grid: Card[];
+  side: Card[];
+}
+
+export function dashboardCards(context: CardContext): Layout {
   const { view } = context;
   const compare = context.runs().length > 1;
   const normScale = select(
@@ -33,7 +41,7 @@ export function dashboardCards(context: CardContext): Card[] {
       task: t,
       label: task,
     }));
-  return [
+  const grid = [
     time("loss", "Loss per task", perTask(seriesName.loss)),
     new TimeCard(context, "norm", "Gradient norm per task", perTask(seriesName.norm), {
       log: () => view.normLog,
@@ -52,15 +60,18 @@ export function dashboardCards(context: CardContext): Card[] {
     new EvalTableCard(context),
     time("step-time", "Step time (ms)", single(seriesName.stepTime, "step time")),
     time("steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s")),
-    ...(compare ? [] : [new ControlsCard(context, false)]),
   ];
+  return { grid, side: compare ? [] : [new ControlsCard(context, false)] };
 }
 
-export function conflictsCards(context: CardContext): Card[] {
-  return [
-    new HeatmapCard(context, true),
-    new BarsCard(context, "norm-bars", "Gradient norm", seriesName.norm),
-    new BarsCard(context, "weight-bars", "Weight in the update", seriesName.weight),
-    ...(context.runs().length > 1 ? [] : [new ControlsCard(context, true)]),
-  ];
+export function conflictsCards(context: CardContext): Layout {
+  return {
+    grid: [
+      new HeatmapCard(context, true),
+      new BarsCard(context, "norm-bars", "Gradient norm", seriesName.norm),
+      new BarsCard(context, "weight-bars", "Weight in the update", seriesName.weight),
+      ...(context.runs().length > 1 ? [] : [new ControlsCard(context, true)]),
+    ],
+    side: [],
+  };
 }
