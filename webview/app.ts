@@ -9,6 +9,7 @@ import type { HostToWebview, Surface, WebviewToHost } from "../src/panel/message
 import { RunModel } from "../src/panel/runModel";
 import type { CardContext, Scene } from "./cards/card";
 import { CardDeck, watchVisibility } from "./cards/deck";
+import { shortLabel } from "./charts/markerLane";
 import { applyThemeDefaults, registerCharts } from "./charts/setup";
 import { type ChartMarker, ZoomGroup } from "./charts/timeChart";
 import { Commands, isLive } from "./commands";
@@ -339,7 +340,12 @@ export class DashboardApp {
 function allMarkers(runs: readonly RunModel[], cuts: readonly RunCut[]): ChartMarker[] {
   if (runs.length <= 1) return runs[0] ? markersAt(runs[0].markers, cuts[0]) : [];
   return runs.flatMap((run, r) =>
-    markersAt(run.markers, cuts[r]).map((m) => ({ ...m, run: r, label: `${run.label}: ${m.label}` })),
+    markersAt(run.markers, cuts[r]).map((m) => ({
+      ...m,
+      run: r,
+      label: `${run.label}: ${m.label}`,
+      short: shortLabel(m),
+    })),
   );
 }
 

@@ -38,14 +38,6 @@ export function runDash(run: number): number[] {
   return RUN_DASHES[run % RUN_DASHES.length];
 }
 
-/**
- * Where run r's marker labels sit on a chart (top, bottom, middle): two runs switching strategy at
- * nearby steps keep legible labels.
- */
-export function runLabelPosition(run: number): "end" | "start" | "center" {
-  return (["end", "start", "center"] as const)[run % 3];
-}
-
 /** What the table needs of a run (RunModel has it). */
 export interface EvalRun {
   readonly label: string;

@@ -90,7 +90,23 @@ export function exposeTestHooks(app: DashboardApp): void {
       timeCard(app, id)
         ?.chart.markers()
         .map((m) => m.label) ?? [],
-    /** How a time chart draws its markers: label, dash, where the label sits and whether it shows. */
+    /** A time chart's marker labels as drawn (page pixels) and its plot area. */
+    laneBoxes: (id: string) => {
+      const card = timeCard(app, id);
+      if (!card) return null;
+      const rect = card.chart.chart.canvas.getBoundingClientRect();
+      const { boxes, plot } = card.chart.laneBoxes();
+      return {
+        boxes: boxes.map((b) => ({ ...b, left: b.left + rect.left, top: b.top + rect.top })),
+        plot: {
+          left: plot.left + rect.left,
+          top: plot.top + rect.top,
+          right: plot.right + rect.left,
+          bottom: plot.bottom + rect.top,
+        },
+      };
+    },
+    /** How a time chart draws its markers: label, lane text, dash, lane row and whether it shows. */
     markerStyles: (id: string) => timeCard(app, id)?.chart.markers() ?? [],
   };
   (window as unknown as { __gradcraft: typeof hooks }).__gradcraft = hooks;

@@ -7,6 +7,7 @@ import { RunModel } from "../../src/panel/runModel";
 import { DEFAULT_TASKS, fakeRun } from "./fakeRun";
 import {
   artifacts,
+  assertLaneClear,
   chromiumPanels,
   FORCED,
   heatmapPixel,
@@ -207,7 +208,7 @@ describe("compare mode in Chromium", () => {
       await page.mouse.move(0, 0);
       await waitFrames(page, 3);
 
-      // Each run's strategy switch is its own marker: its run's name, dash and label place.
+      // Each run's strategy switch is its own marker: its run's name, dash and lane row.
       const markers = await page.evaluate(() =>
         (window as unknown as PanelWindow).__gradcraft.markerStyles("loss"),
       );
@@ -216,7 +217,8 @@ describe("compare mode in Chromium", () => {
       assert.ok(ofA && ofB, `both switches marked: ${JSON.stringify(markers)}`);
       assert.ok(ofA.labelled && ofB.labelled);
       assert.notDeepEqual(ofA.dash, ofB.dash, "drawn in their runs' dashes");
-      assert.notEqual(ofA.position, ofB.position, "labels apart though both switch at step 300");
+      assert.notEqual(ofA.row, ofB.row, "labels apart though both switch at step 300");
+      await assertLaneClear(page, "loss");
       await page.screenshot({ path: join(artifacts, `compare-${theme}.png`), fullPage: true });
 
       // The heatmap's PNG (every shown run) goes through the host's router like a dashboard's:

@@ -5,6 +5,7 @@
  * PanelFeed as a snapshot and batched deltas. Each test file launches its own Chromium
  * (`chromiumPanels`); `node test/webview/run.mjs` runs them all.
  */
+import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before } from "node:test";
@@ -13,7 +14,7 @@ import { PanelFeed } from "../../src/extension/panel/feed";
 import type { HostToWebview } from "../../src/panel/messages";
 import { RunModel } from "../../src/panel/runModel";
 import { chromiumArgs } from "../provision.mjs";
-import { fakeRun } from "./fakeRun";
+import { type FakeRunOptions, fakeRun } from "./fakeRun";
 import { pageHtml, type ThemeName } from "./themes";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -57,7 +58,13 @@ export interface PanelWindow {
     heatmapCells(run?: number): { shown: boolean; cells: { x: string; y: string; v: number }[] } | null;
     heatmapTooltip(run?: number): { title: string; lines: string[] } | null;
     markerCount(id: string): string[];
-    markerStyles(id: string): { label: string; dash: number[]; position: string; labelled: boolean }[];
+    markerStyles(
+      id: string,
+    ): { label: string; text: string; dash: number[]; row: number | null; labelled: boolean }[];
+    laneBoxes(id: string): {
+      boxes: { text: string; detail: string; left: number; top: number; width: number; height: number }[];
+      plot: { left: number; top: number; right: number; bottom: number };
+    } | null;
     drawing(): boolean;
     latestSteps(ids: readonly string[]): { pending: boolean; charts: Record<string, number> };
     xTitle(id: string): string | null;
@@ -110,7 +117,13 @@ export function chromiumPanels() {
 }
 
 /** The host side: a model fed by the fake run, its feed posting into the page. */
-export function hostFor(page: Page, surface: "dashboard" | "conflicts", label = "run-1", seed = 1) {
+export function hostFor(
+  page: Page,
+  surface: "dashboard" | "conflicts",
+  label = "run-1",
+  seed = 1,
+  switches: FakeRunOptions["switches"] = { [SWITCH_AT]: { name: "pcgrad", params: { seed: 0 } } },
+) {
   const model = new RunModel(label, label, { maxPoints: 400 });
   const outbox: HostToWebview[] = [];
   const feed = new PanelFeed(
@@ -134,7 +147,7 @@ export function hostFor(page: Page, surface: "dashboard" | "conflicts", label = 
       steps: STEPS,
       seed,
       evalEvery: 100,
-      switches: { [SWITCH_AT]: { name: "pcgrad", params: { seed: 0 } } },
+      switches,
       forcedGradients: { [LAST]: FORCED },
       spikeAt: 123,
     }),
@@ -209,4 +222,36 @@ export async function heatmapPixel(page: Page, row: number, column: number, run 
     },
     { row, column, run },
   );
+}
+
+/**
+ * A time chart's marker labels: no two boxes intersect, and none reaches into the plot (where
+ * the data is drawn). Returns the boxes.
+ */
+export async function assertLaneClear(page: Page, id: string) {
+  const lane = await page.evaluate(
+    (card) => (window as unknown as PanelWindow).__gradcraft.laneBoxes(card),
+    id,
+  );
+  assert.ok(lane, `${id} is a time chart`);
+  const { boxes, plot } = lane;
+  for (const [i, a] of boxes.entries()) {
+    assert.ok(
+      a.top + a.height <= plot.top,
+      `${id}: label "${a.text}" reaches into the plot: ${JSON.stringify({ a, plot })}`,
+    );
+    assert.ok(
+      a.left >= plot.left - 0.5 && a.left + a.width <= plot.right + 0.5,
+      `${id}: "${a.text}" leaves the plot's width`,
+    );
+    for (const b of boxes.slice(i + 1)) {
+      const apart =
+        a.left + a.width <= b.left ||
+        b.left + b.width <= a.left ||
+        a.top + a.height <= b.top ||
+        b.top + b.height <= a.top;
+      assert.ok(apart, `${id}: labels "${a.text}" and "${b.text}" intersect: ${JSON.stringify({ a, b })}`);
+    }
+  }
+  return boxes;
 }

@@ -2,8 +2,9 @@
 import { Chart } from "chart.js";
 import type { AnnotationOptions } from "chartjs-plugin-annotation";
 import type { Marker } from "../../src/panel/snapshot";
-import { runDash, runLabelPosition } from "../compare";
+import { runDash } from "../compare";
 import { type Palette, withAlpha } from "../theme";
+import { LANE_GAP, LANE_ROW_HEIGHT, placeLabels, shortLabel } from "./markerLane";
 
 export interface Point {
   x: number;
@@ -20,17 +21,41 @@ export interface LineSeries {
 export type XMode = "step" | "time";
 
 /**
- * A marker on the time charts; in compare mode it names its run, and the run's dash pattern and
- * label place tell its switches from the other runs'.
+ * A marker on the time charts; in compare mode it names its run (its label starts with the run's
+ * name, `short` is its lane label without it), and the run's dash and lane row tell its switches
+ * from the other runs'.
  */
-export type ChartMarker = Marker & { run?: number };
+export type ChartMarker = Marker & { run?: number; short?: string };
 
-/** How a marker is drawn: its label, its line's dash, where the label sits and whether it shows. */
+/**
+ * How a marker is drawn: its full label (the hover text), its lane label, its line's dash, its
+ * lane row and whether its label found room there (as last drawn).
+ */
 export interface DrawnMarker {
   label: string;
+  text: string;
   dash: number[];
-  position: "start" | "center" | "end";
+  row: number | null;
   labelled: boolean;
+}
+
+/** A label box in the lane as last drawn, in the canvas' CSS pixels. */
+export interface LaneBox {
+  text: string;
+  detail: string;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** A marker as the lane draws it. */
+interface LaneMarker {
+  at: number;
+  text: string;
+  detail: string;
+  dash: number[];
+  rows: number[];
 }
 
 export interface TimeChartOptions {
@@ -46,7 +71,12 @@ export class TimeChart {
   private markerKey = "";
   private log = false;
   private drawnOnce = false;
-  private drawn: DrawnMarker[] = [];
+  private lane: LaneMarker[] = [];
+  private laneRows = 1;
+  /** Each lane marker's row as last drawn (null: no room for its label). */
+  private laneRowOf: (number | null)[] = [];
+  private boxes: LaneBox[] = [];
+  private palette: Palette;
 
   constructor(
     readonly id: string,
@@ -55,10 +85,14 @@ export class TimeChart {
     private options: TimeChartOptions = {},
   ) {
     this.log = options.log ?? false;
+    this.palette = palette;
     this.chart = new Chart(canvas, {
       type: "line",
       data: { datasets: [] },
+      // The marker lane, drawn above the plot in the room the layout's top padding leaves it.
+      plugins: [{ id: "gcMarkerLane", afterDraw: (chart) => this.drawLane(chart) }],
       options: {
+        layout: { padding: { top: laneHeight(1) } },
         parsing: false,
         normalized: true,
         spanGaps: true,
@@ -106,6 +140,12 @@ export class TimeChart {
           gcBackground: { color: palette.background },
         },
       },
+    });
+    // A marker's full text on hover: over its lane label, or near its line.
+    canvas.addEventListener("mousemove", (event) => {
+      const detail = this.detailAt(event.offsetX, event.offsetY);
+      if (detail) canvas.title = detail;
+      else canvas.removeAttribute("title");
     });
   }
 
@@ -170,9 +210,13 @@ export class TimeChart {
     const annotation = this.chart.options.plugins?.annotation;
     if (markerKey !== this.markerKey && annotation) {
       this.markerKey = markerKey;
-      const drawn = markerAnnotations(markers, xMode, palette);
+      this.palette = palette;
+      const drawn = markerLines(markers, xMode, palette);
       annotation.annotations = drawn.annotations;
-      this.drawn = drawn.markers;
+      this.lane = drawn.lane;
+      this.laneRows = drawn.rows;
+      const layout = this.chart.options.layout;
+      if (layout) layout.padding = { top: laneHeight(drawn.rows) };
     }
     this.chart.update("none");
   }
@@ -185,7 +229,72 @@ export class TimeChart {
 
   /** The markers as drawn. */
   markers(): DrawnMarker[] {
-    return this.drawn.map((m) => ({ ...m, dash: [...m.dash] }));
+    return this.lane.map((m, i) => {
+      const row = this.laneRowOf[i] ?? null;
+      return { label: m.detail, text: m.text, dash: [...m.dash], row, labelled: row !== null };
+    });
+  }
+
+  /** The lane's label boxes as last drawn, and the plot's area (CSS pixels of the canvas). */
+  laneBoxes(): { boxes: LaneBox[]; plot: { left: number; top: number; right: number; bottom: number } } {
+    const { left, top, right, bottom } = this.chart.chartArea;
+    return { boxes: this.boxes.map((b) => ({ ...b })), plot: { left, top, right, bottom } };
+  }
+
+  /** Draws the lane's labels above the plot, each joined to its marker's line by a tick. */
+  private drawLane(chart: Chart): void {
+    const { ctx, chartArea } = chart;
+    const x = chart.scales.x;
+    const palette = this.palette;
+    ctx.save();
+    ctx.font = `10px ${Chart.defaults.font.family ?? "sans-serif"}`;
+    ctx.textBaseline = "middle";
+    const shown = this.lane.map((m, i) => ({ m, i })).filter(({ m }) => m.at >= x.min && m.at <= x.max);
+    const requests = shown.map(({ m }) => ({
+      x: x.getPixelForValue(m.at),
+      width: ctx.measureText(m.text).width + 8,
+      rows: m.rows,
+    }));
+    const placements = placeLabels(requests, chartArea.left, chartArea.right);
+    this.laneRowOf = this.lane.map(() => null);
+    this.boxes = [];
+    placements.forEach((p, j) => {
+      if (p.row === null) return;
+      const { m, i } = shown[j];
+      this.laneRowOf[i] = p.row;
+      const height = LANE_ROW_HEIGHT - 2;
+      const top = chartArea.top - LANE_GAP - (this.laneRows - p.row) * LANE_ROW_HEIGHT;
+      const box = { text: m.text, detail: m.detail, left: p.left, top, width: requests[j].width, height };
+      this.boxes.push(box);
+      ctx.setLineDash(m.dash);
+      ctx.strokeStyle = palette.marker;
+      ctx.fillStyle = withAlpha(palette.background, 0.9);
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.rect(box.left + 0.5, top + 0.5, box.width - 1, height - 1);
+      ctx.fill();
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.beginPath();
+      ctx.moveTo(requests[j].x, top + height);
+      ctx.lineTo(requests[j].x, chartArea.top);
+      ctx.stroke();
+      ctx.fillStyle = palette.markerText;
+      ctx.fillText(m.text, box.left + 4, top + height / 2);
+    });
+    ctx.restore();
+  }
+
+  /** The full text of the marker under a point: its lane label, or its line within 4 px. */
+  private detailAt(px: number, py: number): string | null {
+    const box = this.boxes.find(
+      (b) => px >= b.left && px <= b.left + b.width && py >= b.top && py <= b.top + b.height,
+    );
+    if (box) return box.detail;
+    const x = this.chart.scales.x;
+    if (!x || py > this.chart.chartArea.bottom) return null;
+    const near = this.lane.filter((m) => Math.abs(x.getPixelForValue(m.at) - px) <= 4);
+    return near.length > 0 ? near.map((m) => m.detail).join("\n") : null;
   }
 
   resetZoom(): void {
@@ -210,30 +319,32 @@ export class TimeChart {
 }
 
 /**
- * The markers as line annotations. Markers of one run at one place share one label; only the
- * latest are labelled (of each run, when comparing), older ones stay as lines.
+ * The markers as line annotations across the plot (no label: their labels go in the lane above
+ * it), and what the lane draws. Markers of one run at one step share one label.
  */
-function markerAnnotations(
+function markerLines(
   markers: readonly ChartMarker[],
   xMode: XMode,
   palette: Palette,
-): { annotations: Record<string, AnnotationOptions>; markers: DrawnMarker[] } {
-  const merged: ChartMarker[] = [];
+): { annotations: Record<string, AnnotationOptions>; lane: LaneMarker[]; rows: number } {
+  const merged: (ChartMarker & { short: string })[] = [];
   for (const marker of markers) {
+    const short = marker.short ?? shortLabel(marker);
     const same = merged.find((m) => m.step === marker.step && m.kind === marker.kind && m.run === marker.run);
-    if (same) same.label = `${same.label} | ${marker.label}`;
-    else merged.push({ ...marker });
+    if (same) {
+      same.label = `${same.label} | ${marker.label}`;
+      same.short = `${same.short} +`;
+    } else merged.push({ ...marker, short });
   }
-  const runsShown = [...new Set(merged.map((m) => m.run))];
-  const perRun = Math.max(2, Math.floor(6 / runsShown.length));
-  const labelled = new Set(runsShown.flatMap((run) => merged.filter((m) => m.run === run).slice(-perRun)));
+  const compare = merged.some((m) => m.run !== undefined);
+  // Comparing, each run has its own row (three at most); one run's labels use two rows.
+  const rows = compare ? Math.min(3, Math.max(1, ...merged.map((m) => (m.run ?? 0) + 1))) : 2;
   const annotations: Record<string, AnnotationOptions> = {};
-  const drawn: DrawnMarker[] = [];
+  const lane: LaneMarker[] = [];
   merged.forEach((marker, i) => {
     const at = xMode === "step" ? marker.step : marker.time / 1000;
     // A run's switches are drawn in its own dash (as its lines); other events thinner.
     const dash = marker.run !== undefined ? runDash(marker.run) : marker.kind === "strategy" ? [] : [4, 3];
-    const position = marker.run !== undefined ? runLabelPosition(marker.run) : "end";
     annotations[`m${i}`] = {
       type: "line",
       xMin: at,
@@ -241,21 +352,21 @@ function markerAnnotations(
       borderColor: palette.marker,
       borderWidth: marker.kind === "strategy" ? 1.5 : 1,
       borderDash: dash,
-      label: {
-        display: labelled.has(marker),
-        content: marker.label,
-        position,
-        backgroundColor: withAlpha(palette.background, 0.85),
-        color: palette.markerText,
-        borderColor: palette.marker,
-        borderWidth: 1,
-        font: { size: 10 },
-        padding: 3,
-      },
     };
-    drawn.push({ label: marker.label, dash, position, labelled: labelled.has(marker) });
+    lane.push({
+      at,
+      text: marker.short,
+      detail: marker.label,
+      dash,
+      rows: compare ? [(marker.run ?? 0) % 3] : [0, 1],
+    });
   });
-  return { annotations, markers: drawn };
+  return { annotations, lane, rows };
+}
+
+/** Room above the plot for a lane of `rows` rows. */
+function laneHeight(rows: number): number {
+  return rows * LANE_ROW_HEIGHT + LANE_GAP;
 }
 
 /** The time charts of one page: zooming or panning one moves the others to the same range. */
