@@ -52,6 +52,7 @@ export class TimeCard implements Card {
       this.element,
       `${title} over ${context.view.xMode === "step" ? "steps" : "time"}`,
     );
+    canvas.parentElement?.classList.add("with-lane");
     this.chart = new TimeChart(id, canvas, context.palette, {
       yLabel: options.yLabel,
       log: options.log?.(),
