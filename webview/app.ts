@@ -99,6 +99,7 @@ export class DashboardApp {
     this.header = new Header({
       view: this.view,
       runs: () => this.runs,
+      palette: () => this.palette,
       notice: () => this.notice,
       commands: this.commands,
       buttons: this.buttons,

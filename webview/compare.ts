@@ -16,8 +16,9 @@ import {
 import { type Palette, taskColor } from "./theme";
 
 /**
- * How one series of run `run` (of `runs` shown) is drawn: in its task's colour (a series not per
- * task: the run's), and when several runs are shown in the run's dash.
+ * How one series of run `run` (of `runs` shown) is drawn. One run: in its task's colour, solid.
+ * Several: in the run's colour, each task in its own dash, so a run reads as one colour across
+ * every chart, its legend, its table rows and its heatmap.
  */
 export function lineStyle(
   palette: Palette,
@@ -26,9 +27,24 @@ export function lineStyle(
   run: number,
   task: string | null,
 ): { color: string; dash: number[] } {
-  const color =
-    task === null ? palette.tasks[run % palette.tasks.length] : taskColor(palette, tasks.indexOf(task));
-  return { color, dash: runs > 1 ? runDash(run) : [] };
+  if (runs > 1)
+    return { color: runColor(palette, run), dash: task === null ? [] : taskDash(tasks.indexOf(task)) };
+  return {
+    color: task === null ? runColor(palette, run) : taskColor(palette, tasks.indexOf(task)),
+    dash: [],
+  };
+}
+
+/** Compare mode: run r's colour. */
+export function runColor(palette: Palette, run: number): string {
+  return palette.tasks[run % palette.tasks.length];
+}
+
+/** Compare mode: task t's line dash (solid, dashed, dotted, dash-dot, long dash, sparse dots). */
+export const TASK_DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3], [14, 4], [2, 6]];
+
+export function taskDash(task: number): number[] {
+  return TASK_DASHES[Math.max(0, task) % TASK_DASHES.length];
 }
 
 /** Line dash of run r: its lines, its legend sample and its markers share it. */

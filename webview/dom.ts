@@ -1,5 +1,4 @@
 /** The few DOM builders every piece of the panel uses. */
-import { runDash } from "./compare";
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -28,13 +27,26 @@ export function select(
   return element;
 }
 
-/** A short line in run i's dash: the legend, the table and the heatmap captions name runs with it. */
-export function dashSample(run: number): SVGSVGElement {
+/**
+ * A short line in a colour and dash: compare mode names each run with one in its colour (legend,
+ * header, table, heatmap captions) and each task with one in its dash (the task toggles).
+ */
+export function lineSample(color: string | null, dash: readonly number[] = []): SVGSVGElement {
   const sample = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   sample.setAttribute("width", "28");
   sample.setAttribute("height", "8");
   sample.setAttribute("aria-hidden", "true");
   sample.classList.add("dash-sample");
-  sample.innerHTML = `<line x1="0" y1="4" x2="28" y2="4" stroke-dasharray="${runDash(run).join(" ")}"></line>`;
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "line");
+  for (const [k, v] of [
+    ["x1", "0"],
+    ["y1", "4"],
+    ["x2", "28"],
+    ["y2", "4"],
+    ["stroke-dasharray", dash.join(" ")],
+  ])
+    line.setAttribute(k, v);
+  if (color) line.style.stroke = color;
+  sample.append(line);
   return sample;
 }

@@ -6,8 +6,10 @@
 import type { WebviewToHost } from "../src/panel/messages";
 import type { RunModel } from "../src/panel/runModel";
 import type { Commands } from "./commands";
+import { runColor } from "./compare";
 import type { ControlButtons } from "./controlButtons";
-import { dashSample, el } from "./dom";
+import { el, lineSample } from "./dom";
+import type { Palette } from "./theme";
 import type { ViewState } from "./view";
 
 export interface Notice {
@@ -18,6 +20,8 @@ export interface Notice {
 export interface HeaderContext {
   readonly view: Readonly<ViewState>;
   runs(): readonly RunModel[];
+  /** The theme's colours now (compare mode names each run in its colour). */
+  palette(): Palette;
   notice(): Notice | null;
   readonly commands: Commands;
   readonly buttons: ControlButtons;
@@ -128,7 +132,7 @@ export class Header {
     );
   }
 
-  /** Compare mode: each run's state, steps and the strategies it ran, named with its dash sample. */
+  /** Compare mode: each run's state, steps and the strategies it ran, named in its colour. */
   private renderCompareFacts(runs: readonly RunModel[]): void {
     const key = runs.map((r) => `${r.label}|${r.state}|${r.step}|${r.markers.length}`).join(";");
     if (key === this.factsKey) return;
@@ -140,7 +144,7 @@ export class Header {
         return el(
           "span",
           { class: "fact run-fact", "data-run": String(i) },
-          dashSample(i),
+          lineSample(runColor(this.context.palette(), i)),
           el("b", {}, r.label),
           ` ${r.state}, step ${r.step}, ${ran}`,
         );

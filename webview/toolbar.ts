@@ -1,11 +1,12 @@
 /**
- * The dashboard's toolbar: task toggles (each task has one colour everywhere), smoothing, the x
- * axis by step or by time, reset zoom, Export all CSV, and in compare mode the run legend.
+ * The dashboard's toolbar: task toggles (each task has one colour everywhere; comparing runs,
+ * one dash), smoothing, the x axis by step or by time, reset zoom, Export all CSV, and in compare
+ * mode the run legend (each run's colour).
  */
 import type { RunModel } from "../src/panel/runModel";
 import type { ZoomGroup } from "./charts/timeChart";
-import { taskUnion } from "./compare";
-import { dashSample, el, select } from "./dom";
+import { runColor, taskDash, taskUnion } from "./compare";
+import { el, lineSample, select } from "./dom";
 import { type Palette, taskColor } from "./theme";
 import type { ViewOptions, ViewState } from "./view";
 
@@ -31,8 +32,12 @@ export function buildToolbar(toolbar: HTMLElement, context: ToolbarContext): voi
         hiddenTasks: box.checked ? view.hiddenTasks.filter((x) => x !== task) : [...view.hiddenTasks, task],
       }),
     );
-    const swatch = el("span", { class: "swatch", "aria-hidden": "true" });
-    swatch.style.background = taskColor(palette, t);
+    let swatch: Element;
+    if (runs.length > 1) swatch = lineSample(null, taskDash(t));
+    else {
+      swatch = el("span", { class: "swatch", "aria-hidden": "true" });
+      (swatch as HTMLElement).style.background = taskColor(palette, t);
+    }
     tasks.append(el("span", { class: "task-toggle" }, box, el("label", { for: id }, swatch, ` ${task}`)));
   });
 
@@ -76,14 +81,16 @@ export function buildToolbar(toolbar: HTMLElement, context: ToolbarContext): voi
     exportAll,
     el("span", { class: "muted" }, "Ctrl+wheel zooms, drag pans."),
   );
-  if (runs.length > 1) toolbar.append(runLegend(runs));
+  if (runs.length > 1) toolbar.append(runLegend(runs, palette));
 }
 
-/** Compare mode: each run's name with its dash sample. */
-function runLegend(runs: readonly RunModel[]): HTMLElement {
+/** Compare mode: each run's name with a line in its colour. */
+function runLegend(runs: readonly RunModel[], palette: Palette): HTMLElement {
   const legend = el("div", { class: "run-legends", role: "list", "aria-label": "Runs" });
   runs.forEach((r, i) => {
-    legend.append(el("span", { class: "run-legend", role: "listitem" }, dashSample(i), r.label));
+    legend.append(
+      el("span", { class: "run-legend", role: "listitem" }, lineSample(runColor(palette, i)), r.label),
+    );
   });
   return legend;
 }

@@ -5,8 +5,8 @@
  */
 import type { RunModel } from "../../src/panel/runModel";
 import { EVAL_METRICS, seriesName } from "../../src/panel/snapshot";
-import { compareEval, type EvalCell } from "../compare";
-import { dashSample, el, select } from "../dom";
+import { compareEval, type EvalCell, runColor } from "../compare";
+import { el, lineSample, select } from "../dom";
 import type { Palette } from "../theme";
 import { type Card, type CardContext, cardShell, type Scene } from "./card";
 
@@ -61,7 +61,7 @@ export class EvalTableCard implements Card {
       shown.models.every((m, i) => m === runs[i]);
     if (same) return;
     this.shown = { models: [...runs], key, palette };
-    if (runs.length > 1) this.renderCompare(runs, view.evalSplit, view.hiddenTasks);
+    if (runs.length > 1) this.renderCompare(runs, view.evalSplit, view.hiddenTasks, palette);
     else this.renderRun(run, view.evalSplit, view.hiddenTasks);
   }
 
@@ -120,11 +120,16 @@ export class EvalTableCard implements Card {
   }
 
   /**
-   * Compare mode: under each task one row per run (named with its dash sample), each metric's
+   * Compare mode: under each task one row per run (named in its colour), each metric's
    * latest figure with the run's best below it; the best run per task and metric is marked. A run
    * without the task, or not evaluated yet, says so in its cells.
    */
-  private renderCompare(runs: readonly RunModel[], split: string, hiddenTasks: readonly string[]): void {
+  private renderCompare(
+    runs: readonly RunModel[],
+    split: string,
+    hiddenTasks: readonly string[],
+    palette: Palette,
+  ): void {
     const table = compareEval(runs, split, hiddenTasks);
     if (!table.hasAny) {
       this.body.replaceChildren(el("p", { class: "muted" }, `No ${split} evaluation in any run yet.`));
@@ -179,7 +184,7 @@ export class EvalTableCard implements Card {
             el("th", { scope: "rowgroup", rowspan: String(group.rows.length) }, group.task ?? "mean"),
           );
         tr.append(
-          el("th", { scope: "row", class: "run-name" }, dashSample(row.run), run.label),
+          el("th", { scope: "row", class: "run-name" }, lineSample(runColor(palette, row.run)), run.label),
           ...EVAL_METRICS.map((m) => cell(row.cells[m], run.label)),
         );
         return tr;

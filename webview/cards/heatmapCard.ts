@@ -5,9 +5,9 @@
  */
 import type { HeatmapState } from "../../src/panel/snapshot";
 import { HeatmapChart } from "../charts/heatmapChart";
-import { heatmapAt, keptStepRange } from "../compare";
+import { heatmapAt, keptStepRange, runColor } from "../compare";
 import type { RunCut } from "../cut";
-import { dashSample, el, select } from "../dom";
+import { el, lineSample, select } from "../dom";
 import { type Card, type CardContext, canvasIn, cardShell, hiddenIndices, type Scene } from "./card";
 
 const ID = "heatmap";
@@ -101,7 +101,7 @@ export class CompareHeatmapCard implements Card {
       const figure = el(
         "figure",
         { class: "heatmap-figure", "data-run": String(r) },
-        el("figcaption", {}, dashSample(r), el("b", {}, run.label), " ", caption),
+        el("figcaption", {}, lineSample(runColor(context.palette, r)), el("b", {}, run.label), " ", caption),
         el("div", { class: "chart-box square" }, canvas),
       );
       row.append(figure);

@@ -2,7 +2,7 @@
 import { Chart } from "chart.js";
 import type { AnnotationOptions } from "chartjs-plugin-annotation";
 import type { Marker } from "../../src/panel/snapshot";
-import { runDash } from "../compare";
+import { runColor, runDash } from "../compare";
 import { type Palette, withAlpha } from "../theme";
 import { LANE_GAP, LANE_ROW_HEIGHT, placeLabels, shortLabel } from "./markerLane";
 
@@ -52,6 +52,8 @@ export interface LaneBox {
 /** A marker as the lane draws it. */
 interface LaneMarker {
   at: number;
+  /** Its run's colour when comparing, else the theme's marker colour. */
+  color: string;
   text: string;
   detail: string;
   dash: number[];
@@ -267,7 +269,7 @@ export class TimeChart {
       const box = { text: m.text, detail: m.detail, left: p.left, top, width: requests[j].width, height };
       this.boxes.push(box);
       ctx.setLineDash(m.dash);
-      ctx.strokeStyle = palette.marker;
+      ctx.strokeStyle = m.color;
       ctx.fillStyle = withAlpha(palette.background, 0.9);
       ctx.lineWidth = 1;
       ctx.beginPath();
@@ -349,12 +351,13 @@ function markerLines(
       type: "line",
       xMin: at,
       xMax: at,
-      borderColor: palette.marker,
+      borderColor: marker.run !== undefined ? runColor(palette, marker.run) : palette.marker,
       borderWidth: marker.kind === "strategy" ? 1.5 : 1,
       borderDash: dash,
     };
     lane.push({
       at,
+      color: marker.run !== undefined ? runColor(palette, marker.run) : palette.marker,
       text: marker.short,
       detail: marker.label,
       dash,

@@ -7,9 +7,11 @@ import {
   type EvalComparison,
   heatmapAt,
   keptStepRange,
+  lineStyle,
   runDash,
   taskUnion,
 } from "../../../webview/compare";
+import type { Palette } from "../../../webview/theme";
 import { helloMessage } from "../../webview/fakeRun";
 
 /** A finished run whose evaluations on `split` are the given per-task figures, one eval per entry. */
@@ -128,9 +130,24 @@ describe("the compare-mode evaluation table", () => {
     assert.equal(compareEval([a, b], "test").hasAny, true);
   });
 
-  it("each run is drawn its own way: its dash pattern differs from its neighbours'", () => {
+  it("each run is drawn its own way: its markers' dash differs from its neighbours'", () => {
     assert.notDeepEqual(runDash(0), runDash(1));
     assert.notDeepEqual(runDash(1), runDash(2));
+  });
+
+  it("comparing, a run is one colour across its tasks and the tasks differ by dash; one run: task colours, solid", () => {
+    const palette = { tasks: ["#a00", "#0a0", "#00a", "#aa0", "#0aa", "#a0a"] } as unknown as Palette;
+    const tasks = ["click", "like", "follow"];
+    const styles = tasks.map((t) => lineStyle(palette, tasks, 2, 1, t));
+    assert.deepEqual(new Set(styles.map((s) => s.color)), new Set(["#0a0"]), "run 1's colour on every task");
+    assert.equal(new Set(styles.map((s) => s.dash.join(","))).size, 3, "a dash per task");
+    assert.deepEqual(
+      lineStyle(palette, tasks, 2, 0, "like").dash,
+      styles[1].dash,
+      "a task's dash is the same in every run",
+    );
+    assert.notEqual(lineStyle(palette, tasks, 2, 0, "like").color, styles[1].color);
+    assert.deepEqual(lineStyle(palette, tasks, 1, 0, "follow"), { color: "#00a", dash: [] });
   });
 
   it("tasks of runs with different task lists: each once, in the order first named", () => {
