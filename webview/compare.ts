@@ -4,6 +4,7 @@
  * colours and dash pattern, used by its lines, its legend sample and its strategy-switch markers).
  * No DOM here, so the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
+import { formatValue } from "../src/panel/format";
 import { averageCosines } from "../src/panel/runModel";
 import {
   type BestValue,
@@ -207,4 +208,51 @@ export function keptStepRange(
   const lasts = runs.filter((k) => k.length > 0).map((k) => k[k.length - 1].step);
   if (firsts.length === 0) return null;
   return { min: Math.min(...firsts), max: Math.max(...lasts) };
+}
+
+/** What the config diff needs of a run (RunModel has it). */
+export interface DiffRun {
+  readonly strategy: { name: string; params: Record<string, unknown> } | null;
+  readonly hyperparameters: Readonly<Record<string, number>>;
+  readonly markers: readonly { step: number; kind: string; label: string }[];
+}
+
+export interface ConfigDiff {
+  /** One row per setting any run has: each run's value ("–": none), and whether they differ. */
+  rows: { name: string; values: string[]; differs: boolean }[];
+  /** Each run's changes made while it ran (strategy switches, hyperparameter edits), in order. */
+  changes: string[][];
+}
+
+/**
+ * The config diff between compared runs: the strategy and its parameters in force now, the
+ * hyperparameters, and each run's mid-run changes (which is why "now" may differ from the start).
+ */
+export function configDiff(runs: readonly DiffRun[]): ConfigDiff {
+  const value = (v: unknown) => (v === undefined ? "–" : formatValue(v));
+  const rows: ConfigDiff["rows"] = [];
+  const add = (name: string, values: string[]) =>
+    rows.push({ name, values, differs: new Set(values).size > 1 });
+  add(
+    "strategy",
+    runs.map((r) => r.strategy?.name ?? "–"),
+  );
+  const params = [...new Set(runs.flatMap((r) => Object.keys(r.strategy?.params ?? {})))].sort();
+  for (const p of params)
+    add(
+      `strategy ${p}`,
+      runs.map((r) => value(r.strategy?.params[p])),
+    );
+  const hyper = [...new Set(runs.flatMap((r) => Object.keys(r.hyperparameters)))];
+  for (const h of hyper)
+    add(
+      h,
+      runs.map((r) => value(r.hyperparameters[h])),
+    );
+  const changes = runs.map((r) =>
+    r.markers
+      .filter((m) => m.kind === "strategy" || m.kind === "hyperparameters")
+      .map((m) => `step ${m.step}: ${m.label}`),
+  );
+  return { rows, changes };
 }

@@ -8,6 +8,7 @@ import type { RunModel } from "../src/panel/runModel";
 import { seriesName } from "../src/panel/snapshot";
 import { BarsCard } from "./cards/barsCard";
 import type { Card, CardContext } from "./cards/card";
+import { ConfigDiffCard } from "./cards/configDiffCard";
 import { ControlsCard } from "./cards/controlsCard";
 import { EvalTableCard } from "./cards/evalTableCard";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
@@ -58,6 +59,7 @@ export function dashboardCards(context: CardContext): Layout {
     time("gauc", "GAUC", evalSeries("gauc"), false),
     time("logloss", "Log loss", evalSeries("logloss"), false),
     new EvalTableCard(context),
+    ...(compare ? [new ConfigDiffCard(context)] : []),
     time("step-time", "Step time (ms)", single(seriesName.stepTime, "step time")),
     time("steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s")),
   ];

@@ -87,7 +87,7 @@ describe("compare mode in Chromium", () => {
     const winner = models.indexOf(models.reduce((x, y) => (bestAuc(y) > bestAuc(x) ? y : x)));
 
     for (const theme of ["light", "dark"] as const) {
-      const { page, errors } = await openPanel(theme, "dashboard", 1400, 2400);
+      const { page, errors } = await openPanel(theme, "dashboard", 1400, 3000);
       await page.evaluate(
         (message) => window.postMessage(message, "*"),
         JSON.parse(JSON.stringify({ type: "compare", runs: models.map((m) => m.toSnapshot()) })),
@@ -219,6 +219,11 @@ describe("compare mode in Chromium", () => {
       assert.notDeepEqual(ofA.dash, ofB.dash, "drawn in their runs' dashes");
       assert.notEqual(ofA.row, ofB.row, "labels apart though both switch at step 300");
       await assertLaneClear(page, "loss");
+      // The config diff: the strategies differ, and each run's switch is listed with its step.
+      const diffRow = (setting: string) =>
+        page.textContent(`[data-card="config-diff"] tr[data-setting="${setting}"]`);
+      assert.match((await diffRow("strategy")) ?? "", /≠ strategy/);
+      assert.match((await diffRow("changes")) ?? "", /step 300: → pcgrad \(seed=0\)/);
       await page.screenshot({ path: join(artifacts, `compare-${theme}.png`), fullPage: true });
 
       // The heatmap's PNG (every shown run) goes through the host's router like a dashboard's:

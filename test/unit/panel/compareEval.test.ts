@@ -4,6 +4,7 @@ import { RunModel } from "../../../src/panel/runModel";
 import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
 import {
   compareEval,
+  configDiff,
   type EvalComparison,
   heatmapAt,
   keptStepRange,
@@ -181,5 +182,31 @@ describe("the compare-mode evaluation table", () => {
     assert.ok(Math.abs(logloss.value - 0.01) < 1e-12);
     assert.equal(logloss.better, false, "a higher log loss is worse");
     assert.equal(cell(table, "like", 2, "auc").delta, undefined, "nothing to set it against");
+  });
+});
+
+describe("the config diff between compared runs", () => {
+  it("marks the settings that differ and lists each run's mid-run changes", () => {
+    const diff = configDiff([
+      {
+        strategy: { name: "gradcraft", params: { tau: 0.5, epsilon: 0.001 } },
+        hyperparameters: { learningRate: 0.003, l2: 0 },
+        markers: [
+          { step: 300, kind: "hyperparameters", label: "learningRate 0.001→0.003" },
+          { step: 320, kind: "event", label: "paused" },
+        ],
+      },
+      {
+        strategy: { name: "pcgrad", params: { seed: 0 } },
+        hyperparameters: { learningRate: 0.003, l2: 1e-5 },
+        markers: [],
+      },
+    ]);
+    const row = (name: string) => diff.rows.find((r) => r.name === name);
+    assert.deepEqual(row("strategy"), { name: "strategy", values: ["gradcraft", "pcgrad"], differs: true });
+    assert.deepEqual(row("strategy tau")?.values, ["0.5", "–"]);
+    assert.equal(row("learningRate")?.differs, false, "the same now, though run 1 changed it mid-run");
+    assert.equal(row("l2")?.differs, true);
+    assert.deepEqual(diff.changes, [["step 300: learningRate 0.001→0.003"], []]);
   });
 });
