@@ -15,7 +15,7 @@ writeFileSync(
   `${JSON.stringify(await generateSchema(), null, 2)}\n`,
 );
 
-// The same strategy definitions for the Python package (python/, committed; see gen-python.mjs).
+// The same strategy and protocol definitions for the Python package (python/, committed; see gen-python.mjs).
 const { writePythonDefinitions } = await import("./gen-python.mjs");
 await writePythonDefinitions();
 

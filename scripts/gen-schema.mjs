@@ -18,7 +18,12 @@ const target = join(root, "schemas", "gradcraft.schema.json");
 export async function loadSources() {
   const entry = `
     export { TrainingConfig } from "./src/protocol/config.ts";
-    export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
+    export {
+      AttachRequest,
+      HOST_COMMAND_SCHEMAS,
+      PROTOCOL_VERSION,
+      TRAINER_MESSAGE_SCHEMAS,
+    } from "./src/protocol/messages.ts";
     export { strategies } from "./src/core/strategies/index.ts";
     export { z } from "zod";
   `;

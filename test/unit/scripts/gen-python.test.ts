@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { strategies } from "../../../src/core/strategies/index";
-import { PROTOCOL_VERSION } from "../../../src/protocol/messages";
+import { HOST_COMMAND_TYPES, PROTOCOL_VERSION, TRAINER_MESSAGE_TYPES } from "../../../src/protocol/messages";
 
-// scripts/gen-python.mjs: the Python package's strategy definitions, generated from the zod schemas.
+// scripts/gen-python.mjs: the Python package's strategy and protocol definitions, generated from the zod schemas.
 const root = join(import.meta.dirname, "../../..");
 const committed = join(root, "python/gradcraft_studio/_generated/strategies.json");
 
@@ -27,14 +27,31 @@ describe("the Python package's generated strategy definitions", () => {
     assert.equal(dbMtl.lossTransform, "log");
   });
 
-  it("--check passes on the committed file and fails, naming the fix, on a stale one", async () => {
-    const { pythonDefinitionsCurrent } = await import("../../../scripts/gen-python.mjs");
-    assert.equal(await pythonDefinitionsCurrent(), true, "run node scripts/gen-python.mjs and commit it");
+  it("hold every command and message of the protocol as JSON Schema, with their ranges", () => {
+    const file = JSON.parse(
+      readFileSync(join(root, "python/gradcraft_studio/_generated/protocol.json"), "utf8"),
+    );
+    assert.equal(file.version, PROTOCOL_VERSION);
+    assert.deepEqual(Object.keys(file.commands), HOST_COMMAND_TYPES);
+    assert.deepEqual(Object.keys(file.messages), TRAINER_MESSAGE_TYPES);
+    const lr = file.commands["set-hyperparameters"].properties.learningRate;
+    assert.deepEqual([lr.exclusiveMinimum, lr.maximum], [0, 1]);
+    assert.deepEqual(file.attach.required, ["v", "type", "token"]);
+  });
+
+  it("--check passes on the committed files and fails, naming the fix, on a stale one", async () => {
+    const { isCurrent, outputs } = await import("../../../scripts/gen-python.mjs");
     const dir = mkdtempSync(join(tmpdir(), "gen-python-"));
     try {
-      const stale = join(dir, "strategies.json");
-      writeFileSync(stale, readFileSync(committed, "utf8").replace('"default": 1,', '"default": 0.5,'));
-      assert.equal(await pythonDefinitionsCurrent(stale), false);
+      for (const output of outputs) {
+        assert.equal(await isCurrent(output), true, "run node scripts/gen-python.mjs and commit it");
+        const stale = join(dir, "stale.json");
+        writeFileSync(
+          stale,
+          readFileSync(output.file, "utf8").replace('"default": ', '"default": 0.5, "was": '),
+        );
+        assert.equal(await isCurrent(output, stale), false);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
