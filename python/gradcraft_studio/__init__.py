@@ -5,6 +5,7 @@ from .balance import Balancer, BalanceReport
 from .definitions import PROTOCOL_VERSION
 from .diagnostics import StepDiagnostics, diagnose
 from .strategies import STRATEGIES, ProjectionStats, Strategy, StrategyResult, find_strategy, require_strategy
+from .studio import Studio
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -16,6 +17,7 @@ __all__ = [
     "ProjectionStats",
     "Strategy",
     "StrategyResult",
+    "Studio",
     "find_strategy",
     "require_strategy",
 ]
