@@ -24,6 +24,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
       backend: config.get<string>("trainer.backend", "config"),
       listen: config.get<boolean>("trainer.listen", false),
       extraArgs: config.get<string[]>("trainer.extraArgs", []),
+      python: config.get<string>("trainer.python", ""),
     },
     runsFolderSetting: config.get<string>("runsFolder", ""),
     maxPointsPerSeries: clamp(config.get<number>("dashboard.maxPointsPerSeries", 2000), 100, 100_000),

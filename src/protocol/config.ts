@@ -97,6 +97,26 @@ export const StrategyChoice = z.strictObject({
     .describe("The strategy's parameters; missing ones take its defaults."),
 });
 
+/**
+ * A trainer other than the built-in one, for instance a PyTorch script using the Python package
+ * (docs/pytorch.md). It is started without a shell from the config's folder and must speak the
+ * live protocol (docs/protocol.md) on stdout/stdin; it learns the rest from its environment.
+ */
+export const TrainerChoice = z.strictObject({
+  command: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(
+      [
+        'Program, then arguments, run without a shell from the config\'s folder, e.g. ["python3", "train.py"].',
+        "A program named python, python3 or $" +
+          "{python} runs the interpreter of the gradcraft.trainer.python setting.",
+        "$" + "{config} and $" + "{runsFolder} in the arguments are substituted.",
+        "The trainer reads GRADCRAFT_PROTOCOL=stdio, GRADCRAFT_CONFIG, GRADCRAFT_RUNS_FOLDER and GRADCRAFT_LISTEN from its environment (docs/pytorch.md).",
+      ].join(" "),
+    ),
+});
+
 export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 
 export const TrainingConfig = z.strictObject({
@@ -117,6 +137,9 @@ export const TrainingConfig = z.strictObject({
   model: ModelConfig.default(() => ModelConfig.parse({})),
   training: TrainingSettings.default(() => TrainingSettings.parse({})),
   strategy: StrategyChoice.default(() => StrategyChoice.parse({})),
+  trainer: TrainerChoice.optional().describe(
+    "Run this config with another trainer (a PyTorch script, say) instead of the built-in one. Its own code defines the data and the model; the strategy and the training settings a PyTorch Studio reads (learningRate, l2, clipNorm, evalEvery, maxSteps) still apply.",
+  ),
 });
 
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
@@ -124,3 +147,4 @@ export type TrainingConfigInput = z.input<typeof TrainingConfig>;
 export type ModelConfig = z.infer<typeof ModelConfig>;
 export type TrainingSettings = z.infer<typeof TrainingSettings>;
 export type Backend = (typeof BACKENDS)[number];
+export type TrainerChoice = z.infer<typeof TrainerChoice>;

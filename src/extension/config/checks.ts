@@ -61,6 +61,11 @@ export async function checkConfig(
   const baseDir = dirname(configPath);
 
   checkStrategy(config, add);
+  if (config.trainer) {
+    // Its own code (a PyTorch script) defines the data and the model.
+    checkOwnTrainer(config.trainer.command, given, baseDir, io, add);
+    return issues;
+  }
   checkModel(config, given.model ?? {}, add);
   checkTraining(config, add);
   try {
@@ -157,6 +162,27 @@ function checkStrategy(config: TrainingConfig, add: Add): void {
     const path = ["strategy.params", ...issue.path.map(String)].join(".");
     add(path, "error", `${strategy.title}: ${issue.message}`);
   }
+}
+
+/** A config's own trainer: the scripts it names must exist; model and data are the script's own. */
+function checkOwnTrainer(
+  command: readonly string[],
+  given: Record<string, unknown>,
+  baseDir: string,
+  io: CheckIo,
+  add: Add,
+): void {
+  command.forEach((arg, i) => {
+    if (i > 0 && /\.py$/i.test(arg) && !io.exists(resolveFrom(baseDir, arg)))
+      add(`trainer.command.${i}`, "error", `script not found: ${resolveFrom(baseDir, arg)}`);
+  });
+  for (const field of ["model", "data"])
+    if (field in given)
+      add(
+        field,
+        "info",
+        `${field} is not used: a config with its own trainer takes it from the trainer's code.`,
+      );
 }
 
 /** Sizes that must fit together, and fields the chosen architecture ignores. */

@@ -64,7 +64,8 @@ export class RunManager implements vscode.Disposable {
           : basename(configUri.fsPath).replace(/\.gradcraft\.json$/, "");
     }
     const cliPath = this.context.asAbsolutePath(join("dist", "cli.js"));
-    if (settings.trainer.command.length === 0 && !existsSync(cliPath)) {
+    const trainerCommand = configSnapshot?.trainer?.command;
+    if (!trainerCommand && settings.trainer.command.length === 0 && !existsSync(cliPath)) {
       this.log.error(`not starting a trainer: the bundled trainer ${cliPath} is missing`);
       void vscode.window.showErrorMessage(
         `GradCraft: the bundled trainer is missing (${cliPath}); run "npm run build".`,
@@ -74,7 +75,7 @@ export class RunManager implements vscode.Disposable {
     const root = runsFolder(this.context, settings);
     mkdirSync(root, { recursive: true });
     const plan = planTrainerSpawn(
-      { configPath: configUri?.fsPath, runsFolder: root, resume: options.resume },
+      { configPath: configUri?.fsPath, runsFolder: root, resume: options.resume, trainerCommand },
       settings.trainer,
       {
         execPath: process.execPath,

@@ -16,6 +16,8 @@ export interface TrainerSettings {
   readonly listen: boolean;
   /** Extra arguments appended to the trainer's command line. */
   readonly extraArgs: readonly string[];
+  /** Interpreter for a config's trainer command whose program is python, python3 or ${python}; empty: as written. */
+  readonly python: string;
 }
 
 export interface TrainRequest {
@@ -25,6 +27,8 @@ export interface TrainRequest {
   readonly runsFolder: string;
   /** A run folder to resume from its last checkpoint. */
   readonly resume?: string;
+  /** The config's own trainer (`"trainer": {"command": [...]}`), e.g. a PyTorch script. */
+  readonly trainerCommand?: readonly string[];
 }
 
 export interface SpawnPlan {
@@ -71,6 +75,9 @@ export function planTrainerSpawn(
   delete env.ELECTRON_RUN_AS_NODE;
   delete env.NODE_OPTIONS;
 
+  if (request.trainerCommand && request.trainerCommand.length > 0)
+    return planConfigTrainer(request, request.trainerCommand, settings, host.cwd, env);
+
   if (settings.command.length > 0) {
     const [program, ...rest] = settings.command;
     const placeholders: Record<string, string> = {
@@ -100,6 +107,46 @@ export function planTrainerSpawn(
     args: [host.cliPath, ...standard, ...settings.extraArgs],
     env,
     cwd: host.cwd,
+    shell: false,
+  };
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the config's placeholder, not a JS template.
+const PYTHON_PROGRAMS = new Set(["python", "python3", "${python}"]);
+
+/**
+ * A config's own trainer (docs/pytorch.md): its command as written (placeholders substituted, no
+ * standard arguments: a script has its own command line), started from the config's folder. It
+ * learns how it was started from GRADCRAFT_* variables, which the PyTorch package reads.
+ */
+function planConfigTrainer(
+  request: TrainRequest,
+  command: readonly string[],
+  settings: TrainerSettings,
+  cwd: string,
+  env: Record<string, string>,
+): SpawnPlan {
+  const [program, ...rest] = command;
+  const placeholders: Record<string, string> = {
+    config: request.configPath ?? "",
+    runsFolder: request.runsFolder,
+    python: settings.python.trim() || "python3",
+  };
+  const substitute = (arg: string) =>
+    arg.replace(/\$\{(config|runsFolder|python)\}/g, (_, name: string) => placeholders[name]);
+  env.GRADCRAFT_PROTOCOL = "stdio";
+  env.GRADCRAFT_RUNS_FOLDER = request.runsFolder;
+  if (request.configPath) env.GRADCRAFT_CONFIG = request.configPath;
+  else delete env.GRADCRAFT_CONFIG;
+  if (settings.listen) env.GRADCRAFT_LISTEN = "1";
+  else delete env.GRADCRAFT_LISTEN;
+  return {
+    command: PYTHON_PROGRAMS.has(program)
+      ? settings.python.trim() || substitute(program)
+      : substitute(program),
+    args: [...rest.map(substitute), ...settings.extraArgs],
+    env,
+    cwd,
     shell: false,
   };
 }

@@ -147,6 +147,33 @@ describe("config checks the schema cannot express", () => {
     );
   });
 
+  it("a config with its own trainer: a missing script is an error at its argument; model and data are noted as unused", async () => {
+    writeFileSync(join(dir, "train.py"), "");
+    const ok = await checkConfig(
+      JSON.stringify({ trainer: { command: ["python3", "train.py"] }, strategy: { name: "ew" } }),
+      join(dir, "p.gradcraft.json"),
+    );
+    assert.deepEqual(ok, []);
+    const text = JSON.stringify({
+      trainer: { command: ["python3", "-u", "nowhere.py"] },
+      model: { type: "mmoe" },
+      data: { source: "synthetic", rows: 10 },
+      training: { batchSize: 4096 },
+      strategy: { name: "ew" },
+    });
+    const issues = await checkConfig(text, join(dir, "p.gradcraft.json"));
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.severity]),
+      [
+        ["trainer.command.2", "error"],
+        ["model", "info"],
+        ["data", "info"],
+      ],
+      "the built-in trainer's data checks (batch size against synthetic rows) do not apply",
+    );
+    assert.ok(issues[0].message.includes(join(dir, "nowhere.py")));
+  });
+
   it("text the schema rejects, or that is not JSON, gives no semantic issues (the editor reports it)", async () => {
     assert.deepEqual(await checkConfig("{ not json", join(dir, "z.gradcraft.json")), []);
     assert.deepEqual(

@@ -133,6 +133,7 @@ describe("a spawned trainer over stdio (protocol stand-in process)", () => {
         backend: "config",
         listen: false,
         extraArgs: [],
+        python: "",
       },
       { execPath: process.execPath, cliPath: "", cwd: dir, env: { ...process.env, ...env } },
     );
@@ -201,6 +202,7 @@ describe("a spawned trainer over stdio (protocol stand-in process)", () => {
         backend: "config",
         listen: false,
         extraArgs: [],
+        python: "",
       },
       { execPath: process.execPath, cliPath: "", cwd: dir, env: process.env },
     );

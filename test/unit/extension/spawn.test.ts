@@ -11,6 +11,7 @@ const defaults: TrainerSettings = {
   backend: "config",
   listen: false,
   extraArgs: [],
+  python: "",
 };
 const host = {
   execPath: "/opt/editor/code",
@@ -91,6 +92,54 @@ describe("trainer spawn plan", () => {
       host,
     );
     assert.deepEqual(appended.args, ["train", "/ws/c.json", "--protocol", "stdio", "--out", "/r"]);
+  });
+});
+
+describe("a config that names its own trainer (a PyTorch script)", () => {
+  const request = {
+    configPath: "/ws/ex/minimal.gradcraft.json",
+    runsFolder: "/ws/.gradcraft/runs",
+    trainerCommand: ["python3", "minimal.py", "--steps", "10"],
+  };
+
+  it("runs its command as written, without the built-in trainer's arguments, and says how in GRADCRAFT_*", () => {
+    const plan = planTrainerSpawn(request, defaults, host);
+    assert.equal(plan.command, "python3");
+    assert.deepEqual(plan.args, ["minimal.py", "--steps", "10"]);
+    assert.equal(plan.shell, false);
+    assert.equal(plan.env.GRADCRAFT_PROTOCOL, "stdio");
+    assert.equal(plan.env.GRADCRAFT_CONFIG, "/ws/ex/minimal.gradcraft.json");
+    assert.equal(plan.env.GRADCRAFT_RUNS_FOLDER, "/ws/.gradcraft/runs");
+    assert.equal(plan.env.GRADCRAFT_LISTEN, undefined);
+    assert.equal(plan.env.ELECTRON_RUN_AS_NODE, undefined, "a Python trainer is not Electron's business");
+  });
+
+  it("a program named python, python3 or the python placeholder is the interpreter setting, when set", () => {
+    const settings = { ...defaults, python: "/usr/bin/python3", listen: true };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's placeholder, not a JS template.
+    for (const program of ["python", "python3", "${python}"]) {
+      const plan = planTrainerSpawn({ ...request, trainerCommand: [program, "t.py"] }, settings, host);
+      assert.equal(plan.command, "/usr/bin/python3", program);
+      assert.equal(plan.env.GRADCRAFT_LISTEN, "1");
+    }
+    // Another program is left alone; placeholders in the arguments are substituted.
+    const other = planTrainerSpawn(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's placeholders, not JS templates.
+      { ...request, trainerCommand: ["torchrun", "--nproc_per_node=2", "t.py", "--cfg", "${config}"] },
+      settings,
+      host,
+    );
+    assert.equal(other.command, "torchrun");
+    assert.deepEqual(other.args, ["--nproc_per_node=2", "t.py", "--cfg", "/ws/ex/minimal.gradcraft.json"]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's placeholder, not a JS template.
+    const unset = planTrainerSpawn({ ...request, trainerCommand: ["${python}", "t.py"] }, defaults, host);
+    assert.equal(unset.command, "python3", "without the setting, the placeholder is python3 from PATH");
+  });
+
+  it("wins over the trainer command setting, which is for trainers with the built-in command line", () => {
+    const plan = planTrainerSpawn(request, { ...defaults, command: ["mytrainer"] }, host);
+    assert.equal(plan.command, "python3");
+    assert.deepEqual(plan.args, ["minimal.py", "--steps", "10"]);
   });
 });
 
