@@ -163,6 +163,7 @@ export async function startCodeServer({
   logFile,
   keepLogsIn,
   port: wantedPort,
+  settings = {},
 } = {}) {
   const port = wantedPort ?? (await freePort());
   const scratch = mkdtempSync(join(tmpdir(), `gradcraft-${name}-`));
@@ -177,7 +178,7 @@ export async function startCodeServer({
     : {};
   writeFileSync(
     join(userData, "User", "settings.json"),
-    `${JSON.stringify({ ...userSettings, ...extraSettings }, null, 2)}\n`,
+    `${JSON.stringify({ ...userSettings, ...settings, ...extraSettings }, null, 2)}\n`,
   );
   const harnessId = randomUUID();
   const args = [
