@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, List, Tuple
 
 import torch
 
+from .definitions import parse_params
 from .link.protocol import message
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 # How often a paused rank 0 tells the other ranks it is still paused (a collective has a timeout).
 PAUSE_TICK_S = 1.0
+
+
+Outcome = Tuple[dict, List[Tuple[str, dict]]]
 
 
 class CommandRefused(Exception):
@@ -77,63 +81,49 @@ class Boundary:
     # --- applying one command ---
 
     def _apply(self, command: dict) -> None:
-        studio = self.studio
+        """Applies one command: acknowledged first, then the messages that report its effect."""
         handler = getattr(self, "_" + command["type"].replace("-", "_"), None)
-        step = studio.step
+        step = self.studio.step
         try:
             if handler is None:
                 raise CommandRefused(f'unknown command "{command["type"]}"')
-            result = handler(command)
+            result, effects = handler(command)
         except (CommandRefused, ValueError, TypeError) as error:
             self._ack(command, False, step, error=str(error))
             return
         except Exception as error:  # a user's callback failed: refuse, and the run goes on
             self._ack(command, False, step, error=f"{type(error).__name__}: {error}")
             return
-        if result is not None:
-            self._ack(command, True, step, result=result)
+        self._ack(command, True, step, result=result)
+        source = {"commandId": command["id"]} if command.get("id") is not None else {}
+        for kind, fields in effects:
+            self.studio._send(message(kind, step=step, **fields, **source))
 
     def _ack(self, command: dict, ok: bool, step: int, result: Any = None, error: str | None = None) -> None:
         if command.get("id") is not None and self.studio.link is not None:
             self.studio.link.ack(command, ok, step, result=result, error=error)
 
-    def _send(self, kind: str, **fields: Any) -> None:
-        self.studio._send(message(kind, **fields))
+    # Each handler changes the run and returns (the ack's result, [(message type, fields)...]).
 
-    def _set_strategy(self, command: dict) -> dict:
+    def _set_strategy(self, command: dict) -> Outcome:
         balancer = self.studio.balancer
-        previous = {"name": balancer.strategy, "params": dict(balancer.params)}
+        previous = {"name": balancer.strategy, "params": balancer.params}
         carry = bool(command.get("carryState")) and command["name"] == balancer.strategy
         balancer.set_strategy(command["name"], command.get("params") or {}, carry_state=carry)
-        params = dict(balancer.params)
-        self._ack(command, True, self.studio.step, result={"name": balancer.strategy, "params": params, "stateCarried": carry})
-        self._send(
-            "strategy-changed",
-            step=self.studio.step,
-            name=balancer.strategy,
-            params=params,
-            previous=previous,
-            stateCarried=carry,
-            reason="command",
-            commandId=command["id"],
-        )
-        return None
+        current = {"name": balancer.strategy, "params": balancer.params}
+        changed = {**current, "previous": previous, "stateCarried": carry, "reason": "command"}
+        return {**current, "stateCarried": carry}, [("strategy-changed", changed)]
 
-    def _set_hyperparameters(self, command: dict) -> dict:
+    def _set_hyperparameters(self, command: dict) -> Outcome:
         studio = self.studio
-        wanted = {key: command[key] for key in ("learningRate", "l2") if key in command}
+        wanted = [key for key in ("learningRate", "l2") if key in command]
         if wanted and studio.optimizer is None:
-            raise CommandRefused(
-                f"{' and '.join(wanted)} cannot change: this script did not give Studio(...) its optimizer"
-            )
+            raise CommandRefused(f"{' and '.join(wanted)} cannot change: this script did not give Studio(...) its optimizer")
         balancer = studio.balancer
         new_params = None
         if command.get("strategyParams"):
-            new_params = {**balancer.params, **command["strategyParams"]}
-            # Validate before anything changes: a refused command leaves the run as it was.
-            from .definitions import parse_params
-
-            new_params = parse_params(balancer.strategy, new_params)
+            # Checked before anything changes: a refused command leaves the run as it was.
+            new_params = parse_params(balancer.strategy, {**balancer.params, **command["strategyParams"]})
         changes = []
         for key, group_key in (("learningRate", "lr"), ("l2", "weight_decay")):
             if key in command and command[key] != studio.hyperparameter(group_key):
@@ -146,42 +136,34 @@ class Boundary:
             changes.append({"name": "evalEvery", "from": studio.eval_every, "to": command["evalEvery"]})
             studio.eval_every = command["evalEvery"]
         if new_params is not None:
-            old = dict(balancer.params)
+            old = balancer.params
             balancer.set_strategy(balancer.strategy, new_params, carry_state=True)
             for key, value in balancer.params.items():
                 if json.dumps(value) != json.dumps(old.get(key)):
                     changes.append({"name": f"strategy.{key}", "from": old.get(key), "to": value})
-        if changes:
-            self._send("hyper-changed", step=studio.step, changes=changes, commandId=command["id"])
-        return {"changes": changes}
+        return {"changes": changes}, ([("hyper-changed", {"changes": changes})] if changes else [])
 
-    def _pause(self, command: dict) -> None:
+    def _pause(self, command: dict) -> Outcome:
         if self.paused:
-            return {"paused": True}
+            return {"paused": True}, []
         self.paused = True
         self.paused_at = time.monotonic()
-        self._ack(command, True, self.studio.step, result={"paused": True})
-        self._send("paused", step=self.studio.step, commandId=command["id"])
-        return None
+        return {"paused": True}, [("paused", {})]
 
-    def _resume(self, command: dict) -> None:
+    def _resume(self, command: dict) -> Outcome:
         if not self.paused:
-            return {"paused": False, "note": "the run was not paused"}
+            return {"paused": False, "note": "the run was not paused"}, []
         self.paused = False
-        self._ack(command, True, self.studio.step, result={"paused": False})
-        paused_ms = (time.monotonic() - self.paused_at) * 1000
-        self._send("resumed", step=self.studio.step, pausedMs=paused_ms, commandId=command["id"])
-        return None
+        return {"paused": False}, [("resumed", {"pausedMs": (time.monotonic() - self.paused_at) * 1000})]
 
-    def _stop(self, command: dict) -> dict:
+    def _stop(self, command: dict) -> Outcome:
         self.studio.request_stop("stopped", command.get("reason"))
-        return {"stopping": True}
+        return {"stopping": True}, []
 
-    def _checkpoint(self, command: dict) -> dict:
-        path = self.studio.checkpoint("requested")
-        return {"path": path}
+    def _checkpoint(self, command: dict) -> Outcome:
+        return {"path": self.studio.checkpoint("requested")}, []
 
-    def _evaluate(self, command: dict) -> dict:
+    def _evaluate(self, command: dict) -> Outcome:
         split = command.get("split", "validation")
         self.studio.run_evaluation(split)
-        return {"split": split}
+        return {"split": split}, []

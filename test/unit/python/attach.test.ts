@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
-import { AttachClient, type LinkAddress } from "../../../src/protocol/link";
+import { AttachClient } from "../../../src/protocol/link/attachClient";
+import type { LinkAddress } from "../../../src/protocol/link/linkFiles";
 import type { TrainerMessage } from "../../../src/protocol/messages";
 import { pythonWithTorch, until } from "./helpers";
 
@@ -14,7 +15,6 @@ import { pythonWithTorch, until } from "./helpers";
  */
 
 const example = resolve(__dirname, "../../../examples/pytorch/minimal.py");
-
 
 describe("a PyTorch trainer started in a terminal", () => {
   const dir = mkdtempSync(join(tmpdir(), "gc-pytorch-attach-"));

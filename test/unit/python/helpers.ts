@@ -18,7 +18,11 @@ export async function pythonWithTorch(t: TestContext): Promise<string | undefine
 }
 
 /** Polls `probe` until it returns a truthy value (that value), or fails naming `what`. */
-export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { planTrainerSpawn } from "../../../src/extension/runs/spawn";
 import type { StreamProblem } from "../../../src/protocol/codec";
-import { HostLink } from "../../../src/protocol/link";
+import { HostLink } from "../../../src/protocol/link/hostLink";
 import type { StepMessage, TrainerMessage } from "../../../src/protocol/messages";
 import { readEventLog, readRunInfo } from "../../../src/protocol/runlog";
 import { pythonWithTorch, until } from "./helpers";
@@ -18,7 +18,6 @@ import { pythonWithTorch, until } from "./helpers";
  */
 
 const example = resolve(__dirname, "../../../examples/pytorch/minimal.py");
-
 
 describe("a PyTorch trainer (gradcraft_studio.Studio) spawned by the host", () => {
   const dir = mkdtempSync(join(tmpdir(), "gc-pytorch-"));
@@ -46,8 +45,8 @@ describe("a PyTorch trainer (gradcraft_studio.Studio) spawned by the host", () =
     const host = HostLink.spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env });
     const problems: StreamProblem[] = [];
     const messages: TrainerMessage[] = [];
-    host.on("problem", (p: StreamProblem) => problems.push(p));
-    host.on("message", (m: TrainerMessage) => messages.push(m));
+    host.onProblem((p: StreamProblem) => problems.push(p));
+    host.onMessage((m: TrainerMessage) => messages.push(m));
     const steps = () => messages.filter((m): m is StepMessage => m.type === "step");
     try {
       await until("the first step", () => steps().length > 0);
