@@ -54,8 +54,8 @@ const UNTRUSTED_WINDOW = "@untrusted-window";
 
 /** How long the extension host may take for the whole integration suite. */
 const INTEGRATION_TIMEOUT_MS = 6 * 60_000;
-/** How long the browser suite may take in all (three files; the runs table's trains nine short runs first). */
-const E2E_TIMEOUT_MS = 12 * 60_000;
+/** How long the browser suites may take in all (four files; the runs table's trains nine short runs first). */
+const E2E_TIMEOUT_MS = 18 * 60_000;
 /** How long the host may take to shut down (deactivate stops trainers) once the suite is done. */
 const HOST_EXIT_TIMEOUT_MS = 30_000;
 
