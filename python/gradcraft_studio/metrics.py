@@ -132,7 +132,7 @@ def evaluate_tasks(tasks: Sequence[str], probabilities: Any, labels: Any, users:
         if u.size != p.shape[0]:
             raise ValueError(f"users must hold one id per row ({p.shape[0]}), got {u.size}")
         groups = _user_groups(u)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t, task in enumerate(tasks):
         try:
             positive = _labels01(y[:, t])

@@ -24,7 +24,7 @@ from typing import Any
 try:  # POSIX: a lock on the event log keeps a second process from writing the same run
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 FILES = {
     "config": "config.json",

@@ -24,13 +24,13 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, Sized
 
 import torch
 
 from . import _messages, launch
 from ._commands import Boundary, CommandRefused
-from .balance import Balancer
+from .balance import Balancer, BalanceReport
 from .link.protocol import definitions, message
 from .link.trainer import TrainerLink
 from .metrics import evaluate_tasks
@@ -113,7 +113,7 @@ class Studio:
         self._done_reason = "completed"
         self._failure: str | None = None
         self._non_finite_streak = 0
-        self._report = None
+        self._report: BalanceReport | None = None
         self._last_boundary: float | None = None
         self._started = time.monotonic()
         self._latest: dict[str, dict] = {}
@@ -203,7 +203,7 @@ class Studio:
     def loop(self, loader: Iterable, epochs: int = 1) -> Iterator:
         """Yields the batches of ``epochs`` passes and ends each step (``end_step``) after its body."""
         for epoch in range(epochs):
-            count = len(loader) if hasattr(loader, "__len__") else None
+            count = len(loader) if isinstance(loader, Sized) else None
             for index, batch in enumerate(loader):
                 yield batch
                 if not self.end_step(epoch + (index + 1) / count if count else epoch):
@@ -298,9 +298,8 @@ class Studio:
     def __enter__(self) -> "Studio":
         return self
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> None:
         self.close(error)
-        return False
 
     # --- state the commands read and change ---
 
@@ -316,6 +315,8 @@ class Studio:
 
     def set_hyperparameter(self, key: str, value: float) -> None:
         """Sets ``lr`` or ``weight_decay``; other param groups keep their ratio to the first one."""
+        if self.optimizer is None:
+            raise CommandRefused(f"{key} cannot change: this script did not give Studio(...) its optimizer")
         groups = self.optimizer.param_groups
         reference = float(groups[0].get(key, 0.0))
         for group in groups:
@@ -370,7 +371,11 @@ def _stop_on_sigterm() -> Callable[[], None]:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminate)
-    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return restore
 
 
 def _config_schema() -> dict:

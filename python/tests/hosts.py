@@ -74,12 +74,14 @@ class SpawnedTrainer:
         self.process = subprocess.Popen(
             [sys.executable, str(EXAMPLE)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.messages: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         try:
-            for line in self.process.stdout:
+            for line in self.stdout:
                 self.messages.append(json.loads(line))
         except ValueError:  # our end was closed under the reader
             pass
@@ -88,13 +90,13 @@ class SpawnedTrainer:
         return wait_for(self.messages, predicate, timeout)
 
     def send(self, command: dict) -> None:
-        self.process.stdin.write((json.dumps({"v": "1.0", **command}) + "\n").encode())
-        self.process.stdin.flush()
+        self.stdin.write((json.dumps({"v": "1.0", **command}) + "\n").encode())
+        self.stdin.flush()
 
     def disappear(self) -> None:
         """The host is gone: both pipes closed on our side."""
-        self.process.stdin.close()
-        self.process.stdout.close()
+        self.stdin.close()
+        self.stdout.close()
 
     def events(self) -> list[dict]:
         run_dir = self.messages[0]["runDir"]

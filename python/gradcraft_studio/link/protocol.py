@@ -112,7 +112,7 @@ def parse(value: Any, schemas: dict, what: str) -> Parsed | Rejected:
     command_id = value.get("id") if isinstance(value.get("id"), str) and value.get("id") else None
     readable, why, malformed = check_version(value.get("v"))
     if not readable:
-        return Rejected("malformed" if malformed else "version", why, kind, command_id)
+        return Rejected("malformed" if malformed else "version", why or "", kind, command_id)
     if kind not in schemas:
         return Rejected("unknown-type", f'unknown {what} type "{kind}"', kind, command_id)
     schema = schemas[kind]

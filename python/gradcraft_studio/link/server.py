@@ -19,7 +19,7 @@ import threading
 from typing import Callable
 
 from .output import OutputQueue
-from .protocol import MAX_LINE_CHARS, encode, message, protocol_version
+from .protocol import MAX_LINE_CHARS, CommandReader, encode, message, protocol_version
 from ..runfolder import FILES
 
 # Unix socket paths are limited to about 107 bytes.
@@ -34,6 +34,8 @@ class Client:
         self.sock = sock
         self.attached = False
         self.writer = False
+        #: Set by the link once the handshake is accepted (the same thread then reads its lines).
+        self.reader: CommandReader | None = None
         self.queue = OutputQueue(sock.sendall, queue_limit, lambda _: self.close(), name=f"gradcraft-client-{client_id}")
 
     def refuse(self, reason: str) -> None:

@@ -241,7 +241,8 @@ class TrainerLink:
         )
 
     def _client_line(self, client: Client, line: str) -> None:
-        client.reader.line(line)
+        if client.reader is not None:
+            client.reader.line(line)
 
     def _client_command(self, client: Client, command: dict) -> None:
         if not client.writer:
