@@ -59,3 +59,31 @@ def test_a_non_finite_loss_on_the_gpu_skips_the_step_naming_the_task() -> None:
     report = balancer.backward(losses)
     assert report.skipped_task == 2 and '"follow"' in (report.skipped or "")
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_whole_studio_step_adds_no_synchronisation_to_the_balancers_one_copy(tmp_path) -> None:
+    """backward (with clipping), the optimizer and end_step (the step message, the run folder):
+    the link works on the host copy the Balancer already made."""
+    from gradcraft_studio import Studio
+
+    torch.manual_seed(0)
+    model = PLE(len(TASKS)).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with Studio(
+        model, shared=model.shared(), tasks=TASKS, optimizer=optimizer, clip_norm=1.0,
+        runs_folder=str(tmp_path), stdio=False, listen=False,
+    ) as studio:
+        for step in range(3):
+            ids, labels = batch(256, len(TASKS), seed=step)
+            losses = task_losses(model(ids.cuda()), labels.cuda())
+
+            def whole_step() -> None:
+                studio.backward(losses)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                studio.end_step()
+
+            found = synchronisations(whole_step)
+            if step > 0:
+                assert len(found) == 1, found
+        assert studio.step == 3
