@@ -373,7 +373,11 @@ def _stop_on_sigterm() -> Callable[[], None]:
     signal.signal(signal.SIGTERM, terminate)
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Only the main thread may set a handler: a Studio closed from another thread leaves
+        # ours (SIGTERM then still ends the script through SystemExit), and one the script
+        # installed meanwhile is not ours to undo.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is terminate:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     return restore
 
