@@ -27,3 +27,10 @@ def require_path(path: Path, what: str) -> Path:
 @pytest.fixture(scope="session")
 def reference_file() -> Path:
     return require_path(SHARED / "reference" / "public.json", "the reference vectors (they live in ../shared)")
+
+
+@pytest.fixture
+def no_host(monkeypatch) -> None:
+    """No GRADCRAFT_* variables from a surrounding run: the Studio under test was not started by VS Code."""
+    for name in ("GRADCRAFT_PROTOCOL", "GRADCRAFT_CONFIG", "GRADCRAFT_RUNS_FOLDER", "GRADCRAFT_LISTEN"):
+        monkeypatch.delenv(name, raising=False)

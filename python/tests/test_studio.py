@@ -32,9 +32,7 @@ def losses_of(model, x, y):
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
-    for name in ("GRADCRAFT_PROTOCOL", "GRADCRAFT_CONFIG", "GRADCRAFT_RUNS_FOLDER", "GRADCRAFT_LISTEN"):
-        monkeypatch.delenv(name, raising=False)
+def setup(tmp_path, no_host):
     torch.manual_seed(0)
     model = TwoTowers()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)

@@ -7,17 +7,13 @@ import threading
 import time
 
 import torch
-from torch import nn
 
+from gradcraft_studio import Studio
 from hosts import AttachedHost
 from test_studio import TASKS, TwoTowers, losses_of
 
 
-def test_checkpoint_and_evaluate_commands_call_the_scripts_callbacks_and_a_failing_one_is_refused(tmp_path, monkeypatch):
-    for name in ("GRADCRAFT_PROTOCOL", "GRADCRAFT_CONFIG", "GRADCRAFT_RUNS_FOLDER", "GRADCRAFT_LISTEN"):
-        monkeypatch.delenv(name, raising=False)
-    from gradcraft_studio import Studio
-
+def test_checkpoint_and_evaluate_commands_call_the_scripts_callbacks_and_a_failing_one_is_refused(tmp_path, no_host):
     torch.manual_seed(0)
     model = TwoTowers()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
