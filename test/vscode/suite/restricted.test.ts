@@ -28,30 +28,50 @@ describe(`${UNTRUSTED_WINDOW} restricted mode`, () => {
     );
   });
 
-  it("Start Training on a config spawns no trainer and creates no run folder", async () => {
-    const folder = workspaceFolder().uri.fsPath;
-    const config = join(folder, "restricted.gradcraft.json");
-    writeFileSync(config, JSON.stringify({ name: "restricted", training: { maxSteps: 5 } }));
-    const before = trainerProcesses();
+  /** Runs Start Training on `config` and watches for 3 s that `spawned()` stays empty. */
+  async function startNothing(config: string, spawned: () => string[]): Promise<void> {
     // Not awaited: the command may wait on the notification that explains restricted mode.
     const command = vscode.commands.executeCommand("gradcraft.startTraining", vscode.Uri.file(config));
     let failure: unknown;
     command.then(undefined, (error) => {
       failure = error;
     });
-    // Absence cannot be waited for: look for a while, in small steps, for any trainer appearing.
+    // Absence cannot be waited for: look for a while, in small steps, for anything appearing.
     const deadline = Date.now() + 3_000;
     while (Date.now() < deadline) {
-      const spawned = trainerProcesses().filter((p) => !before.some((b) => b.pid === p.pid));
-      assert.deepEqual(spawned, [], `restricted mode spawned: ${spawned.map((p) => p.cmdline).join("; ")}`);
+      assert.deepEqual(spawned(), [], "restricted mode spawned a trainer");
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    const folder = workspaceFolder().uri.fsPath;
     assert.equal(
       existsSync(join(folder, ".gradcraft")),
       false,
       "a run folder was created in restricted mode",
     );
     assert.equal(failure, undefined, `Start Training threw in restricted mode: ${failure}`);
+  }
+
+  it("Start Training on a config spawns no trainer and creates no run folder", async () => {
+    const config = join(workspaceFolder().uri.fsPath, "restricted.gradcraft.json");
+    writeFileSync(config, JSON.stringify({ name: "restricted", training: { maxSteps: 5 } }));
+    const before = trainerProcesses();
+    await startNothing(config, () =>
+      trainerProcesses()
+        .filter((p) => !before.some((b) => b.pid === p.pid))
+        .map((p) => p.cmdline),
+    );
+  });
+
+  it("nor on a config that names its own trainer (a PyTorch script's command)", async () => {
+    const folder = workspaceFolder().uri.fsPath;
+    // A command whose one effect is a file: had it been spawned, the file would exist.
+    const marker = join(folder, "spawned-in-restricted-mode");
+    const config = join(folder, "restricted-pytorch.gradcraft.json");
+    writeFileSync(
+      config,
+      JSON.stringify({ name: "restricted-pytorch", trainer: { command: ["touch", marker] } }),
+    );
+    await startNothing(config, () => (existsSync(marker) ? [marker] : []));
   });
 
   it("Attach connects to no trainer, not even a listening one on this machine", async () => {
