@@ -91,9 +91,13 @@ class SocketServer:
         os.chmod(self._token_path, 0o600)
         self._socket_path: str | None = None
         self._listener, self.address = self._listen(transport)
-        fd = os.open(self._info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # The address appears whole (written aside, then renamed): a client polls for this file,
+        # and the token it reads next is complete by then.
+        partial = self._info_path + ".partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(json.dumps(self.address, indent=2) + "\n")
+        os.replace(partial, self._info_path)
         self._thread = threading.Thread(target=self._accept_loop, name="gradcraft-listen", daemon=True)
         self._thread.start()
 
