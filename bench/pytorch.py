@@ -68,8 +68,13 @@ def batches(count: int, generator: torch.Generator) -> list[tuple[torch.Tensor, 
     return out
 
 
-def task_losses(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return nn.functional.binary_cross_entropy_with_logits(model(ids), labels, reduction="none").mean(0)
+def task_losses(model: PLE, ids: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
+    """Each task's loss from its own output (docs/pytorch.md: columns of one N×K output would
+    make each task's backward run through every tower)."""
+    return [
+        nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), labels[:, t])
+        for t, logits in enumerate(model.task_logits(ids))
+    ]
 
 
 class Plain:
@@ -81,7 +86,7 @@ class Plain:
         self.link_ms: list[float] = []
 
     def step(self, ids, labels) -> None:
-        task_losses(self.model, ids, labels).mean().backward()
+        torch.stack(task_losses(self.model, ids, labels)).mean().backward()
         self.optimizer.step()
         self.optimizer.zero_grad()
 

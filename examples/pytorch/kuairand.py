@@ -138,7 +138,11 @@ def main() -> None:
         for epoch in range(training.get("epochs", 5)):
             batches = torch.randperm(len(ids), generator=generator).split(batch_size)
             for index, rows in enumerate(batches):
-                losses = nn.functional.binary_cross_entropy_with_logits(model(ids[rows]), labels[rows], reduction="none").mean(0)
+                batch_labels = labels[rows]
+                losses = [  # one scalar per task, each from its own output
+                    nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), batch_labels[:, t])
+                    for t, logits in enumerate(model.task_logits(ids[rows]))
+                ]
                 studio.backward(losses)
                 optimizer.step()
                 optimizer.zero_grad()

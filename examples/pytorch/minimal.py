@@ -44,8 +44,12 @@ class TwoTaskMLP(nn.Module):
         self.towers = nn.ModuleList(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1)) for _ in TASKS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(self.task_logits(x), 1)  # N×K logits
+
+    def task_logits(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each task's logits apart, so that its loss reaches its own tower only."""
         shared = self.bottom(x)
-        return torch.cat([tower(shared) for tower in self.towers], 1)  # N×K logits
+        return [tower(shared) for tower in self.towers]
 
 
 def main() -> None:
@@ -77,8 +81,11 @@ def main() -> None:
     ) as studio:
         batches = torch.split(torch.randperm(9_000, generator=generator), 128)
         for indices in studio.loop(batches, epochs=studio.config.get("training", {}).get("epochs", 4)):
-            logits = model(x[indices])
-            losses = nn.functional.binary_cross_entropy_with_logits(logits, y[indices], reduction="none").mean(0)
+            labels = y[indices]
+            losses = [  # one scalar per task, each from its own output
+                nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), labels[:, t])
+                for t, logits in enumerate(model.task_logits(x[indices]))
+            ]
             studio.backward(losses)
             optimizer.step()
             optimizer.zero_grad()

@@ -60,6 +60,11 @@ class PLE(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids: N×F category indices, one column per feature → N×K logits."""
+        return torch.cat(self.task_logits(ids), 1)
+
+    def task_logits(self, ids: torch.Tensor) -> list[torch.Tensor]:
+        """Each task's N×1 logits, apart: a loss from one of them back-propagates through that
+        task's own expert and tower only (columns of one concatenated output would reach all)."""
         vectors = torch.stack([table(ids[:, f]) for f, table in enumerate(self.embeddings)], 1)  # N×F×E
         linear = sum(table(ids[:, f]) for f, table in enumerate(self.linear))  # N×1
         # FM: ½ Σ_e [(Σ_f v_fe)² − Σ_f v_fe²], the pairwise interactions in O(F·E).
@@ -71,4 +76,4 @@ class PLE(nn.Module):
             mix = torch.softmax(gate(x), 1)  # N×2: the task's own expert, then the shared one
             h = mix[:, :1] * expert(x) + mix[:, 1:] * shared
             logits.append(tower(h) + linear + fm)
-        return torch.cat(logits, 1)
+        return logits
