@@ -132,6 +132,11 @@ class Studio:
         self.run_dir: str | None = None
         self.link: TrainerLink | None = None
         if self.rank != 0:
+            if (env.stdio if stdio is None else stdio):
+                # Under torchrun every rank writes to the same stdout, which the host reads as
+                # the link: only rank 0 speaks there, the others' prints go to stderr.
+                sys.stdout.flush()
+                os.dup2(2, 1)
             return
         run_name = self.config.get("name") or name or _script_name()
         if record:
