@@ -171,17 +171,19 @@ export function restoreCheckpoint(
 }
 
 /** An in-memory copy of the weights (for restoring the best ones at the end). */
-export function snapshotWeights(model: MultiTaskModel): { dense: Float32Array[]; tables: Float32Array[] } {
+export interface WeightsSnapshot {
+  readonly dense: Float32Array[];
+  readonly tables: Float32Array[];
+}
+
+export function snapshotWeights(model: MultiTaskModel): WeightsSnapshot {
   return {
     dense: model.denseVariables().map((v) => Float32Array.from(v.dataSync() as Float32Array)),
     tables: model.embeddings.tables.map((t) => Float32Array.from(t)),
   };
 }
 
-export function restoreWeights(
-  model: MultiTaskModel,
-  snapshot: { dense: Float32Array[]; tables: Float32Array[] },
-): void {
+export function restoreWeights(model: MultiTaskModel, snapshot: WeightsSnapshot): void {
   tf.tidy(() => {
     model.denseVariables().forEach((v, i) => {
       v.assign(tf.tensor(snapshot.dense[i], v.shape));

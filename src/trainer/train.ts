@@ -1,40 +1,29 @@
-import * as fs from "node:fs";
-import { join } from "node:path";
-import { z } from "zod";
-import { strategies } from "../core/strategies/index";
-import { SYNTHETIC_TASKS, type TrainingConfig, taskNamesOf } from "../protocol/config";
+import type { TrainingConfig } from "../protocol/config";
 import {
   type DoneMessage,
-  type EvalMessage,
   PROTOCOL_VERSION,
   type RunSummary,
   type SplitMetrics,
-  type StepMessage,
-  type StrategyInfo,
   type TrainerMessage,
 } from "../protocol/messages";
 import { runPaths } from "../protocol/runlog";
+import { configuredTaskNames, helloMessage, parameterLog, stepMessage } from "./announce";
 import type { BackendChoice } from "./backend";
-import {
-  readCheckpoint,
-  restoreCheckpoint,
-  restoreWeights,
-  snapshotWeights,
-  type TrainerPosition,
-  writeCheckpoint,
-} from "./checkpoint";
+import type { TrainerPosition } from "./checkpoint";
 import { applyCommands, type CommandChannel, type Controls } from "./control";
 import { batchCount, batches, type Dataset, loadDataset } from "./data/index";
-import { evaluateSplit, toSplitMetrics } from "./evaluate";
-import { type ActiveStrategy, type AppliedStep, activeStrategy, GradientEngine } from "./gradients";
+import { activeStrategy, GradientEngine, type SkippedStep } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
-import { stepThreads, WorkerPool } from "./parallel/pool";
+import { RunRecorder, writeJsonAtomic } from "./recorder";
+import { type Checkpoint, readResumePoint, resumeFrom } from "./resume";
 
 /**
- * The training loop (issue 3): a pipeline of data source -> model -> gradient engine ->
- * strategy -> optimizer, observed by the evaluator and the recorder (event log, checkpoints,
- * summary). Host commands are applied at each step boundary (control.ts).
+ * The training loop: a pipeline of data source -> model -> gradient engine -> strategy ->
+ * optimizer, observed by the evaluator and the recorder (event log, checkpoints, summary; see
+ * recorder.ts). Host commands are applied at each step boundary (control.ts). `runTraining`
+ * reads top to bottom: resume point, hello, the pipeline, the loop (`trainSteps`, which returns
+ * why it stopped), then `finish`.
  */
 
 export interface TrainRequest {
@@ -86,10 +75,8 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
     nextCommand: () => request.channel.nextCommand(),
     ack: (command, outcome) => request.channel.ack(command, outcome),
   };
-  // The worker threads that share each step (runTraining starts them): closed however the run ends.
-  const threads: { pool?: WorkerPool } = {};
   try {
-    return await runTraining({ ...request, channel }, threads);
+    return await runTraining({ ...request, channel });
   } catch (error) {
     if (helloSent) {
       const message = error instanceof Error ? error.message : String(error);
@@ -103,77 +90,223 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
       });
     }
     throw error;
-  } finally {
-    await threads.pool?.close();
   }
 }
 
-async function runTraining(request: TrainRequest, threads: { pool?: WorkerPool }): Promise<TrainResult> {
-  const { config, channel, runDir } = request;
+async function runTraining(request: TrainRequest): Promise<TrainResult> {
   const started = Date.now();
   const emit = (message: TrainerMessage) => {
-    channel.send(message);
+    request.channel.send(message);
     request.observe?.(message);
   };
-  const settings = config.training;
-
-  // The checkpoint to resume from is read first: `hello` says where the run resumes.
-  const last = request.resume
-    ? readCheckpoint(join(runPaths(requireRunDir(runDir)).checkpoints, "last"))
-    : null;
-  // `hello` goes out before the data loads (task names come from the config), so a host sees
-  // the loading progress.
-  const taskNames = request.dataset?.taskNames ?? configuredTaskNames(config);
-  // Threads that share each step (docs/architecture.md, "Every core"): known before the data loads.
-  const stepThreadCount = stepThreads(config.threads, request.backend.name, settings.batchSize);
+  // The resume step's checkpoint is read first: `hello` says where the run resumes.
+  const last = request.resume ? readResumePoint(requireRunDir(request.runDir)) : null;
+  emit(helloMessage({ ...request, started, resumedAt: last?.state.position.step ?? null }));
+  emit({ v, type: "config", config: request.config });
+  const run = await buildRun(request, emit, started, last);
   emit({
     v,
-    type: "hello",
-    trainer: { name: "gradcraft-tfjs", version: request.version ?? "0.1.0" },
-    backend: { name: request.backend.name, reason: request.backend.summary, threads: stepThreadCount },
-    tasks: taskNames,
-    strategies: strategyInfos(),
-    runDir,
-    startedAt: new Date(started).toISOString(),
-    pid: process.pid,
-    ...(last && runDir ? { resumedFrom: { runDir, step: last.state.position.step } } : {}),
+    type: "strategy-changed",
+    step: run.recorder.position.step,
+    name: run.controls.strategy.definition.name,
+    params: run.controls.strategy.params,
+    previous: null,
+    reason: last ? "resume" : "initial",
   });
-  emit({ v, type: "config", config });
+  if (request.runDir && !last) emit(parameterLog(request.config, run.model));
+  const { epochs, maxSteps } = run.settings;
+  request.onPlan?.({
+    totalSteps: Math.min(maxSteps ?? Number.POSITIVE_INFINITY, epochs * run.perEpoch),
+    stepsPerEpoch: run.perEpoch,
+    startStep: run.recorder.position.step,
+  });
+  return finish(run, await trainSteps(run));
+}
 
-  // Data source -> model -> gradient engine -> strategy -> optimizer.
+/** One run's pipeline and its observers, as the loop and `finish` see them. */
+interface Run {
+  readonly request: TrainRequest;
+  readonly settings: TrainingConfig["training"];
+  readonly data: Dataset;
+  readonly model: MultiTaskModel;
+  readonly optimizer: Adam;
+  readonly engine: GradientEngine;
+  /** What host commands change: the strategy, the optimizer's settings, the eval interval. */
+  readonly controls: Controls;
+  readonly recorder: RunRecorder;
+  readonly emit: (message: TrainerMessage) => void;
+  readonly perEpoch: number;
+}
+
+/** Why the loop ended; `failure` says why a failed run failed. */
+interface Stop {
+  readonly reason: DoneMessage["reason"];
+  readonly failure?: string;
+}
+
+/** Data source -> model -> gradient engine -> strategy -> optimizer, and the recorder; resumed when asked. */
+async function buildRun(
+  request: TrainRequest,
+  emit: (message: TrainerMessage) => void,
+  started: number,
+  last: Checkpoint | null,
+): Promise<Run> {
+  const { config, runDir } = request;
+  const settings = config.training;
   const data =
     request.dataset ??
     (await loadDataset(config.data, {
       baseDir: request.baseDir,
       onProgress: (phase, fraction) => emit({ v, type: "progress", phase, fraction }),
     }));
+  const taskNames = request.dataset?.taskNames ?? configuredTaskNames(config);
   if (data.taskNames.join("\u0000") !== taskNames.join("\u0000"))
     throw new Error(
       `the data's tasks (${data.taskNames.join(", ")}) differ from the configured ones (${taskNames.join(", ")})`,
     );
   const k = data.taskNames.length;
-  const shape = {
-    vocabularies: data.vocabularySizes,
-    numericFeatures: data.numericNames.length,
-    tasks: k,
-    featureNames: data.featureNames,
-    slots: data.featureSlots,
-  };
-  const model = new MultiTaskModel(config.model, shape, settings.seed);
+  const model = new MultiTaskModel(
+    config.model,
+    {
+      vocabularies: data.vocabularySizes,
+      numericFeatures: data.numericNames.length,
+      tasks: k,
+      featureNames: data.featureNames,
+      slots: data.featureSlots,
+    },
+    settings.seed,
+  );
   const optimizer = new Adam(
     { learningRate: settings.learningRate, l2: settings.l2, clipNorm: settings.clipNorm },
     model.denseVariables(),
     settings.embeddingOptimizer,
   );
-  if (stepThreadCount > 1)
-    threads.pool = await WorkerPool.start(stepThreadCount - 1, {
-      backend: request.backend.name,
-      config: config.model,
-      shape,
-      seed: settings.seed,
-    });
-  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed, threads.pool);
-  let position: TrainerPosition = {
+  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
+  const resumed = last ? resumeFrom(last, requireRunDir(runDir), model, optimizer) : null;
+  const position = resumed?.position ?? startPosition(settings);
+  const controls: Controls = {
+    k,
+    strategy: resumed?.strategy ?? activeStrategy(config.strategy.name, config.strategy.params, k),
+    optimizer,
+    evalEvery: position.evalEvery,
+    checkpoint: async (reason) => recorder.checkpoint(reason === "best" ? "best" : "last", reason),
+    evaluate: async (split) => {
+      await recorder.evaluate(split, false);
+    },
+  };
+  const recorder = new RunRecorder(
+    {
+      runDir,
+      data,
+      model,
+      optimizer,
+      controls,
+      emit,
+      selectOn: request.selectOn,
+      patience: settings.patience,
+      started,
+    },
+    position,
+    resumed?.best ?? null,
+  );
+  const perEpoch = batchCount(data.train, settings.batchSize);
+  return { request, settings, data, model, optimizer, engine, controls, recorder, emit, perEpoch };
+}
+
+/** The loop: commands at each step boundary, one step, its report, evaluation and checkpoint when due. */
+async function trainSteps(run: Run): Promise<Stop> {
+  const { settings, data, engine, controls, recorder } = run;
+  const position = recorder.position;
+  while (position.epoch < settings.epochs) {
+    const epoch = { batchSize: settings.batchSize, seed: settings.seed, epoch: position.epoch };
+    for (const batch of batches(data.train, { ...epoch, startBatch: position.nextBatch })) {
+      if ((await applyCommands(run.request.channel, controls, position.step)) === "stop")
+        return { reason: "stopped" };
+      const report = await engine.step(batch, controls.strategy, position.step + 1);
+      position.nextBatch = batch.index + 1;
+      if (report.status === "skipped") {
+        const failure = reportSkipped(run, report);
+        if (failure) return { reason: "failed", failure };
+        continue;
+      }
+      position.nonFiniteStreak = 0;
+      position.step++;
+      const strategy = controls.strategy.definition.name;
+      const lr = run.optimizer.settings.learningRate;
+      run.emit(stepMessage(report, position, run.perEpoch, recorder.wallMs(), strategy, lr));
+      if (position.step % controls.evalEvery === 0 && (await recorder.validate()))
+        return { reason: "early-stopped" };
+      if (settings.checkpointEvery > 0 && position.step % settings.checkpointEvery === 0)
+        recorder.checkpoint("last", "periodic");
+      if (settings.maxSteps !== undefined && position.step >= settings.maxSteps)
+        return { reason: "completed" };
+    }
+    position.epoch++;
+    position.nextBatch = 0;
+    if (!recorder.validatedThisStep && (await recorder.validate())) return { reason: "early-stopped" };
+  }
+  return { reason: "completed" };
+}
+
+/** A skipped non-finite step as a non-fatal error; after too many in a row, the failure that stops the run. */
+function reportSkipped(run: Run, report: SkippedStep): string | null {
+  const position = run.recorder.position;
+  position.nonFiniteStreak++;
+  const names = report.tasks.map((t) => run.data.taskNames[t]).join(", ") || "the combined update";
+  const fatal = position.nonFiniteStreak >= run.settings.maxNonFiniteSteps;
+  run.emit({
+    v,
+    type: "error",
+    message:
+      `step ${position.step + 1} skipped: ${report.reason} (${names}); weights unchanged` +
+      (fatal ? `; ${position.nonFiniteStreak} such steps in a row: stopping` : ""),
+    ...(report.tasks.length > 0 ? { task: report.tasks[0] } : {}),
+    step: position.step,
+    fatal,
+  });
+  return fatal
+    ? `training stopped after ${position.nonFiniteStreak} consecutive non-finite steps (last: ${names}); the last checkpoint is intact`
+    : null;
+}
+
+/**
+ * The end of a run, in the order that matters:
+ * 1. validate the weights as they are, unless the loop just did (or the run failed), so that the
+ *    best state is final;
+ * 2. write `checkpoints/last` with those weights and the position: `--resume` goes on from
+ *    where training stopped, not from the best weights;
+ * 3. restore the best weights: they are the model the run keeps;
+ * 4. report them (validation and test) in `summary.json` and `done`.
+ */
+async function finish(run: Run, stop: Stop): Promise<TrainResult> {
+  const { recorder, emit } = run;
+  const position = recorder.position;
+  if (stop.reason !== "failed") {
+    if (!recorder.validatedThisStep) await recorder.validate();
+    recorder.checkpoint("last", stop.reason === "stopped" ? "stop" : "final");
+  }
+  recorder.restoreBest();
+  const summary: RunSummary = {
+    steps: position.step,
+    epochs: position.epoch + position.nextBatch / Math.max(1, run.perEpoch),
+    wallMs: recorder.wallMs(),
+    ...(position.bestStep > 0 ? { bestStep: position.bestStep } : {}),
+    strategy: run.controls.strategy.definition.name,
+    splits: {
+      validation: await recorder.evaluate("validation", false),
+      test: await recorder.evaluate("test", false),
+    },
+  };
+  if (run.request.runDir) writeJsonAtomic(runPaths(run.request.runDir).summary, summary);
+  if (stop.failure) emit({ v, type: "error", message: stop.failure, step: position.step, fatal: true });
+  emit({ v, type: "done", reason: stop.reason, summary });
+  run.optimizer.dispose();
+  run.model.dispose();
+  return { reason: stop.reason, summary, taskNames: run.data.taskNames };
+}
+
+function startPosition(settings: TrainingConfig["training"]): TrainerPosition {
+  return {
     step: 0,
     epoch: 0,
     nextBatch: 0,
@@ -185,267 +318,9 @@ async function runTraining(request: TrainRequest, threads: { pool?: WorkerPool }
     evalEvery: settings.evalEvery,
     wallMs: 0,
   };
-  const controls: Controls = {
-    k,
-    strategy: activeStrategy(config.strategy.name, config.strategy.params, k),
-    optimizer,
-    evalEvery: settings.evalEvery,
-    checkpoint: async (reason) => checkpoint(reason === "best" ? "best" : "last", reason),
-    evaluate: async (split) => {
-      await evaluate(split, false);
-    },
-  };
-  let best: ReturnType<typeof snapshotWeights> | null = null;
-  if (last && runDir) {
-    restoreCheckpoint(last, model, optimizer);
-    position = { ...last.state.position };
-    controls.evalEvery = position.evalEvery;
-    controls.strategy = activeStrategy(
-      last.state.strategy.name,
-      last.state.strategy.params,
-      k,
-      last.state.strategy.state,
-    );
-    if (fs.existsSync(join(runPaths(runDir).checkpoints, "best"))) {
-      const current = snapshotWeights(model);
-      restoreCheckpoint(readCheckpoint(join(runPaths(runDir).checkpoints, "best")), model, optimizer, true);
-      best = snapshotWeights(model);
-      restoreWeights(model, current);
-    }
-  }
-  const earlierWallMs = position.wallMs; // time spent before a resume
-  const wallMs = () => earlierWallMs + (Date.now() - started);
-
-  function checkpoint(name: "last" | "best", reason: string): string | null {
-    if (!runDir) return null;
-    const s = controls.strategy;
-    position.evalEvery = controls.evalEvery;
-    const relative = `checkpoints/${name}`;
-    writeCheckpoint(
-      join(runDir, relative),
-      model,
-      optimizer,
-      { ...position, wallMs: wallMs() },
-      {
-        name: s.definition.name,
-        params: s.params,
-        state: s.state,
-      },
-    );
-    emit({ v, type: "checkpoint", step: position.step, path: relative, reason });
-    return relative;
-  }
-
-  async function evaluate(split: "train" | "validation" | "test", track: boolean): Promise<SplitMetrics> {
-    const t0 = Date.now();
-    const metrics = toSplitMetrics(await evaluateSplit(model, data[split]), data.taskNames);
-    let isBest = false;
-    if (track) {
-      const auc = request.selectOn ? request.selectOn(metrics) : metrics.mean.auc;
-      isBest = auc !== null && (position.bestAuc === null || auc > position.bestAuc);
-      if (isBest) {
-        position.bestAuc = auc;
-        position.bestStep = position.step;
-        position.evalsWithoutImprovement = 0;
-        best = snapshotWeights(model);
-      } else position.evalsWithoutImprovement++;
-    }
-    const message: EvalMessage = {
-      v,
-      type: "eval",
-      split,
-      step: position.step,
-      epoch: position.epoch,
-      ...metrics,
-      best: isBest,
-      durationMs: Date.now() - t0,
-    };
-    emit(message);
-    if (isBest) checkpoint("best", "best");
-    return metrics;
-  }
-
-  emit({
-    v,
-    type: "strategy-changed",
-    step: position.step,
-    name: controls.strategy.definition.name,
-    params: controls.strategy.params,
-    previous: null,
-    reason: request.resume ? "resume" : "initial",
-  });
-  if (runDir && !request.resume) {
-    const parameters = model.parameterCount;
-    emit({
-      v,
-      type: "log",
-      level: "info",
-      message: `model ${config.model.type}: ${parameters.embeddings} embedding, ${parameters.shared} shared dense, ${parameters.towers} tower parameters`,
-    });
-  }
-
-  const perEpoch = batchCount(data.train, settings.batchSize);
-  const planned = settings.epochs * perEpoch;
-  request.onPlan?.({
-    totalSteps: settings.maxSteps !== undefined ? Math.min(settings.maxSteps, planned) : planned,
-    stepsPerEpoch: perEpoch,
-    startStep: position.step,
-  });
-  let reason: DoneMessage["reason"] = "completed";
-  let failure: string | null = null;
-  let lastEvalStep = -1;
-  const validate = async (): Promise<boolean> => {
-    lastEvalStep = position.step;
-    await evaluate("validation", true);
-    return position.evalsWithoutImprovement >= settings.patience;
-  };
-
-  training: while (position.epoch < settings.epochs) {
-    for (const batch of batches(data.train, {
-      batchSize: settings.batchSize,
-      seed: settings.seed,
-      epoch: position.epoch,
-      startBatch: position.nextBatch,
-    })) {
-      if ((await applyCommands(channel, controls, position.step)) === "stop") {
-        reason = "stopped";
-        break training;
-      }
-      const report = await engine.step(batch, controls.strategy, position.step + 1);
-      position.nextBatch = batch.index + 1;
-      if (report.status === "skipped") {
-        position.nonFiniteStreak++;
-        const names = report.tasks.map((t) => data.taskNames[t]).join(", ") || "the combined update";
-        const fatal = position.nonFiniteStreak >= settings.maxNonFiniteSteps;
-        emit({
-          v,
-          type: "error",
-          message:
-            `step ${position.step + 1} skipped: ${report.reason} (${names}); weights unchanged` +
-            (fatal ? `; ${position.nonFiniteStreak} such steps in a row: stopping` : ""),
-          ...(report.tasks.length > 0 ? { task: report.tasks[0] } : {}),
-          step: position.step,
-          fatal,
-        });
-        if (fatal) {
-          reason = "failed";
-          failure = `training stopped after ${position.nonFiniteStreak} consecutive non-finite steps (last: ${names}); the last checkpoint is intact`;
-          break training;
-        }
-        continue;
-      }
-      position.nonFiniteStreak = 0;
-      position.step++;
-      emit(
-        stepMessage(report, position, perEpoch, wallMs(), controls.strategy, optimizer.settings.learningRate),
-      );
-      if (position.step % controls.evalEvery === 0 && (await validate())) {
-        reason = "early-stopped";
-        break training;
-      }
-      if (settings.checkpointEvery > 0 && position.step % settings.checkpointEvery === 0)
-        checkpoint("last", "periodic");
-      if (settings.maxSteps !== undefined && position.step >= settings.maxSteps) break training;
-    }
-    position.epoch++;
-    position.nextBatch = 0;
-    if (lastEvalStep !== position.step && (await validate())) {
-      reason = "early-stopped";
-      break;
-    }
-  }
-
-  // Finish: keep the position for --resume, then report the best weights.
-  if (lastEvalStep !== position.step && reason !== "failed") await validate();
-  if (reason !== "failed") checkpoint("last", reason === "stopped" ? "stop" : "final");
-  if (best) restoreWeights(model, best);
-  const summary: RunSummary = {
-    steps: position.step,
-    epochs: position.epoch + position.nextBatch / Math.max(1, perEpoch),
-    wallMs: wallMs(),
-    ...(position.bestStep > 0 ? { bestStep: position.bestStep } : {}),
-    strategy: controls.strategy.definition.name,
-    splits: {
-      validation: await evaluate("validation", false),
-      test: await evaluate("test", false),
-    },
-  };
-  if (runDir) writeJsonAtomic(runPaths(runDir).summary, summary);
-  if (failure) emit({ v, type: "error", message: failure, step: position.step, fatal: true });
-  emit({ v, type: "done", reason, summary });
-  optimizer.dispose();
-  model.dispose();
-  return { reason, summary, taskNames: data.taskNames };
-}
-
-function stepMessage(
-  report: AppliedStep,
-  position: TrainerPosition,
-  perEpoch: number,
-  wallMs: number,
-  strategy: ActiveStrategy,
-  learningRate: number,
-): StepMessage {
-  const { stats, result } = report;
-  return {
-    v,
-    type: "step",
-    step: position.step,
-    epoch: position.epoch + position.nextBatch / Math.max(1, perEpoch),
-    wallMs,
-    losses: report.losses,
-    norms: stats.norms,
-    cosines: stats.cosines,
-    weights: stats.weights,
-    ...(result.towerWeights ? { towerWeights: Array.from(result.towerWeights) } : {}),
-    ...(stats.projection ? { projection: stats.projection } : {}),
-    conflictingPairs: stats.conflictingPairs,
-    updateNorm: stats.updateNorm,
-    updateCosines: stats.updateCosines,
-    conflictsWithUpdate: stats.conflictsWithUpdate,
-    flags: stats.flags,
-    strategy: strategy.definition.name,
-    learningRate,
-    stepTimeMs: report.ms,
-  };
 }
 
 function requireRunDir(runDir: string | null): string {
   if (!runDir) throw new Error("resume needs the run folder");
   return runDir;
-}
-
-/** Task names as the config defines them (the synthetic generator's six, or the label columns). */
-export function configuredTaskNames(config: TrainingConfig): string[] {
-  if (config.data.source === "synthetic") return [...SYNTHETIC_TASKS];
-  return taskNamesOf(config.data);
-}
-
-let infos: StrategyInfo[] | undefined;
-
-/** The strategies `hello` advertises, with their parameter schemas and defaults (built once: the registry is fixed). */
-export function strategyInfos(): StrategyInfo[] {
-  infos ??= strategies.map((s) => {
-    let paramsSchema: Record<string, unknown> = {};
-    try {
-      paramsSchema = z.toJSONSchema(s.params, { io: "input" }) as Record<string, unknown>;
-    } catch {
-      paramsSchema = { type: "object" };
-    }
-    return {
-      name: s.name,
-      title: s.title,
-      summary: s.summary,
-      citation: s.citation,
-      paramsSchema,
-      defaults: s.params.parse({}) as Record<string, unknown>,
-    };
-  });
-  return infos;
-}
-
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, path);
 }
