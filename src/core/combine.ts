@@ -121,7 +121,7 @@ export function combineGram(
   params: Record<string, unknown>,
   options: { losses?: ArrayLike<number>; state?: unknown; step?: number } = {},
 ) {
-  // The strategy checks the Gram matrix itself (naming the task); not repeated here.
+  // The Gram matrix is checked by the strategy's step itself (defineStrategy), naming the task.
   const losses = new Float64Array(k).fill(1);
   if (options.losses !== undefined) {
     if (options.losses.length !== k)

@@ -1,5 +1,7 @@
+import { gramTimes, normFromSquare, taskNorms } from "./linalg/gram";
+
 /**
- * Diagnostics of one step, all from the Gram matrix (DESIGN §2): no D-sized vector is touched.
+ * Diagnostics of one step, all from the Gram matrix (docs/strategies.md): no D-sized vector is touched.
  */
 export interface StepDiagnostics {
   /** ‖g_t‖ = √G_tt. */
@@ -17,8 +19,7 @@ export interface StepDiagnostics {
 }
 
 export function diagnose(k: number, gram: Float64Array, weights: Float64Array): StepDiagnostics {
-  const norms = new Array<number>(k);
-  for (let t = 0; t < k; t++) norms[t] = Math.sqrt(Math.max(0, gram[t * k + t]));
+  const norms = Array.from(taskNorms(k, gram));
   const cosines = new Array<number>(k * k);
   let conflictingPairs = 0;
   for (let i = 0; i < k; i++) {
@@ -29,15 +30,10 @@ export function diagnose(k: number, gram: Float64Array, weights: Float64Array): 
     }
   }
   // Gα, then αᵀGα.
-  const gAlpha = new Array<number>(k).fill(0);
-  for (let i = 0; i < k; i++) {
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += gram[i * k + j] * weights[j];
-    gAlpha[i] = sum;
-  }
+  const gAlpha = gramTimes(k, gram, weights);
   let squaredNorm = 0;
   for (let t = 0; t < k; t++) squaredNorm += weights[t] * gAlpha[t];
-  const updateNorm = Math.sqrt(Math.max(0, squaredNorm));
+  const updateNorm = normFromSquare(squaredNorm);
   const updateCosines = new Array<number>(k);
   let conflictsWithUpdate = false;
   for (let t = 0; t < k; t++) {

@@ -1,7 +1,8 @@
 import type { z } from "zod";
+import { assertFiniteGram } from "./linalg/gram";
 
 /**
- * The strategy contract (DESIGN §2): every balancing method is a weighting computed from the
+ * The strategy contract (docs/strategies.md): every balancing method is a weighting computed from the
  * K×K Gram matrix of the task gradients on the shared parameters (plus, for loss-based methods,
  * the losses and the strategy's own state). The shared update is u = Σ_t weights[t] · g_t.
  */
@@ -69,7 +70,19 @@ export interface StrategyDefinition<P = Record<string, unknown>, S = unknown> {
   step(input: StrategyInput, params: P, state: S): StrategyResult<S>;
 }
 
-/** Helps TypeScript infer P and S from a definition literal. */
+/**
+ * Makes a strategy of a definition literal (and lets TypeScript infer P and S). Its `step` checks
+ * the Gram matrix once, before the strategy's own `step` runs, as TorchJD's weightings check their
+ * input in `__call__`: a strategy may take its input to be a K×K matrix of finite numbers, and a
+ * bad one is an Error that names the task whose gradient produced it.
+ */
 export function defineStrategy<P, S>(definition: StrategyDefinition<P, S>): StrategyDefinition<P, S> {
-  return definition;
+  const weigh = definition.step;
+  return {
+    ...definition,
+    step: (input, params, state) => {
+      assertFiniteGram(input.k, input.gram, definition.name);
+      return weigh(input, params, state);
+    },
+  };
 }

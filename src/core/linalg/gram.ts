@@ -1,5 +1,6 @@
 /**
- * Gram matrices of task gradients, formed and checked once for every strategy.
+ * Gram matrices of task gradients: formed, checked (once for every strategy, by defineStrategy),
+ * and read through small helpers (norms, products, quadratic forms).
  */
 
 /**
@@ -57,4 +58,54 @@ export function assertFiniteGram(k: number, gram: ArrayLike<number>, who = "stra
       }
     }
   }
+}
+
+// Small helpers on a row-major K×K Gram matrix, so that strategies read like their papers.
+
+/** A norm from its square; rounding may leave a tiny negative square, read as 0. */
+export function normFromSquare(squared: number): number {
+  return Math.sqrt(Math.max(0, squared));
+}
+
+/** ‖g_t‖ = √G_tt. */
+export function taskNorm(k: number, gram: ArrayLike<number>, t: number): number {
+  return normFromSquare(gram[t * k + t]);
+}
+
+/** Every task's gradient norm, ‖g_t‖ = √G_tt. */
+export function taskNorms(k: number, gram: ArrayLike<number>): Float64Array {
+  const norms = new Float64Array(k);
+  for (let t = 0; t < k; t++) norms[t] = taskNorm(k, gram, t);
+  return norms;
+}
+
+/** Gx: entry t is g_t · Σ_j x_j g_j. */
+export function gramTimes(k: number, gram: ArrayLike<number>, x: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let row = 0;
+    for (let j = 0; j < k; j++) row += gram[i * k + j] * x[j];
+    out[i] = row;
+  }
+  return out;
+}
+
+/** xᵀGx = ‖Σ_t x_t g_t‖². */
+export function quadraticForm(k: number, gram: ArrayLike<number>, x: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < k; i++) {
+    if (x[i] === 0) continue;
+    let row = 0;
+    for (let j = 0; j < k; j++) row += gram[i * k + j] * x[j];
+    sum += x[i] * row;
+  }
+  return sum;
+}
+
+/** The Gram matrix of the rescaled gradients s_t·g_t: (s_i s_j G_ij). */
+export function scaledGram(k: number, gram: ArrayLike<number>, scales: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) out[i * k + j] = scales[i] * scales[j] * gram[i * k + j];
+  return out;
 }

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { symmetricEigen } from "../linalg/eigen";
-import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -18,7 +17,6 @@ export const alignedMtl = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, _params, state) => {
-    assertFiniteGram(k, gram, "aligned-mtl");
     const { values, vectors } = symmetricEigen(k, gram);
     const cut = values[0] * k * Number.EPSILON;
     let rank = 0;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { gramTimes, normFromSquare, quadraticForm } from "../linalg/gram";
 import { minimizeLinearPlusNormOnSimplex } from "../linalg/simplex";
 import { defineStrategy } from "../strategy";
 
@@ -33,21 +33,14 @@ export const cagrad = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, params, state) => {
-    assertFiniteGram(k, gram, "cagrad");
     let total = 0;
     for (let i = 0; i < k * k; i++) total += gram[i];
     const radius = params.c * Math.sqrt(Math.max(0, total / (k * k) + 1e-8)) + 1e-8;
-    const linear = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      let row = 0;
-      for (let j = 0; j < k; j++) row += gram[i * k + j];
-      linear[i] = row / k;
-    }
+    // G·(1/K): each task's inner product with the mean gradient.
+    const linear = gramTimes(k, gram, new Float64Array(k).fill(1 / k));
     const solved = minimizeLinearPlusNormOnSimplex(k, gram, linear, radius, 1e-8);
     const w = solved.weights;
-    let quad = 0;
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) quad += w[i] * gram[i * k + j] * w[j];
-    const lambda = radius / (Math.sqrt(Math.max(0, quad)) + 1e-8);
+    const lambda = radius / (normFromSquare(quadraticForm(k, gram, w)) + 1e-8);
     const divisor = params.rescale === 1 ? 1 + params.c * params.c : params.rescale === 2 ? 1 + params.c : 1;
     const weights = new Float64Array(k);
     for (let t = 0; t < k; t++) weights[t] = (1 / k + lambda * w[t]) / divisor;

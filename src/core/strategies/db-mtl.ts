@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { taskNorms } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -35,23 +35,21 @@ export const dbMtl = defineStrategy({
   lossTransform: "log",
   init: (k: number): DbMtlState => ({ step: 0, norms: new Array<number>(k).fill(0) }),
   step: ({ k, gram }, params, state: DbMtlState) => {
-    assertFiniteGram(k, gram, "db-mtl");
     if (state.norms.length !== k)
       throw new Error(`db-mtl: state holds ${state.norms.length} norms, expected ${k}`);
     const step = state.step + 1;
     const rate = params.beta / step ** params.betaSigma;
+    const current = taskNorms(k, gram);
     const norms = new Array<number>(k);
     let largest = 0;
     for (let t = 0; t < k; t++) {
-      const current = Math.sqrt(Math.max(0, gram[t * k + t]));
-      norms[t] = current + rate * (state.norms[t] - current);
+      norms[t] = current[t] + rate * (state.norms[t] - current[t]);
       largest = Math.max(largest, norms[t]);
     }
     const weights = new Float64Array(k);
     let zeroTasks = 0;
     for (let t = 0; t < k; t++) {
-      const current = Math.sqrt(Math.max(0, gram[t * k + t]));
-      if (current > 0) weights[t] = ((largest / (norms[t] + 1e-8)) * norms[t]) / current;
+      if (current[t] > 0) weights[t] = ((largest / (norms[t] + 1e-8)) * norms[t]) / current[t];
       else zeroTasks++;
     }
     return { weights, state: { step, norms }, flags: zeroTasks > 0 ? ["zero-gradient"] : [] };

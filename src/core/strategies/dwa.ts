@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 import { assertFiniteLosses } from "./uw";
 
@@ -45,8 +44,7 @@ export const dwa = defineStrategy({
     lastAverage: null,
     previousAverage: null,
   }),
-  step: ({ k, gram, losses }, params, state: DwaState) => {
-    assertFiniteGram(k, gram, "dwa");
+  step: ({ k, losses }, params, state: DwaState) => {
     assertFiniteLosses(k, losses, "dwa");
     if (state.windowSum.length !== k)
       throw new Error(`dwa: state holds ${state.windowSum.length} tasks, not ${k}`);

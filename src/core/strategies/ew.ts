@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -14,8 +13,7 @@ export const ew = defineStrategy({
   params: z.object({}),
   usesLosses: false,
   init: () => null,
-  step: ({ k, gram }, _params, state) => {
-    assertFiniteGram(k, gram, "ew");
+  step: ({ k }, _params, state) => {
     return { weights: new Float64Array(k).fill(1 / k), state };
   },
 });

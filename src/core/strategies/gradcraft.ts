@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare, scaledGram, taskNorms } from "../linalg/gram";
 import { solvePsd } from "../linalg/solve";
 import { defineStrategy } from "../strategy";
 
@@ -50,11 +50,12 @@ export const VANISHED_NORM_RATIO = 1e-10;
  * returned number of zero tasks.
  */
 export function magnitudeScales(k: number, gram: ArrayLike<number>, tau: number, out: Float64Array): number {
+  const norms = taskNorms(k, gram);
   let maxNorm = 0;
-  for (let t = 0; t < k; t++) maxNorm = Math.max(maxNorm, Math.sqrt(Math.max(0, gram[t * k + t])));
+  for (let t = 0; t < k; t++) maxNorm = Math.max(maxNorm, norms[t]);
   let zeroTasks = 0;
   for (let t = 0; t < k; t++) {
-    const norm = Math.sqrt(Math.max(0, gram[t * k + t]));
+    const norm = norms[t];
     if (norm > maxNorm * VANISHED_NORM_RATIO) out[t] = (tau * maxNorm) / norm + (1 - tau);
     else {
       out[t] = 1;
@@ -62,14 +63,6 @@ export function magnitudeScales(k: number, gram: ArrayLike<number>, tau: number,
     }
   }
   return zeroTasks;
-}
-
-/** Ĝ_ij = s_i s_j G_ij. */
-export function scaledGram(k: number, gram: ArrayLike<number>, scales: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(k * k);
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j < k; j++) out[i * k + j] = scales[i] * scales[j] * gram[i * k + j];
-  return out;
 }
 
 export const gradcraft = defineStrategy({
@@ -82,12 +75,10 @@ export const gradcraft = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, params, state) => {
-    assertFiniteGram(k, gram, "gradcraft");
     const scales = new Float64Array(k);
     const zeroTasks = magnitudeScales(k, gram, params.tau, scales);
     const g = scaledGram(k, gram, scales);
-    const norms = new Float64Array(k);
-    for (let t = 0; t < k; t++) norms[t] = Math.sqrt(Math.max(0, g[t * k + t]));
+    const norms = taskNorms(k, g);
     // coefficients[j] accumulates Σ_i (coefficient of ĝ_j in p_i).
     const coefficients = new Float64Array(k);
     const conflictSetSize = new Array<number>(k).fill(0);
@@ -123,7 +114,7 @@ export const gradcraft = defineStrategy({
         for (let y = 0; y < m; y++)
           squared += correction[x] * g[conflict[x] * k + conflict[y]] * correction[y];
       }
-      correctionNorm[i] = Math.sqrt(Math.max(0, squared));
+      correctionNorm[i] = normFromSquare(squared);
     }
     const weights = new Float64Array(k);
     for (let j = 0; j < k; j++) weights[j] = (scales[j] * coefficients[j]) / k;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { taskNorms } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 import { type AdamMoments, assertFiniteLosses, freshMoments, optimizerStep } from "./uw";
 
@@ -53,7 +53,6 @@ export const gradnorm = defineStrategy({
     moments: freshMoments(k),
   }),
   step: ({ k, gram, losses }, params, state: GradNormState) => {
-    assertFiniteGram(k, gram, "gradnorm");
     assertFiniteLosses(k, losses, "gradnorm");
     if (state.weights.length !== k)
       throw new Error(`gradnorm: state holds ${state.weights.length} tasks, not ${k}`);
@@ -69,10 +68,9 @@ export const gradnorm = defineStrategy({
       ratioMean += ratios[t] / k;
     }
     const weightedNorms = new Float64Array(k);
-    const norms = new Float64Array(k);
+    const norms = taskNorms(k, gram);
     let averageNorm = 0;
     for (let t = 0; t < k; t++) {
-      norms[t] = Math.sqrt(Math.max(0, gram[t * k + t]));
       weightedNorms[t] = state.weights[t] * norms[t];
       averageNorm += weightedNorms[t] / k;
     }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare, taskNorms } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 import { checkOrders, moveAlong, ordersParam, squaredNorm, startAt, visitingOrder } from "./projection";
 
@@ -37,18 +37,13 @@ export const gradvac = defineStrategy({
     rng: params.seed >>> 0,
   }),
   step: ({ k, gram }, params, state: GradvacState) => {
-    assertFiniteGram(k, gram, "gradvac");
     if (state.targets.length !== k * k)
       throw new Error(`gradvac: state holds ${state.targets.length} targets, expected ${k}×${k}`);
     if (params.orders) checkOrders("gradvac", k, params.orders, true);
     const targets = state.targets.slice();
     let rng = state.rng >>> 0;
-    const norms = new Float64Array(k);
-    let zeroTasks = 0;
-    for (let t = 0; t < k; t++) {
-      norms[t] = Math.sqrt(Math.max(0, gram[t * k + t]));
-      if (!(norms[t] > 0)) zeroTasks++;
-    }
+    const norms = taskNorms(k, gram);
+    const zeroTasks = norms.filter((n) => !(n > 0)).length;
     const weights = new Float64Array(k);
     const c = new Float64Array(k);
     const h = new Float64Array(k);
@@ -59,7 +54,7 @@ export const gradvac = defineStrategy({
       rng = visitingOrder(order, i, k, params.orders, rng, true);
       startAt(i, k, gram, c, h);
       for (const j of order) {
-        const pcNorm = Math.sqrt(Math.max(0, squaredNorm(k, c, h)));
+        const pcNorm = normFromSquare(squaredNorm(k, c, h));
         const rho = h[j] / (pcNorm * norms[j] + 1e-8);
         const target = targets[i * k + j];
         if (rho < target) {
@@ -78,7 +73,7 @@ export const gradvac = defineStrategy({
         if (x === i || c[x] === 0) continue;
         for (let y = 0; y < k; y++) if (y !== i) squared += c[x] * gram[x * k + y] * c[y];
       }
-      correctionNorm[i] = Math.sqrt(Math.max(0, squared));
+      correctionNorm[i] = normFromSquare(squared);
       for (let j = 0; j < k; j++) weights[j] += c[j];
     }
     return {

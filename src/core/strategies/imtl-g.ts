@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { pseudoInverseSolve } from "../linalg/eigen";
-import { assertFiniteGram } from "../linalg/gram";
+import { taskNorms } from "../linalg/gram";
 import { solveGeneral } from "../linalg/solve";
 import { defineStrategy } from "../strategy";
 
@@ -22,13 +22,9 @@ export const imtlG = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, _params, state) => {
-    assertFiniteGram(k, gram, "imtl-g");
     const active: number[] = [];
-    const norms = new Float64Array(k);
-    for (let t = 0; t < k; t++) {
-      norms[t] = Math.sqrt(Math.max(0, gram[t * k + t]));
-      if (norms[t] > 0) active.push(t);
-    }
+    const norms = taskNorms(k, gram);
+    for (let t = 0; t < k; t++) if (norms[t] > 0) active.push(t);
     const flags: string[] = [];
     if (active.length < k) flags.push("zero-gradient");
     const weights = new Float64Array(k);

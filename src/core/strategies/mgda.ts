@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { scaledGram, taskNorms } from "../linalg/gram";
 import { minNormPoint } from "../linalg/minnorm";
 import { defineStrategy } from "../strategy";
 
@@ -27,22 +27,16 @@ export const mgda = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, params, state) => {
-    assertFiniteGram(k, gram, "mgda");
     const scales = new Float64Array(k).fill(1);
+    const norms = taskNorms(k, gram);
     let zeroTasks = 0;
     for (let t = 0; t < k; t++) {
-      const norm = Math.sqrt(Math.max(0, gram[t * k + t]));
+      const norm = norms[t];
       if (!(norm > 0)) zeroTasks++;
       // A zero gradient stays zero under normalisation (LibMTL divides 0 by 0).
       else if (params.normalization === "l2") scales[t] = 1 / norm;
     }
-    let g: ArrayLike<number> = gram;
-    if (params.normalization === "l2") {
-      const scaled = new Float64Array(k * k);
-      for (let i = 0; i < k; i++)
-        for (let j = 0; j < k; j++) scaled[i * k + j] = scales[i] * scales[j] * gram[i * k + j];
-      g = scaled;
-    }
+    const g = params.normalization === "l2" ? scaledGram(k, gram, scales) : gram;
     const solution = minNormPoint(k, g);
     const weights = new Float64Array(k);
     for (let t = 0; t < k; t++) weights[t] = solution.weights[t] * scales[t];

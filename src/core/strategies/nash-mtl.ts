@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare, quadraticForm } from "../linalg/gram";
 import { choleskySolveInPlace } from "../linalg/nnls";
 import { defineStrategy } from "../strategy";
 
@@ -59,7 +59,6 @@ export const nashMtl = defineStrategy({
   usesLosses: false,
   init: (): NashMtlState => ({ alpha: null, calls: 0 }),
   step: ({ k, gram }, params, state: NashMtlState) => {
-    assertFiniteGram(k, gram, "nash-mtl");
     const flags = new Set<string>();
     const reuse =
       state.alpha !== null && state.alpha.length === k && state.calls % params.updateWeightsEvery !== 0;
@@ -68,9 +67,7 @@ export const nashMtl = defineStrategy({
       : solveBargaining(k, gram, state, params, flags);
 
     // Shared update: clip ‖Σ α_t g_t‖ to maxNorm (official: clip_grad_norm_ on shared parameters).
-    let squared = 0;
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) squared += alpha[i] * gram[i * k + j] * alpha[j];
-    const updateNorm = Math.sqrt(Math.max(0, squared));
+    const updateNorm = normFromSquare(quadraticForm(k, gram, alpha));
     const clip = params.maxNorm > 0 && updateNorm > params.maxNorm ? params.maxNorm / updateNorm : 1;
     const weights = new Float64Array(k);
     const towerWeights = new Float64Array(k);

@@ -1,17 +1,9 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare, quadraticForm, scaledGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { magnitudeScales, scaledGram } from "./gradcraft";
+import { magnitudeScales } from "./gradcraft";
 import type { PcgradState } from "./pcgrad";
-import {
-  checkOrders,
-  moveAlong,
-  ordersParam,
-  quadratic,
-  squaredNorm,
-  startAt,
-  visitingOrder,
-} from "./projection";
+import { checkOrders, moveAlong, ordersParam, squaredNorm, startAt, visitingOrder } from "./projection";
 
 /**
  * PCGrad+ (the GradCraft paper's baseline, official solvers/pc_grad_magnitude_positive.py): the
@@ -39,7 +31,6 @@ export const pcgradPlus = defineStrategy({
   usesLosses: false,
   init: (_k: number, params: PcgradPlusParams): PcgradState => ({ rng: params.seed >>> 0 }),
   step: ({ k, gram }, params, state: PcgradState) => {
-    assertFiniteGram(k, gram, "pcgrad-plus");
     if (params.orders) checkOrders("pcgrad-plus", k, params.orders, false);
     let rng = state.rng >>> 0;
     const scales = new Float64Array(k);
@@ -58,12 +49,12 @@ export const pcgradPlus = defineStrategy({
         const dot = h[j];
         const squared = g[j * k + j];
         if (!(dot < 0) || !(squared > 0)) continue;
-        const target = params.eps * Math.sqrt(Math.max(0, squaredNorm(k, c, h))) * Math.sqrt(squared);
+        const target = params.eps * normFromSquare(squaredNorm(k, c, h)) * Math.sqrt(squared);
         moveAlong(j, (target - dot) / squared, k, g, c, h);
         conflictSetSize[i]++;
       }
       c[i] -= 1;
-      correctionNorm[i] = Math.sqrt(Math.max(0, quadratic(k, g, c)));
+      correctionNorm[i] = normFromSquare(quadraticForm(k, g, c));
       c[i] += 1;
       for (let j = 0; j < k; j++) coefficients[j] += c[j];
     }

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare, quadraticForm } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { checkOrders, moveAlong, ordersParam, quadratic, startAt, visitingOrder } from "./projection";
+import { checkOrders, moveAlong, ordersParam, startAt, visitingOrder } from "./projection";
 
 /**
  * PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020), as the GradCraft
@@ -42,7 +42,6 @@ export const pcgrad = defineStrategy({
   usesLosses: false,
   init: (_k: number, params: PcgradParams): PcgradState => ({ rng: params.seed >>> 0 }),
   step: ({ k, gram }, params, state: PcgradState) => {
-    assertFiniteGram(k, gram, "pcgrad");
     if (params.orders) checkOrders("pcgrad", k, params.orders, false);
     let rng = state.rng >>> 0;
     const weights = new Float64Array(k);
@@ -64,7 +63,7 @@ export const pcgrad = defineStrategy({
       }
       // ‖pc_i − g_i‖² = δᵀGδ with δ = c − e_i.
       c[i] -= 1;
-      correctionNorm[i] = Math.sqrt(Math.max(0, quadratic(k, gram, c)));
+      correctionNorm[i] = normFromSquare(quadraticForm(k, gram, c));
       c[i] += 1;
       for (let j = 0; j < k; j++) weights[j] += c[j];
     }

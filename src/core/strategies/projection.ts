@@ -50,18 +50,6 @@ export const ordersParam = z
   .optional()
   .describe("Explicit visiting order per task (replays a recorded run); replaces the seeded shuffle.");
 
-/** xᵀ G x. */
-export function quadratic(k: number, gram: ArrayLike<number>, x: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < k; i++) {
-    if (x[i] === 0) continue;
-    let row = 0;
-    for (let j = 0; j < k; j++) row += gram[i * k + j] * x[j];
-    sum += x[i] * row;
-  }
-  return sum;
-}
-
 /**
  * Fills `order` with task i's visiting order: the replayed list when `orders` is given, else every
  * task (every other task when `excludeSelf`) shuffled. Returns the generator's new state.

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /**
@@ -19,7 +18,6 @@ export const single = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, params, state) => {
-    assertFiniteGram(k, gram, "single");
     if (params.task >= k)
       throw new Error(`single: task ${params.task} does not exist (there are ${k} tasks)`);
     const weights = new Float64Array(k);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
+import { normFromSquare } from "../linalg/gram";
 import { choleskyFactorInPlace, choleskySolveFactored, solveNonNegativeQp } from "../linalg/nnls";
 import { defineStrategy } from "../strategy";
 
@@ -40,7 +40,6 @@ export const upgrad = defineStrategy({
   usesLosses: false,
   init: () => null,
   step: ({ k, gram }, params, state) => {
-    assertFiniteGram(k, gram, "upgrad");
     let trace = 0;
     for (let t = 0; t < k; t++) trace += gram[t * k + t];
     const scale = trace >= params.normEps && trace > 0 ? 1 / trace : 0;
@@ -81,7 +80,7 @@ export const upgrad = defineStrategy({
       let squared = 0;
       for (const a of solution.active)
         for (const b of solution.active) squared += solution.x[a] * gram[a * k + b] * solution.x[b];
-      correctionNorm[i] = Math.sqrt(Math.max(0, squared));
+      correctionNorm[i] = normFromSquare(squared);
     }
     return {
       weights,

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { assertFiniteGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 
 /** Adam's moment estimates for a small parameter vector, serialisable. */
@@ -100,8 +99,7 @@ export const uw = defineStrategy({
     logVariance: new Array<number>(k).fill(params.initialLogVariance),
     moments: freshMoments(k),
   }),
-  step: ({ k, gram, losses }, params, state: UwState) => {
-    assertFiniteGram(k, gram, "uw");
+  step: ({ k, losses }, params, state: UwState) => {
     assertFiniteLosses(k, losses, "uw");
     if (state.logVariance.length !== k)
       throw new Error(`uw: state holds ${state.logVariance.length} log-variances for ${k} tasks`);

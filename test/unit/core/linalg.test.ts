@@ -4,13 +4,18 @@ import {
   assertFiniteGram,
   compensatedDot,
   gramMatrix,
+  gramTimes,
   minimizeLinearPlusNormOnSimplex,
   minNormPoint,
   pseudoInverseSolve,
+  quadraticForm,
+  scaledGram,
   solveGeneral,
   solvePsd,
   symmetricEigen,
+  taskNorms,
 } from "../../../src/core/linalg/index";
+import { defineStrategy } from "../../../src/core/strategy";
 
 /** Seeded uniform generator (LCG) so every fixture is reproducible. */
 function generator(seed: number): () => number {
@@ -56,6 +61,62 @@ describe("gramMatrix and checks", () => {
     ]);
     assert.throws(() => assertFiniteGram(2, g, "test"), /task 1/);
     assert.throws(() => assertFiniteGram(2, new Float64Array(3), "test"), /expected 2×2/);
+  });
+
+  it("every strategy's step checks the Gram matrix before the strategy's own code runs", () => {
+    let ran = 0;
+    const probe = defineStrategy({
+      name: "probe",
+      title: "Probe",
+      summary: "",
+      citation: "",
+      params: { parse: () => ({}) } as never,
+      usesLosses: false,
+      init: () => null,
+      step: ({ k }, _params, state) => {
+        ran++;
+        return { weights: new Float64Array(k), state };
+      },
+    });
+    const bad = gramMatrix([
+      [1, 0],
+      [0, Number.POSITIVE_INFINITY],
+    ]);
+    const input = (gram: Float64Array) => ({ k: 2, gram, losses: new Float64Array(2), step: 1 });
+    assert.throws(() => probe.step(input(bad), {}, null), /probe: the gradient of task 1/);
+    assert.throws(() => probe.step({ ...input(new Float64Array(3)) }, {}, null), /expected 2×2/);
+    assert.equal(ran, 0);
+    probe.step(input(gramMatrix([[1], [2]])), {}, null);
+    assert.equal(ran, 1);
+  });
+});
+
+describe("reading a Gram matrix", () => {
+  const k = 4;
+  const rows = gaussianRows(k, 7, 11);
+  const gram = gramMatrix(rows);
+  const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
+  const combination = (x: number[]) =>
+    rows[0].map((_, n) => rows.reduce((s, row, t) => s + x[t] * row[n], 0));
+  const close = (a: number, b: number) =>
+    assert.ok(Math.abs(a - b) <= 1e-12 * (1 + Math.abs(b)), `${a} vs ${b}`);
+
+  it("taskNorms are the gradients' lengths, and a square that rounding left below zero is a zero norm", () => {
+    taskNorms(k, gram).forEach((n, t) => close(n, Math.hypot(...rows[t])));
+    assert.deepEqual(Array.from(taskNorms(2, [-1e-18, 0, 0, 4])), [0, 2]);
+  });
+
+  it("gramTimes and quadraticForm are the inner products with Σ x_t g_t and its squared length", () => {
+    const x = [0.5, -1, 0, 2];
+    const u = combination(x);
+    gramTimes(k, gram, x).forEach((value, t) => close(value, dot(rows[t], u)));
+    close(quadraticForm(k, gram, x), dot(u, u));
+  });
+
+  it("scaledGram is the Gram matrix of the rescaled gradients", () => {
+    const scales = [2, 0.5, 1, 3];
+    const expected = gramMatrix(rows.map((row, t) => row.map((value) => scales[t] * value)));
+    scaledGram(k, gram, scales).forEach((value, i) => close(value, expected[i]));
   });
 });
 
