@@ -8,10 +8,10 @@ import type { Backend } from "../protocol/config";
 import { installFastMatMulGradient } from "./matmulGradient";
 
 /**
- * Backend choice (issue 3): the fastest that works, in the order CUDA, native TensorFlow,
- * WebGPU on a hardware adapter, wasm with SIMD, pure JS. The native packages are never
- * dependencies (they cannot install everywhere, DESIGN §4): they are required at run time when
- * the user has installed them. All of them register on the one tfjs-core engine, which tfjs
+ * Backend choice: the fastest that works, in the order CUDA, native TensorFlow, WebGPU on a
+ * hardware adapter, wasm with SIMD, pure JS. The native packages are never dependencies (their
+ * install scripts download libtensorflow, which fails offline: docs/architecture.md): they are
+ * required at run time when the user has installed them. All of them register on the one tfjs-core engine, which tfjs
  * keeps in a global, so a second copy of tfjs-core loaded by a native package still shares it.
  */
 
@@ -154,7 +154,7 @@ async function attempt(name: ConcreteBackend): Promise<Attempt> {
         return { ok: false, reason: "failed: tfjs-backend-wasm-simd.wasm not found beside the bundle" };
       setWasmPaths(`${dir}/`);
       const result = await activate("wasm");
-      // The stock BatchMatMul gradient is 20–40× slower on wasm (DESIGN §4).
+      // The stock BatchMatMul gradient is 20–40× slower on wasm (matmulGradient.ts).
       if (result.ok) installFastMatMulGradient();
       return result;
     }

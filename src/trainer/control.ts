@@ -5,7 +5,7 @@ import { type ActiveStrategy, activeStrategy } from "./gradients";
 import type { Adam } from "./optimizer";
 
 /**
- * Host commands at a step boundary (issue 4): each takes effect before the next step and is
+ * Host commands at a step boundary (docs/protocol.md, "Commands and acks"): each takes effect before the next step and is
  * acknowledged with the number of steps completed. An invalid one gets an error ack and changes
  * nothing.
  */

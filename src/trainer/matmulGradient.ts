@@ -4,7 +4,8 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 
 /**
  * The wasm backend multiplies fast only when neither operand is transposed; tfjs-core's stock
- * BatchMatMul gradient passes transpose flags and lands on a path 20–40× slower (DESIGN §4).
+ * BatchMatMul gradient passes transpose flags and lands on a path 20–40× slower
+ * (docs/architecture.md, "Backends on wasm").
  * This replacement computes the same products with explicit transposes, so every product in a
  * backward pass runs on the fast kernel.
  */

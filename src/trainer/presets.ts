@@ -6,14 +6,14 @@ import { kuairandDataConfig } from "./data/index";
  * Presets: starting configs a user's file (or flags) override field by field.
  * - quick: the main job (`npm run train`): synthetic data, a small PLE, under 2 minutes on two
  *   cores with mean test AUC ≥ 0.65 (measured: docs/benchmarks.md).
- * - wechat-like: the paper's shape (DESIGN §6) on synthetic data of the same vocabularies.
- * - kuairand: real KuaiRand-Pure data (DESIGN §5), from ../shared/data/kuairand-pure by default.
+ * - wechat-like: the paper's shape (docs/benchmarks.md) on synthetic data of the same vocabularies.
+ * - kuairand: real KuaiRand-Pure data (docs/data.md), from ../shared/data/kuairand-pure by default.
  */
 
 export const PRESETS = ["quick", "wechat-like", "kuairand"] as const;
 export type PresetName = (typeof PRESETS)[number];
 
-/** Reference shapes shared by the presets and the speed benchmark (DESIGN §6). */
+/** Reference shapes shared by the presets and the speed benchmark: the paper's setup. */
 export const WECHAT_LIKE = {
   vocabularies: [20000, 100000, 2000, 50, 50, 10, 10, 100, 100, 1000],
   batchSize: 2048,

@@ -12,7 +12,7 @@ import { defineStrategy } from "../strategy";
  *    C_i = {j : ĝ_i·ĝ_j < 0}, solve Ĝ_CC w = ε‖ĝ_i‖[‖ĝ_j‖]_C − [ĝ_j·ĝ_i]_C and set
  *    p_i = ĝ_i + Σ_C w_j ĝ_j, so that p_i·ĝ_j = ε‖ĝ_i‖‖ĝ_j‖ for every j in C_i;
  * 3. the update is the mean of the p_i.
- * In Gram space: α_j = s_j·(1/K)·Σ_i C_ij with C the projection coefficients (DESIGN §2).
+ * In Gram space: α_j = s_j·(1/K)·Σ_i C_ij with C the projection coefficients (docs/strategies.md).
  * "local" is the paper's one-vs-one ablation: the conflicting tasks are handled one at a time.
  */
 export const gradcraftParams = z.object({
