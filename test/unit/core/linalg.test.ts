@@ -102,21 +102,21 @@ describe("reading a Gram matrix", () => {
     assert.ok(Math.abs(a - b) <= 1e-12 * (1 + Math.abs(b)), `${a} vs ${b}`);
 
   it("taskNorms are the gradients' lengths, and a square that rounding left below zero is a zero norm", () => {
-    taskNorms(k, gram).forEach((n, t) => close(n, Math.hypot(...rows[t])));
+    for (const [t, n] of taskNorms(k, gram).entries()) close(n, Math.hypot(...rows[t]));
     assert.deepEqual(Array.from(taskNorms(2, [-1e-18, 0, 0, 4])), [0, 2]);
   });
 
   it("gramTimes and quadraticForm are the inner products with Σ x_t g_t and its squared length", () => {
     const x = [0.5, -1, 0, 2];
     const u = combination(x);
-    gramTimes(k, gram, x).forEach((value, t) => close(value, dot(rows[t], u)));
+    for (const [t, value] of gramTimes(k, gram, x).entries()) close(value, dot(rows[t], u));
     close(quadraticForm(k, gram, x), dot(u, u));
   });
 
   it("scaledGram is the Gram matrix of the rescaled gradients", () => {
     const scales = [2, 0.5, 1, 3];
     const expected = gramMatrix(rows.map((row, t) => row.map((value) => scales[t] * value)));
-    scaledGram(k, gram, scales).forEach((value, i) => close(value, expected[i]));
+    for (const [i, value] of scaledGram(k, gram, scales).entries()) close(value, expected[i]);
   });
 });
 
