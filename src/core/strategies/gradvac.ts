@@ -1,7 +1,15 @@
 import { z } from "zod";
 import { normFromSquare, taskNorms } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { checkOrders, moveAlong, ordersParam, squaredNorm, startAt, visitingOrder } from "./projection";
+import {
+  checkOrders,
+  moveAlong,
+  ordersParam,
+  projectionBuffers,
+  squaredNorm,
+  startAt,
+  visitingOrder,
+} from "./projection";
 
 /**
  * Gradient Vaccine (Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task
@@ -45,11 +53,7 @@ export const gradvac = defineStrategy({
     const norms = taskNorms(k, gram);
     const zeroTasks = norms.filter((n) => !(n > 0)).length;
     const weights = new Float64Array(k);
-    const c = new Float64Array(k);
-    const h = new Float64Array(k);
-    const order: number[] = [];
-    const conflictSetSize = new Array<number>(k).fill(0);
-    const correctionNorm = new Array<number>(k).fill(0);
+    const { c, h, order, conflictSetSize, correctionNorm } = projectionBuffers(k);
     for (let i = 0; i < k; i++) {
       rng = visitingOrder(order, i, k, params.orders, rng, true);
       startAt(i, k, gram, c, h);

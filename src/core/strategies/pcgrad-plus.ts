@@ -3,7 +3,15 @@ import { normFromSquare, quadraticForm, scaledGram } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
 import { magnitudeScales } from "./gradcraft";
 import type { PcgradState } from "./pcgrad";
-import { checkOrders, moveAlong, ordersParam, squaredNorm, startAt, visitingOrder } from "./projection";
+import {
+  checkOrders,
+  moveAlong,
+  ordersParam,
+  projectionBuffers,
+  squaredNorm,
+  startAt,
+  visitingOrder,
+} from "./projection";
 
 /**
  * PCGrad+ (the GradCraft paper's baseline, official solvers/pc_grad_magnitude_positive.py): the
@@ -37,11 +45,7 @@ export const pcgradPlus = defineStrategy({
     const zeroTasks = magnitudeScales(k, gram, params.tau, scales);
     const g = scaledGram(k, gram, scales);
     const coefficients = new Float64Array(k);
-    const c = new Float64Array(k);
-    const h = new Float64Array(k);
-    const order: number[] = [];
-    const conflictSetSize = new Array<number>(k).fill(0);
-    const correctionNorm = new Array<number>(k).fill(0);
+    const { c, h, order, conflictSetSize, correctionNorm } = projectionBuffers(k);
     for (let i = 0; i < k; i++) {
       rng = visitingOrder(order, i, k, params.orders, rng, false);
       startAt(i, k, g, c, h);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { normFromSquare, quadraticForm } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { checkOrders, moveAlong, ordersParam, startAt, visitingOrder } from "./projection";
+import { checkOrders, moveAlong, ordersParam, projectionBuffers, startAt, visitingOrder } from "./projection";
 
 /**
  * PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020), as the GradCraft
@@ -45,11 +45,7 @@ export const pcgrad = defineStrategy({
     if (params.orders) checkOrders("pcgrad", k, params.orders, false);
     let rng = state.rng >>> 0;
     const weights = new Float64Array(k);
-    const c = new Float64Array(k);
-    const h = new Float64Array(k);
-    const order: number[] = [];
-    const conflictSetSize = new Array<number>(k).fill(0);
-    const correctionNorm = new Array<number>(k).fill(0);
+    const { c, h, order, conflictSetSize, correctionNorm } = projectionBuffers(k);
     let zeroTasks = 0;
     for (let t = 0; t < k; t++) if (!(gram[t * k + t] > 0)) zeroTasks++;
     for (let i = 0; i < k; i++) {

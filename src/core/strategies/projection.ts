@@ -71,6 +71,17 @@ export function visitingOrder(
   return shuffleInPlace(order, rng);
 }
 
+/** The working vectors of one step (c, h, a visiting order) and its per-task statistics. */
+export function projectionBuffers(k: number) {
+  return {
+    c: new Float64Array(k),
+    h: new Float64Array(k),
+    order: [] as number[],
+    conflictSetSize: new Array<number>(k).fill(0),
+    correctionNorm: new Array<number>(k).fill(0),
+  };
+}
+
 /** pc_i starts at g_i: c = e_i, h = G e_i. */
 export function startAt(
   i: number,
