@@ -18,6 +18,7 @@ export const STAGES = [
   { name: "build", cmd: [npm, "run", "--silent", "build"] },
   { name: "unit tests", runner: "scripts/test-unit.mjs" },
   { name: "Python package", runner: "scripts/test-python.mjs" },
+  { name: "trainer processes", runner: "test/process/run.mjs" },
   { name: "panel in Chromium", runner: "test/webview/run.mjs" },
   { name: "real VS Code", runner: "test/vscode/run.mjs" },
 ];

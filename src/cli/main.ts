@@ -42,12 +42,33 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Resolves once everything written to the stream has been handed to the operating system. On a
+ * pipe into a slow reader, writes queue in the process; `process.exit` would drop them.
+ */
+export function drained(stream: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write("", () => resolve());
+  });
+}
+
+/** A reader that went away (`gradcraft replay RUN | head`) ends the output, not the command with a stack. */
+function ignoreClosedReader(stream: NodeJS.WritableStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`gradcraft: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    },
-  );
+  ignoreClosedReader(process.stdout);
+  ignoreClosedReader(process.stderr);
+  const exit = async (code: number) => {
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  };
+  main(process.argv.slice(2)).then(exit, (error: unknown) => {
+    console.error(`gradcraft: ${error instanceof Error ? error.message : String(error)}`);
+    return exit(1);
+  });
 }
