@@ -20,6 +20,7 @@ import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
 import { stepThreads } from "../trainer/parallel/pool";
 import { PRESETS, type PresetName, presetConfig } from "../trainer/presets";
+import { ResumeError } from "../trainer/resume";
 import { train } from "../trainer/train";
 
 /**
@@ -281,6 +282,10 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
       `${result.reason}: ${result.summary.steps} steps in ${(result.summary.wallMs / 1000).toFixed(1)} s; run folder ${runDir}\n`,
     );
     code = result.reason === "failed" ? 1 : 0;
+  } catch (error) {
+    if (!(error instanceof ResumeError)) throw error;
+    process.stderr.write(`gradcraft train: --resume: ${error.message}\n`);
+    code = 2;
   } finally {
     display.stop();
     await link.close();

@@ -16,7 +16,7 @@ import { activeStrategy, GradientEngine, type SkippedStep } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
 import { RunRecorder, writeJsonAtomic } from "./recorder";
-import { type Checkpoint, readResumePoint, resumeFrom } from "./resume";
+import { findResumePoint, type ResumePoint, resumeFrom } from "./resume";
 
 /**
  * The training loop: a pipeline of data source -> model -> gradient engine -> strategy ->
@@ -100,10 +100,13 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     request.observe?.(message);
   };
   // The resume step's checkpoint is read first: `hello` says where the run resumes.
-  const last = request.resume ? readResumePoint(requireRunDir(request.runDir)) : null;
-  emit(helloMessage({ ...request, started, resumedAt: last?.state.position.step ?? null }));
+  const resume = request.resume
+    ? findResumePoint(requireRunDir(request.runDir), request.config.training)
+    : null;
+  emit(helloMessage({ ...request, started, resumedAt: resume?.step ?? null }));
   emit({ v, type: "config", config: request.config });
-  const run = await buildRun(request, emit, started, last);
+  for (const note of resume?.notes ?? []) emit({ v, type: "log", level: "warn", message: note });
+  const run = await buildRun(request, emit, started, resume);
   emit({
     v,
     type: "strategy-changed",
@@ -111,9 +114,9 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     name: run.controls.strategy.definition.name,
     params: run.controls.strategy.params,
     previous: null,
-    reason: last ? "resume" : "initial",
+    reason: resume ? "resume" : "initial",
   });
-  if (request.runDir && !last) emit(parameterLog(request.config, run.model));
+  if (request.runDir && !resume) emit(parameterLog(request.config, run.model));
   const { epochs, maxSteps } = run.settings;
   request.onPlan?.({
     totalSteps: Math.min(maxSteps ?? Number.POSITIVE_INFINITY, epochs * run.perEpoch),
@@ -149,7 +152,7 @@ async function buildRun(
   request: TrainRequest,
   emit: (message: TrainerMessage) => void,
   started: number,
-  last: Checkpoint | null,
+  resume: ResumePoint | null,
 ): Promise<Run> {
   const { config, runDir } = request;
   const settings = config.training;
@@ -182,7 +185,9 @@ async function buildRun(
     settings.embeddingOptimizer,
   );
   const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
-  const resumed = last ? resumeFrom(last, requireRunDir(runDir), model, optimizer) : null;
+  const resumed = resume?.checkpoint
+    ? resumeFrom({ ...resume, checkpoint: resume.checkpoint }, requireRunDir(runDir), model, optimizer)
+    : null;
   const position = resumed?.position ?? startPosition(settings);
   const controls: Controls = {
     k,

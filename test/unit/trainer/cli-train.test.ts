@@ -120,5 +120,9 @@ describe("gradcraft train (CLI)", () => {
     );
     assert.equal(JSON.parse(fs.readFileSync(join(runDir, "summary.json"), "utf8")).steps, 7);
     assert.equal(await runTrain(undefined, { resume: join(dir, "nowhere") }), 2);
+    // The run has used its budget: resuming it again trains nothing and writes nothing.
+    const log = fs.readFileSync(join(runDir, "events.ndjson"));
+    assert.equal(await runTrain(undefined, { resume: runDir, maxSteps: "7" }), 2);
+    assert.ok(fs.readFileSync(join(runDir, "events.ndjson")).equals(log), "the event log is unchanged");
   });
 });
