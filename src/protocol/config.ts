@@ -85,7 +85,15 @@ export const TrainingSettings = z.strictObject({
     .int()
     .min(0)
     .default(0)
-    .describe("Checkpoint every N steps (0: only at evaluations that improve and at the end)."),
+    .describe("Also write checkpoints/last every N steps (0: only by time and at evaluations)."),
+  checkpointEverySeconds: z
+    .number()
+    .min(0)
+    .max(86_400)
+    .default(60)
+    .describe(
+      "Keep checkpoints/last at most this many seconds of training old (0: off); it is also written at every evaluation and at the end.",
+    ),
   seed: z.number().int().default(1),
 });
 

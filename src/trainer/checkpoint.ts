@@ -34,11 +34,13 @@ export const TrainerPosition = z.object({
   bestAuc: z.number().nullable(),
   bestStep: count,
   evalsWithoutImprovement: count,
+  /** Step of the last validation early stopping counted (null: none yet). */
+  validatedStep: count.nullable().default(null),
   nonFiniteStreak: count,
   evalEvery: z.number().int().positive(),
   wallMs: z.number().min(0),
 });
-export type TrainerPosition = z.infer<typeof TrainerPosition>;
+export type TrainerPosition = z.output<typeof TrainerPosition>;
 
 /** state.json, validated when read: a hand-edited or damaged one is refused, naming the field. */
 export const CheckpointState = z.object({

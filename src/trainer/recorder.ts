@@ -38,8 +38,12 @@ export interface RecorderContext {
   /** What early stopping follows on validation; default the mean AUC over tasks. */
   readonly selectOn?: (validation: SplitMetrics) => number | null;
   readonly patience: number;
-  /** When this process started the run (Date.now()): the wall time adds to the position's. */
+  /** The checkpoint policy (training.checkpointEvery, training.checkpointEverySeconds). */
+  readonly checkpoints: { readonly everySteps: number; readonly everySeconds: number };
+  /** When this process started the run (clock()): the wall time adds to the position's. */
   readonly started: number;
+  /** The wall clock in ms (Date.now; tests pass their own). */
+  readonly clock: () => number;
 }
 
 const v = PROTOCOL_VERSION;
@@ -47,8 +51,9 @@ const v = PROTOCOL_VERSION;
 export class RunRecorder {
   /** Time spent in earlier processes of this run (before a resume). */
   private readonly earlierWallMs: number;
-  /** The step of the last tracked validation (-1: none in this process yet). */
-  private lastValidatedStep = -1;
+  /** When checkpoints/last was last written (clock()), and whether an evaluation came since. */
+  private lastCheckpointAt: number;
+  private evaluatedSinceCheckpoint = false;
 
   constructor(
     private readonly context: RecorderContext,
@@ -58,15 +63,16 @@ export class RunRecorder {
     private best: WeightsSnapshot | null,
   ) {
     this.earlierWallMs = position.wallMs;
+    this.lastCheckpointAt = context.started;
   }
 
   wallMs(): number {
-    return this.earlierWallMs + (Date.now() - this.context.started);
+    return this.earlierWallMs + (this.context.clock() - this.context.started);
   }
 
   /** True when the weights at this step have had their tracked validation already. */
   get validatedThisStep(): boolean {
-    return this.lastValidatedStep === this.position.step;
+    return this.position.validatedStep === this.position.step;
   }
 
   /** Writes `checkpoints/<name>` and announces it; null when the run has no folder. */
@@ -84,7 +90,25 @@ export class RunRecorder {
       { name: strategy.definition.name, params: strategy.params, state: strategy.state },
     );
     emit({ v, type: "checkpoint", step: this.position.step, path: relative, reason });
+    if (name === "last") {
+      this.lastCheckpointAt = this.context.clock();
+      this.evaluatedSinceCheckpoint = false;
+    }
     return relative;
+  }
+
+  /**
+   * Keeps the run resumable: writes checkpoints/last after an evaluation, every `checkpointEvery`
+   * steps, and once `checkpointEverySeconds` have passed since the last one, so a crash loses at
+   * most that much training.
+   */
+  keepResumable(): void {
+    const { everySteps, everySeconds } = this.context.checkpoints;
+    const step = this.position.step;
+    if (this.evaluatedSinceCheckpoint) this.checkpoint("last", "evaluation");
+    else if (everySteps > 0 && step > 0 && step % everySteps === 0) this.checkpoint("last", "periodic");
+    else if (everySeconds > 0 && this.context.clock() - this.lastCheckpointAt >= everySeconds * 1000)
+      this.checkpoint("last", "periodic");
   }
 
   /**
@@ -124,7 +148,8 @@ export class RunRecorder {
 
   /** The tracked validation; true when it exhausts the patience (early stopping). */
   async validate(): Promise<boolean> {
-    this.lastValidatedStep = this.position.step;
+    this.position.validatedStep = this.position.step;
+    this.evaluatedSinceCheckpoint = true;
     await this.evaluate("validation", true);
     return this.position.evalsWithoutImprovement >= this.context.patience;
   }

@@ -50,6 +50,8 @@ export interface TrainRequest {
   /** Called once the data is loaded, with the planned number of steps (progress display). */
   readonly onPlan?: (plan: { totalSteps: number; stepsPerEpoch: number; startStep: number }) => void;
   readonly version?: string;
+  /** The wall clock in ms, for wall times and the checkpoint policy (default Date.now). */
+  readonly clock?: () => number;
 }
 
 export interface TrainResult {
@@ -94,7 +96,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
 }
 
 async function runTraining(request: TrainRequest): Promise<TrainResult> {
-  const started = Date.now();
+  const started = (request.clock ?? Date.now)();
   const emit = (message: TrainerMessage) => {
     request.channel.send(message);
     request.observe?.(message);
@@ -209,7 +211,9 @@ async function buildRun(
       emit,
       selectOn: request.selectOn,
       patience: settings.patience,
+      checkpoints: { everySteps: settings.checkpointEvery, everySeconds: settings.checkpointEverySeconds },
       started,
+      clock: request.clock ?? Date.now,
     },
     position,
     resumed?.best ?? null,
@@ -241,14 +245,14 @@ async function trainSteps(run: Run): Promise<Stop> {
       run.emit(stepMessage(report, position, run.perEpoch, recorder.wallMs(), strategy, lr));
       if (position.step % controls.evalEvery === 0 && (await recorder.validate()))
         return { reason: "early-stopped" };
-      if (settings.checkpointEvery > 0 && position.step % settings.checkpointEvery === 0)
-        recorder.checkpoint("last", "periodic");
+      recorder.keepResumable();
       if (settings.maxSteps !== undefined && position.step >= settings.maxSteps)
         return { reason: "completed" };
     }
     position.epoch++;
     position.nextBatch = 0;
     if (!recorder.validatedThisStep && (await recorder.validate())) return { reason: "early-stopped" };
+    recorder.keepResumable();
   }
   return { reason: "completed" };
 }
@@ -319,6 +323,7 @@ function startPosition(settings: TrainingConfig["training"]): TrainerPosition {
     bestAuc: null,
     bestStep: 0,
     evalsWithoutImprovement: 0,
+    validatedStep: null,
     nonFiniteStreak: 0,
     evalEvery: settings.evalEvery,
     wallMs: 0,

@@ -231,7 +231,7 @@ function checkTraining(config: TrainingConfig, add: Add): void {
     add(
       "training.checkpointEvery",
       "info",
-      `checkpointEvery ${t.checkpointEvery} > maxSteps ${t.maxSteps}: only the final checkpoint is written.`,
+      `checkpointEvery ${t.checkpointEvery} > maxSteps ${t.maxSteps}: the step interval never comes (checkpoints/last is still kept by time, at evaluations and at the end).`,
     );
 }
 

@@ -25,6 +25,7 @@ const position = (at: Partial<TrainerPosition> = {}): TrainerPosition => ({
   bestAuc: 0.6,
   bestStep: 10,
   evalsWithoutImprovement: 0,
+  validatedStep: 10,
   nonFiniteStreak: 0,
   evalEvery: 10,
   wallMs: 1000,

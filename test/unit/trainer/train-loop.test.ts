@@ -240,4 +240,97 @@ describe("training loop", () => {
     assert.deepEqual(lazy[0].slice(0, 1), dense[0].slice(0, 1));
     assert.notDeepEqual(lazy, dense);
   });
+
+  test("checkpoints/last is kept at most checkpointEverySeconds of training old, and written at every evaluation", async () => {
+    // A clock that moves 25 s per reading: with a 60 s policy, a periodic checkpoint every few steps.
+    let now = 0;
+    const clock = () => {
+      now += 25_000;
+      return now;
+    };
+    const config = tinyTrainingConfig({
+      training: { maxSteps: 14, evalEvery: 10, checkpointEverySeconds: 60 },
+    });
+    const channel = new FakeChannel();
+    const runDir = tempRun();
+    await train({
+      config,
+      baseDir: ".",
+      runDir,
+      channel,
+      backend: CPU_CHOICE,
+      dataset: tinyDataset(config),
+      clock,
+    });
+    const last = channel.of("checkpoint").filter((c) => c.path === "checkpoints/last");
+    assert.ok(
+      last.some((c) => c.reason === "periodic"),
+      "periodic checkpoints by time",
+    );
+    assert.deepEqual(
+      last.filter((c) => c.reason === "evaluation").map((c) => c.step),
+      [10],
+    );
+    // Between two writes of checkpoints/last, never more than the policy's time of training.
+    const stepTimes = new Map(channel.of("step").map((s) => [s.step, s.wallMs]));
+    const written = [0, ...last.map((c) => stepTimes.get(c.step) ?? 0)];
+    for (let i = 1; i < written.length; i++) assert.ok(written[i] - written[i - 1] <= 60_000 + 4 * 25_000);
+    const off = new FakeChannel();
+    const quiet = tinyTrainingConfig({
+      training: { maxSteps: 14, evalEvery: 100, checkpointEverySeconds: 0 },
+    });
+    await train({
+      config: quiet,
+      baseDir: ".",
+      runDir: tempRun(),
+      channel: off,
+      backend: CPU_CHOICE,
+      dataset: tinyDataset(quiet),
+      clock,
+    });
+    assert.deepEqual(
+      off.of("checkpoint").map((c) => [c.path, c.reason]),
+      [
+        ["checkpoints/best", "best"],
+        ["checkpoints/last", "final"],
+      ],
+    );
+  });
+
+  test("a run resumed at an epoch's end does not validate that step twice", async () => {
+    const config = (maxSteps: number) => tinyTrainingConfig({ training: { maxSteps, batchSize: 64 } });
+    const dataset = tinyDataset(config(1));
+    const perEpoch = Math.ceil(dataset.train.size / 64);
+    const atEpochEnd = (maxSteps: number) =>
+      tinyTrainingConfig({
+        training: { maxSteps, batchSize: 64, evalEvery: perEpoch, checkpointEverySeconds: 0 },
+      });
+    const runDir = tempRun();
+    await train({
+      config: atEpochEnd(perEpoch),
+      baseDir: ".",
+      runDir,
+      channel: new FakeChannel(),
+      backend: CPU_CHOICE,
+      dataset,
+    });
+    const resumed = new FakeChannel();
+    await train({
+      config: atEpochEnd(perEpoch + 3),
+      baseDir: ".",
+      runDir,
+      channel: resumed,
+      backend: CPU_CHOICE,
+      dataset: tinyDataset(config(1)),
+      resume: true,
+    });
+    assert.deepEqual(
+      resumed
+        .of("eval")
+        .filter((e) => e.split === "validation")
+        .map((e) => e.step),
+      [perEpoch + 3, perEpoch + 3],
+      "the resumed run validates at its end only (tracked, then the kept weights)",
+    );
+  });
 });
