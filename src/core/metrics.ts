@@ -161,6 +161,8 @@ export interface TaskMetrics {
   auc: number;
   gauc: number;
   logloss: number;
+  /** Why the task has no metrics (all NaN), e.g. predictions that are not numbers. */
+  failure?: string;
 }
 
 export interface MultiTaskMetrics {
@@ -208,9 +210,17 @@ export function evaluateTasks(
   const p = new Float64Array(size);
   const tasks: TaskMetrics[] = [];
   for (let t = 0; t < k; t++) {
+    let notNumbers = 0;
     for (let r = 0; r < size; r++) {
       y[r] = labels[r * k + t];
       p[r] = probabilities[r * k + t];
+      if (Number.isNaN(p[r])) notNumbers++;
+    }
+    // A model gone bad is reported, task by task, not thrown: the run still writes its summary.
+    if (notNumbers > 0) {
+      const failure = `${notNumbers} of ${size} predictions are NaN`;
+      tasks.push({ auc: Number.NaN, gauc: Number.NaN, logloss: Number.NaN, failure });
+      continue;
     }
     tasks.push({
       auc: aucOf(y, p, scratch),

@@ -52,17 +52,39 @@ export const ModelConfig = z.strictObject({
 export const EMBEDDING_OPTIMIZERS = ["lazy-adam", "dense-adam"] as const;
 export type EmbeddingOptimizer = (typeof EMBEDDING_OPTIMIZERS)[number];
 
+/**
+ * The hyperparameters a host may change mid-run (`set-hyperparameters`), with their bounds: one
+ * definition for the config file and the wire. Beyond them a run only diverges: an L2 of 1e39
+ * overflows the Adam moments, a learning rate above 1 jumps past any minimum.
+ */
+export const liveHyperparameters = {
+  learningRate: z.number().positive().max(1).describe("Adam's step size, in (0, 1]."),
+  l2: z.number().min(0).max(1).describe("L2 weight decay (torch's weight_decay), in [0, 1]."),
+  clipNorm: z
+    .number()
+    .min(0)
+    .max(1e6)
+    .describe("Clip the global update norm to this value (0: off); at most 1e6."),
+  evalEvery: positiveInt.max(1_000_000),
+};
+
 export const TrainingSettings = z.strictObject({
-  batchSize: positiveInt.default(2048),
-  epochs: positiveInt.default(10).describe("Upper bound on passes over the training split."),
-  maxSteps: positiveInt.optional().describe("Stop after this many steps, whatever the epoch."),
-  learningRate: z.number().positive().max(1).default(1e-3),
-  l2: z.number().min(0).default(1e-5),
-  clipNorm: z.number().min(0).default(0).describe("Clip the global update norm to this value (0: off)."),
-  evalEvery: positiveInt
+  batchSize: positiveInt
+    .default(2048)
+    .describe("Examples per step (its upper bound is the memory preflight's, which names the estimate)."),
+  epochs: positiveInt.max(100_000).default(10).describe("Upper bound on passes over the training split."),
+  maxSteps: positiveInt
+    .max(1_000_000_000)
+    .optional()
+    .describe("Stop after this many steps, whatever the epoch."),
+  learningRate: liveHyperparameters.learningRate.default(1e-3),
+  l2: liveHyperparameters.l2.default(1e-5),
+  clipNorm: liveHyperparameters.clipNorm.default(0),
+  evalEvery: liveHyperparameters.evalEvery
     .default(200)
     .describe("Evaluate on validation every N steps (and at each epoch end)."),
   patience: positiveInt
+    .max(100_000)
     .default(10)
     .describe("Early stopping: evaluations without a better mean validation AUC."),
   gradientScope: z
@@ -78,12 +100,14 @@ export const TrainingSettings = z.strictObject({
       "lazy-adam: only the batch's embedding rows take an Adam step (and L2), so a step costs the same whatever the vocabularies. dense-adam: the official GradCraft code's recipe, an Adam step with L2 on every row of every table each step.",
     ),
   maxNonFiniteSteps: positiveInt
+    .max(100_000)
     .default(5)
     .describe("Stop the run after this many consecutive skipped non-finite steps."),
   checkpointEvery: z
     .number()
     .int()
     .min(0)
+    .max(1_000_000_000)
     .default(0)
     .describe("Also write checkpoints/last every N steps (0: only by time and at evaluations)."),
   checkpointEverySeconds: z
@@ -94,7 +118,13 @@ export const TrainingSettings = z.strictObject({
     .describe(
       "Keep checkpoints/last at most this many seconds of training old (0: off); it is also written at every evaluation and at the end.",
     ),
-  seed: z.number().int().default(1),
+  seed: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 32 - 1)
+    .default(1)
+    .describe("Seed of initialisation, dropout and batch order (taken modulo 2^32)."),
 });
 
 export const StrategyChoice = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TrainingConfig } from "./config";
+import { liveHyperparameters, TrainingConfig } from "./config";
 
 /**
  * The live link's messages (docs/protocol.md), each defined once: the zod schema gives the
@@ -41,6 +41,10 @@ export type MetricSet = z.infer<typeof MetricSet>;
 export const TaskMetrics = z.object({
   task: z.string().describe("Task name, as in `hello.tasks`."),
   ...MetricSet.shape,
+  error: z
+    .string()
+    .optional()
+    .describe("Why this task has no metrics, e.g. predictions that are NaN (since 1.1)."),
 });
 export type TaskMetrics = z.infer<typeof TaskMetrics>;
 
@@ -389,10 +393,10 @@ export const SetStrategyCommand = command(
 export const SetHyperparametersCommand = command(
   "set-hyperparameters",
   {
-    learningRate: z.number().positive().max(1).optional(),
-    l2: z.number().min(0).optional(),
-    clipNorm: z.number().min(0).optional().describe("0 turns clipping off."),
-    evalEvery: z.number().int().positive().optional(),
+    learningRate: liveHyperparameters.learningRate.optional(),
+    l2: liveHyperparameters.l2.optional(),
+    clipNorm: liveHyperparameters.clipNorm.optional(),
+    evalEvery: liveHyperparameters.evalEvery.optional(),
     strategyParams: z
       .record(z.string(), z.unknown())
       .optional()

@@ -45,7 +45,11 @@ function metricSet(m: { auc: number; gauc: number; logloss: number }): MetricSet
  */
 export function toSplitMetrics(metrics: MultiTaskMetrics, taskNames: readonly string[]): SplitMetrics {
   return {
-    tasks: metrics.tasks.map((m, t) => ({ task: taskNames[t], ...metricSet(m) })),
+    tasks: metrics.tasks.map((m, t) => ({
+      task: taskNames[t],
+      ...metricSet(m),
+      ...(m.failure ? { error: m.failure } : {}),
+    })),
     mean: metricSet(metrics.mean),
     ...(metrics.gaucApplicable ? {} : { gaucApplicable: false }),
   };

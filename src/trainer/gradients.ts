@@ -322,12 +322,14 @@ export class GradientEngine {
       };
     const clip = this.optimizer.settings.clipNorm;
     const clipScale = clip > 0 && updateNorm > clip ? clip / updateNorm : 1;
-    this.optimizer.apply(
+    const applied = await this.optimizer.apply(
       dense,
       this.model.embeddings,
       { ownerFeature: rows.ownerFeature, ownerRow: rows.ownerRow, update: read.subarray(1) as Float32Array },
       clipScale,
     );
+    // The guard after the update: weights that would become NaN or infinite are not written.
+    if (!applied) return rolledBack(weighed.losses, started);
     strategy.state = weighed.result.state;
     return {
       status: "applied",
@@ -354,12 +356,13 @@ export class GradientEngine {
       update: tf.reshape(p.grad, p.variable.shape),
     }));
     const read = await (grads.rows ? tf.reshape(grads.rows.grad, [-1]) : tf.zeros([0])).data();
-    this.optimizer.apply(
+    const applied = await this.optimizer.apply(
       dense,
       this.model.embeddings,
       { ownerFeature: rows.ownerFeature, ownerRow: rows.ownerRow, update: read as Float32Array },
       1,
     );
+    if (!applied) return rolledBack([], started);
     const gram = new Float64Array(k * k);
     const { result, stats } = combineGram(strategy.definition, k, gram, strategy.params, {
       state: strategy.state,
@@ -410,3 +413,14 @@ export function nonFiniteTasks(k: number, losses: readonly number[], gram: Float
 }
 
 export { COMBINED, gramOf };
+
+/** A step whose update would have made a weight NaN or infinite: nothing was written. */
+function rolledBack(losses: number[], started: number): StepReport {
+  return {
+    status: "skipped",
+    tasks: [],
+    losses,
+    reason: "the update would make weights non-finite (rolled back)",
+    ms: performance.now() - started,
+  };
+}

@@ -1,4 +1,4 @@
-import type { TrainingConfig } from "../../protocol/config";
+import { liveHyperparameters, type TrainingConfig } from "../../protocol/config";
 
 /**
  * What a saved config means for a run that is already training. The trainer can change its
@@ -6,12 +6,7 @@ import type { TrainingConfig } from "../../protocol/config";
  * batch size...) is fixed when the run starts, and the user must be told so rather than have the
  * edit silently ignored.
  */
-export interface LiveHyperparameters {
-  learningRate?: number;
-  l2?: number;
-  clipNorm?: number;
-  evalEvery?: number;
-}
+export type LiveHyperparameters = { [name in keyof typeof liveHyperparameters]?: number };
 
 export interface FieldChange {
   /** Dotted path in the config file, e.g. "model.experts" or "training.batchSize". */
@@ -35,7 +30,7 @@ export interface ConfigDiff {
 }
 
 /** The training settings the trainer accepts in set-hyperparameters. */
-export const LIVE_HYPERPARAMETERS = ["learningRate", "l2", "clipNorm", "evalEvery"] as const;
+export const LIVE_HYPERPARAMETERS = Object.keys(liveHyperparameters) as Array<keyof LiveHyperparameters>;
 
 const COSMETIC = new Set(["name", "$schema"]);
 

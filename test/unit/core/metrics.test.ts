@@ -140,6 +140,18 @@ describe("evaluateTasks", () => {
     close(m.mean.logloss, (m.tasks[0].logloss + m.tasks[1].logloss) / 2);
   });
 
+  it("a task whose predictions are NaN is reported failed with the reason; the others and the means are still computed", () => {
+    const labels = [1, 0, 0, 1, 1, 0, 0, 1];
+    const probs = [0.9, Number.NaN, 0.2, 0.3, 0.6, Number.NaN, 0.1, 0.2];
+    const users = [1, 1, 2, 2];
+    const m = evaluateTasks(labels, probs, users, 2);
+    assert.equal(m.tasks[1].failure, "2 of 4 predictions are NaN");
+    assert.ok([m.tasks[1].auc, m.tasks[1].gauc, m.tasks[1].logloss].every(Number.isNaN));
+    assert.equal(m.tasks[0].failure, undefined);
+    close(m.tasks[0].auc, auc([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.1]));
+    close(m.mean.auc, m.tasks[0].auc);
+  });
+
   it("rejects shapes that do not fit", () => {
     assert.throws(() => evaluateTasks([1, 0, 1], [0.1, 0.2, 0.3], [1], 2), /not a multiple of 2 tasks/);
     assert.throws(() => evaluateTasks([1, 0], [0.1, 0.2], [1, 2], 2), /1 rows but 2 user ids/);

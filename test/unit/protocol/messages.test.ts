@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { ew } from "../../../src/core/strategies/ew";
+import { TrainingConfig } from "../../../src/protocol/config";
 import { ATTACH_EXAMPLE, COMMAND_EXAMPLES, TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import {
   checkVersion,
@@ -76,6 +77,26 @@ describe("protocol messages", () => {
     const parsed = parseHostCommand({ ...COMMAND_EXAMPLES["set-hyperparameters"], learningRate: -1 });
     assert.equal(parsed.ok, false);
     if (!parsed.ok) assert.match(parsed.reason, /learningRate/);
+  });
+
+  it("refuses hyperparameters beyond their bounds on the wire, as in the config file", () => {
+    for (const [field, value, bound] of [
+      ["l2", 1e300, /l2: .*<=1/],
+      ["learningRate", 2, /learningRate: .*<=1/],
+      ["clipNorm", 1e9, /clipNorm: .*<=1000000/],
+      ["evalEvery", 1e7, /evalEvery: .*<=1000000/],
+    ] as const) {
+      const parsed = parseHostCommand({
+        v: PROTOCOL_VERSION,
+        type: "set-hyperparameters",
+        id: "x",
+        [field]: value,
+      });
+      assert.equal(parsed.ok, false, field);
+      if (!parsed.ok) assert.match(parsed.reason, bound);
+      const config = TrainingConfig.safeParse({ training: { [field]: value } });
+      assert.equal(config.success, false, `training.${field} in a config`);
+    }
   });
 
   it("refuses a set-hyperparameters command that changes nothing", () => {

@@ -73,4 +73,29 @@ describe("gradient engine robustness", () => {
     optimizer.dispose();
     model.dispose();
   });
+
+  test("an update that would make weights non-finite is rolled back: weights, moments and Adam's count unchanged", async () => {
+    const model = tinyModel("ple");
+    // Beyond the config's bounds on purpose: L2·w overflows float32 in the moments.
+    const optimizer = new Adam({ learningRate: 0.01, l2: 1e39, clipNorm: 0 }, model.denseVariables());
+    const engine = new GradientEngine(model, optimizer, "params", 1);
+    const definition = requireStrategy("ew");
+    const strategy = { definition, params: {}, state: null };
+    const dense = model.denseVariables().map((v) => v.dataSync().slice());
+    const moments = optimizer.momentVariables(model.denseVariables()).map((v) => v.dataSync().slice());
+    const tables = model.embeddings.tables.map((t) => t.slice());
+    const report = await engine.step(tinyBatch(8, 4), strategy, 1);
+    assert.equal(report.status, "skipped");
+    if (report.status === "skipped") assert.match(report.reason, /non-finite .*rolled back/);
+    model.denseVariables().forEach((v, i) => assert.deepEqual(v.dataSync(), dense[i]));
+    optimizer
+      .momentVariables(model.denseVariables())
+      .forEach((v, i) => assert.deepEqual(v.dataSync(), moments[i]));
+    model.embeddings.tables.forEach((t, i) => assert.deepEqual(t, tables[i]));
+    assert.equal(optimizer.step, 0);
+    optimizer.settings.l2 = 1e-4;
+    assert.equal((await engine.step(tinyBatch(8, 4), strategy, 1)).status, "applied");
+    optimizer.dispose();
+    model.dispose();
+  });
 });

@@ -245,7 +245,7 @@ describe("gradient engine", () => {
       // Capture what the optimizer receives instead of applying it.
       let captured: { dense: Map<tf.Variable, Float32Array>; rows: Float32Array } | undefined;
       class Capture extends Adam {
-        override apply(
+        override async apply(
           dense: ReadonlyArray<{ variable: tf.Variable; update: tf.Tensor }>,
           _t: unknown,
           rows: { update: Float32Array },
@@ -254,6 +254,7 @@ describe("gradient engine", () => {
             dense: new Map(dense.map((d) => [d.variable, d.update.dataSync() as Float32Array])),
             rows: Float32Array.from(rows.update),
           };
+          return true;
         }
       }
       const optimizer = new Capture({ learningRate: 0.01, l2: 0, clipNorm: 0 }, model.denseVariables());
@@ -316,7 +317,7 @@ describe("gradient engine", () => {
   test("with deepfm, the plain EW step applies the same update as EW through the per-task engine", async () => {
     const updates: Array<{ dense: Float32Array[]; rows: Float32Array }> = [];
     class Capture extends Adam {
-      override apply(
+      override async apply(
         dense: ReadonlyArray<{ variable: tf.Variable; update: tf.Tensor }>,
         _t: unknown,
         rows: { update: Float32Array },
@@ -328,6 +329,7 @@ describe("gradient engine", () => {
             .map((d) => d.update.dataSync() as Float32Array),
           rows: Float32Array.from(rows.update),
         });
+        return true;
       }
     }
     for (const plain of [false, true]) {

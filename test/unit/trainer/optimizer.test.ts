@@ -49,12 +49,12 @@ function handAdam(start: number, g: (step: number, w: number) => number | undefi
   return w;
 }
 
-function run(recipe: EmbeddingOptimizer): { before: Float32Array[]; after: Float32Array[] } {
+async function run(recipe: EmbeddingOptimizer): Promise<{ before: Float32Array[]; after: Float32Array[] }> {
   const t = tables();
   const before = t.tables.map((table) => Float32Array.from(table));
   const adam = new Adam({ learningRate: LR, l2: L2, clipNorm: 0 }, [], recipe);
   for (const step of STEPS)
-    adam.apply(
+    await adam.apply(
       [],
       t,
       {
@@ -78,8 +78,8 @@ function batchGradient(f: number, i: number, s: number): number | undefined {
 describe("embedding optimizers", () => {
   before(useCpu);
 
-  test("dense-adam: every row of every table takes an Adam step with L2, batch rows with their gradient too", () => {
-    const { before, after } = run("dense-adam");
+  test("dense-adam: every row of every table takes an Adam step with L2, batch rows with their gradient too", async () => {
+    const { before, after } = await run("dense-adam");
     before.forEach((table, f) => {
       table.forEach((start, i) => {
         const expected = handAdam(start, (s, w) => (batchGradient(f, i, s) ?? 0) + L2 * w, STEPS.length);
@@ -92,8 +92,8 @@ describe("embedding optimizers", () => {
     });
   });
 
-  test("lazy-adam: only the rows a batch touched step, and only at the steps that touched them", () => {
-    const { before, after } = run("lazy-adam");
+  test("lazy-adam: only the rows a batch touched step, and only at the steps that touched them", async () => {
+    const { before, after } = await run("lazy-adam");
     before.forEach((table, f) => {
       table.forEach((start, i) => {
         const expected = handAdam(

@@ -333,4 +333,21 @@ describe("training loop", () => {
       "the resumed run validates at its end only (tracked, then the kept weights)",
     );
   });
+
+  test("an evaluation never throws on NaN predictions: the tasks are reported failed and the run writes its summary", async () => {
+    const config = tinyTrainingConfig({ training: { maxSteps: 3 } });
+    const dataset = tinyDataset(config);
+    // A broken feature value in one validation row makes every task's prediction for it NaN.
+    dataset.validation.numeric[0] = Number.NaN;
+    const channel = new FakeChannel();
+    const runDir = tempRun();
+    const result = await train({ config, baseDir: ".", runDir, channel, backend: CPU_CHOICE, dataset });
+    assert.equal(result.reason, "completed");
+    const validation = result.summary.splits.validation;
+    assert.ok(
+      validation?.tasks.every((t) => t.auc === null && /1 of \d+ predictions are NaN/.test(t.error ?? "")),
+    );
+    assert.ok(result.summary.splits.test?.tasks.every((t) => t.error === undefined && t.auc !== null));
+    assert.ok(fs.existsSync(join(runDir, "summary.json")));
+  });
 });
