@@ -87,11 +87,10 @@ describe("gradient engine robustness", () => {
     const report = await engine.step(tinyBatch(8, 4), strategy, 1);
     assert.equal(report.status, "skipped");
     if (report.status === "skipped") assert.match(report.reason, /non-finite .*rolled back/);
-    model.denseVariables().forEach((v, i) => assert.deepEqual(v.dataSync(), dense[i]));
-    optimizer
-      .momentVariables(model.denseVariables())
-      .forEach((v, i) => assert.deepEqual(v.dataSync(), moments[i]));
-    model.embeddings.tables.forEach((t, i) => assert.deepEqual(t, tables[i]));
+    for (const [i, v] of model.denseVariables().entries()) assert.deepEqual(v.dataSync(), dense[i]);
+    for (const [i, v] of optimizer.momentVariables(model.denseVariables()).entries())
+      assert.deepEqual(v.dataSync(), moments[i]);
+    for (const [i, t] of model.embeddings.tables.entries()) assert.deepEqual(t, tables[i]);
     assert.equal(optimizer.step, 0);
     optimizer.settings.l2 = 1e-4;
     assert.equal((await engine.step(tinyBatch(8, 4), strategy, 1)).status, "applied");
