@@ -53,10 +53,13 @@ export function drained(stream: NodeJS.WritableStream & { destroyed?: boolean })
   });
 }
 
-/** A reader that went away (`gradcraft replay RUN | head`) ends the output, not the command with a stack. */
+/**
+ * A reader that went away (`gradcraft replay RUN | head`, a closed terminal) ends the output, not
+ * the command with a stack.
+ */
 function ignoreClosedReader(stream: NodeJS.WritableStream): void {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
+    if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
   });
 }
 

@@ -19,6 +19,7 @@ import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
 import { stepThreads } from "../trainer/parallel/pool";
+import type { Interruption } from "../trainer/control";
 import { PRESETS, type PresetName, presetConfig } from "../trainer/presets";
 import { ResumeError } from "../trainer/resume";
 import { train } from "../trainer/train";
@@ -202,6 +203,10 @@ function progressDisplay(interactive: boolean) {
         process.stderr.write(bar ? `\r\x1b[K${line}\n` : `${line}\n`);
       } else if (m.type === "error")
         process.stderr.write(`${bar ? "\r\x1b[K" : ""}${m.fatal ? "error" : "warning"}: ${m.message}\n`);
+      else if (m.type === "log" && (m.level === "warn" || m.level === "error"))
+        process.stderr.write(
+          `${bar ? "\r\x1b[K" : ""}${m.level === "warn" ? "warning" : "error"}: ${m.message}\n`,
+        );
       else if (m.type === "progress" && !bar && m.fraction === 0) process.stderr.write(`${m.phase}...\n`);
     },
     stop() {
@@ -261,6 +266,7 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
     listen: flags.listen === true,
   });
   const display = progressDisplay(!protocolMode && process.stderr.isTTY === true);
+  const interruptions = watchInterruptions(link);
   let code = 0;
   try {
     const result = await train({
@@ -270,6 +276,7 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
       channel: link,
       backend,
       resume,
+      interrupt: interruptions.signal,
       // Under --protocol the host reads every message and tells its user (VS Code's Output
       // channel names the tasks); the same lines again on stderr would only repeat them.
       observe: protocolMode ? undefined : (m) => display.message(m),
@@ -281,16 +288,73 @@ export async function runTrain(file: string | undefined, flags: TrainFlags): Pro
     process.stderr.write(
       `${result.reason}: ${result.summary.steps} steps in ${(result.summary.wallMs / 1000).toFixed(1)} s; run folder ${runDir}\n`,
     );
-    code = result.reason === "failed" ? 1 : 0;
+    code =
+      result.reason === "failed"
+        ? 1
+        : result.reason === "interrupted"
+          ? (INTERRUPTED_EXIT_CODES[result.summary.interruptedBy ?? ""] ?? 1)
+          : 0;
   } catch (error) {
     if (!(error instanceof ResumeError)) throw error;
     process.stderr.write(`gradcraft train: --resume: ${error.message}\n`);
     code = 2;
   } finally {
+    interruptions.dispose();
     display.stop();
     await link.close();
   }
   return code;
+}
+
+/** The conventional exit status of a process ended by a signal (128 + its number); a lost host is a hangup. */
+export const INTERRUPTED_EXIT_CODES: Readonly<Record<string, number>> = {
+  SIGHUP: 129,
+  SIGINT: 130,
+  SIGTERM: 143,
+  "host-lost": 129,
+};
+
+/**
+ * SIGINT, SIGTERM, SIGHUP and the loss of the host (stdin closed in --protocol stdio) stop the
+ * run at the end of its current step: checkpoints/last, summary.json and done are written, and
+ * the exit status says what happened. A second signal exits at once.
+ */
+export function watchInterruptions(
+  link: Pick<TrainerLink, "onHostLost">,
+  exit: (code: number) => void = (code) => process.exit(code),
+) {
+  const controller = new AbortController();
+  const interrupt = (interruption: Interruption) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`gradcraft train: ${interruption.message}\n`);
+    controller.abort(interruption);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`gradcraft train: ${signal} again: exiting now\n`);
+      exit(INTERRUPTED_EXIT_CODES[signal]);
+      return;
+    }
+    interrupt({
+      by: signal,
+      message: `${signal}: stopping after this step; checkpoints/last, summary.json and done follow (${signal} again exits at once)`,
+    });
+  };
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const signal of signals) process.on(signal, onSignal);
+  const hostLost = link.onHostLost((loss) =>
+    interrupt({
+      by: "host-lost",
+      message: `${loss.reason}: stopping after this step; checkpoints/last, summary.json and done follow`,
+    }),
+  );
+  return {
+    signal: controller.signal,
+    dispose() {
+      for (const signal of signals) process.off(signal, onSignal);
+      hostLost.dispose();
+    },
+  };
 }
 
 export function registerTrain(program: Command): void {

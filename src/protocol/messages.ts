@@ -14,7 +14,7 @@ import { liveHyperparameters, TrainingConfig } from "./config";
  */
 
 export const PROTOCOL_MAJOR = 1;
-export const PROTOCOL_MINOR = 0;
+export const PROTOCOL_MINOR = 1;
 export const PROTOCOL_VERSION = `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -76,8 +76,19 @@ export function gaucText(
 /** The note under a table with "n/a" GAUC cells. */
 export const GAUC_NOT_APPLICABLE = "GAUC n/a: the data has no user column to group rows by.";
 
+/**
+ * How a run ended. "interrupted" (since 1.1): a signal or the loss of its host stopped it
+ * gracefully, checkpoint written, resumable.
+ */
+export const DONE_REASONS = ["completed", "stopped", "early-stopped", "failed", "interrupted"] as const;
+
 /** The run's result table: `done.summary` and the run folder's summary.json. */
 export const RunSummary = z.object({
+  reason: z.enum(DONE_REASONS).optional().describe("How the run ended, as `done.reason` (since 1.1)."),
+  interruptedBy: z
+    .string()
+    .optional()
+    .describe('What interrupted the run: "SIGINT", "SIGTERM", "SIGHUP" or "host-lost" (since 1.1).'),
   steps: stepNumber.describe("Steps trained."),
   epochs: nonNegative.optional().describe("Epochs trained (fractional when stopped mid-epoch)."),
   wallMs: nonNegative.describe("Wall time of the run in milliseconds."),
@@ -232,7 +243,11 @@ export const CheckpointMessage = message(
   {
     step: stepNumber,
     path: z.string().describe("Checkpoint folder, relative to the run folder."),
-    reason: z.string().describe('"requested", "periodic", "best", "final" or "stop".'),
+    reason: z
+      .string()
+      .describe(
+        '"requested", "periodic", "evaluation", "best", "final", "stop" or "interrupted" (since 1.1).',
+      ),
   },
   "A checkpoint was written completely.",
 );
@@ -255,7 +270,6 @@ export const ErrorMessage = message(
   "Something went wrong; non-fatal errors (a skipped non-finite step) let the run go on.",
 );
 
-export const DONE_REASONS = ["completed", "stopped", "early-stopped", "failed"] as const;
 export const DoneMessage = message(
   "done",
   { reason: z.enum(DONE_REASONS), summary: RunSummary },

@@ -5,9 +5,10 @@ import { type ActiveStrategy, activeStrategy } from "./gradients";
 import type { Adam } from "./optimizer";
 
 /**
- * Host commands at a step boundary (docs/protocol.md, "Commands and acks"): each takes effect before the next step and is
- * acknowledged with the number of steps completed. An invalid one gets an error ack and changes
- * nothing.
+ * Host commands at a step boundary (docs/protocol.md, "Commands and acks"): each takes effect
+ * before the next step and is acknowledged with the number of steps completed. An invalid one
+ * gets an error ack and changes nothing. An interruption (a signal, the host gone) is seen at the
+ * same boundary, and wakes a paused run.
  */
 
 /** What the loop needs from the live link (TrainerLink implements it; tests use a fake). */
@@ -27,9 +28,19 @@ export interface Controls {
   /** Side effects the loop owns. */
   checkpoint(reason: string): Promise<string | null>;
   evaluate(split: "train" | "validation" | "test"): Promise<void>;
+  /** Aborted when the run must stop at the next boundary (its reason: an Interruption). */
+  readonly interrupt?: AbortSignal;
 }
 
-export type BoundaryOutcome = "continue" | "stop";
+/** What stopped a run from outside: a signal, or the loss of the host that commanded it. */
+export interface Interruption {
+  /** "SIGINT", "SIGTERM", "SIGHUP" or "host-lost". */
+  readonly by: string;
+  /** One line for the run's log. */
+  readonly message: string;
+}
+
+export type BoundaryOutcome = "continue" | "stop" | "interrupted";
 
 const v = PROTOCOL_VERSION;
 
@@ -42,11 +53,24 @@ export async function applyCommands(
   // Let the event loop run: a step's device reads resolve as microtasks on wasm/cpu, so without
   // this, stdin and socket data (the commands) would never be read during training.
   await new Promise<void>((resolve) => setImmediate(resolve));
+  if (controls.interrupt?.aborted) return "interrupted";
   for (const command of channel.takeCommands()) {
     const outcome = await applyOne(channel, controls, command, step, false);
-    if (outcome === "stop") return "stop";
+    if (outcome !== "continue") return outcome;
   }
-  return "continue";
+  return controls.interrupt?.aborted ? "interrupted" : "continue";
+}
+
+/** The next command while paused, or "interrupted" as soon as the run is interrupted. */
+function nextCommand(channel: CommandChannel, interrupt: AbortSignal | undefined) {
+  if (!interrupt) return channel.nextCommand();
+  if (interrupt.aborted) return Promise.resolve("interrupted" as const);
+  return Promise.race([
+    channel.nextCommand(),
+    new Promise<"interrupted">((resolve) =>
+      interrupt.addEventListener("abort", () => resolve("interrupted"), { once: true }),
+    ),
+  ]);
 }
 
 async function applyOne(
@@ -134,15 +158,17 @@ async function applyOne(
       channel.send({ v, type: "paused", step, commandId: command.id });
       const since = Date.now();
       for (;;) {
-        const next = await channel.nextCommand();
-        if (next === null) return "stop"; // the link closed: nobody can resume us
+        const next = await nextCommand(channel, controls.interrupt);
+        if (next === "interrupted") return "interrupted";
+        // The link closed (its host gone, seen as an interruption): nobody can resume us.
+        if (next === null) return controls.interrupt?.aborted ? "interrupted" : "stop";
         if (next.type === "resume") {
           channel.ack(next, { ok: true, step, result: { paused: false } });
           channel.send({ v, type: "resumed", step, pausedMs: Date.now() - since, commandId: next.id });
           return "continue";
         }
         const outcome = await applyOne(channel, controls, next, step, true);
-        if (outcome === "stop") return "stop";
+        if (outcome !== "continue") return outcome;
       }
     }
     case "resume":

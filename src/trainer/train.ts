@@ -10,7 +10,7 @@ import { runPaths } from "../protocol/runlog";
 import { configuredTaskNames, helloMessage, parameterLog, stepMessage } from "./announce";
 import type { BackendChoice } from "./backend";
 import type { TrainerPosition } from "./checkpoint";
-import { applyCommands, type CommandChannel, type Controls } from "./control";
+import { applyCommands, type CommandChannel, type Controls, type Interruption } from "./control";
 import { batchCount, batches, type Dataset, loadDataset } from "./data/index";
 import { activeStrategy, GradientEngine, type SkippedStep } from "./gradients";
 import { MultiTaskModel } from "./model/model";
@@ -52,6 +52,11 @@ export interface TrainRequest {
   readonly version?: string;
   /** The wall clock in ms, for wall times and the checkpoint policy (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * Aborted (with an Interruption as its reason) to stop the run at the next step boundary:
+   * `checkpoints/last`, summary and `done` (reason "interrupted") are still written.
+   */
+  readonly interrupt?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -80,6 +85,21 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   try {
     return await runTraining({ ...request, channel });
   } catch (error) {
+    // Interrupted while loading, before anything could be trained or checkpointed.
+    const interruption = request.interrupt?.aborted ? (request.interrupt.reason as Interruption) : null;
+    if (helloSent && interruption) {
+      const summary: RunSummary = {
+        reason: "interrupted",
+        interruptedBy: interruption.by,
+        steps: 0,
+        wallMs: Date.now() - started,
+        splits: {},
+      };
+      if (request.runDir) writeJsonAtomic(runPaths(request.runDir).summary, summary);
+      channel.send({ v, type: "log", level: "warn", message: interruption.message });
+      channel.send({ v, type: "done", reason: "interrupted", summary });
+      return { reason: "interrupted", summary, taskNames: configuredTaskNames(request.config) };
+    }
     if (helloSent) {
       const message = error instanceof Error ? error.message : String(error);
       const detail = error instanceof Error ? error.stack : undefined;
@@ -143,10 +163,11 @@ interface Run {
   readonly perEpoch: number;
 }
 
-/** Why the loop ended; `failure` says why a failed run failed. */
+/** Why the loop ended; `failure` says why a failed run failed, `interruption` what interrupted it. */
 interface Stop {
   readonly reason: DoneMessage["reason"];
   readonly failure?: string;
+  readonly interruption?: Interruption;
 }
 
 /** Data source -> model -> gradient engine -> strategy -> optimizer, and the recorder; resumed when asked. */
@@ -163,6 +184,7 @@ async function buildRun(
     (await loadDataset(config.data, {
       baseDir: request.baseDir,
       onProgress: (phase, fraction) => emit({ v, type: "progress", phase, fraction }),
+      signal: request.interrupt,
     }));
   const taskNames = request.dataset?.taskNames ?? configuredTaskNames(config);
   if (data.taskNames.join("\u0000") !== taskNames.join("\u0000"))
@@ -200,6 +222,7 @@ async function buildRun(
     evaluate: async (split) => {
       await recorder.evaluate(split, false);
     },
+    interrupt: request.interrupt,
   };
   const recorder = new RunRecorder(
     {
@@ -229,8 +252,9 @@ async function trainSteps(run: Run): Promise<Stop> {
   while (position.epoch < settings.epochs) {
     const epoch = { batchSize: settings.batchSize, seed: settings.seed, epoch: position.epoch };
     for (const batch of batches(data.train, { ...epoch, startBatch: position.nextBatch })) {
-      if ((await applyCommands(run.request.channel, controls, position.step)) === "stop")
-        return { reason: "stopped" };
+      const boundary = await applyCommands(run.request.channel, controls, position.step);
+      if (boundary === "stop") return { reason: "stopped" };
+      if (boundary === "interrupted") return interrupted(run);
       const report = await engine.step(batch, controls.strategy, position.step + 1);
       position.nextBatch = batch.index + 1;
       if (report.status === "skipped") {
@@ -278,24 +302,41 @@ function reportSkipped(run: Run, report: SkippedStep): string | null {
     : null;
 }
 
+function interrupted(run: Run): Stop {
+  const interruption = run.controls.interrupt?.reason as Interruption;
+  const { step } = run.recorder.position;
+  run.emit({
+    v,
+    type: "log",
+    level: "warn",
+    message: `${interruption.by}: stopped after step ${step}; gradcraft train --resume goes on from there`,
+  });
+  return { reason: "interrupted", interruption };
+}
+
 /**
  * The end of a run, in the order that matters:
- * 1. validate the weights as they are, unless the loop just did (or the run failed), so that the
- *    best state is final;
+ * 1. validate the weights as they are, unless the loop just did, so that the best state is final
+ *    (not after a failure, nor after an interruption: that validation would count against the
+ *    patience, and the resumed run would no longer be the uninterrupted one);
  * 2. write `checkpoints/last` with those weights and the position: `--resume` goes on from
- *    where training stopped, not from the best weights;
+ *    where training stopped, not from the best weights (an interrupted run writes it first of
+ *    all: it is what a second signal must not lose);
  * 3. restore the best weights: they are the model the run keeps;
  * 4. report them (validation and test) in `summary.json` and `done`.
  */
 async function finish(run: Run, stop: Stop): Promise<TrainResult> {
   const { recorder, emit } = run;
   const position = recorder.position;
-  if (stop.reason !== "failed") {
+  if (stop.reason === "interrupted") recorder.checkpoint("last", "interrupted");
+  else if (stop.reason !== "failed") {
     if (!recorder.validatedThisStep) await recorder.validate();
     recorder.checkpoint("last", stop.reason === "stopped" ? "stop" : "final");
   }
   recorder.restoreBest();
   const summary: RunSummary = {
+    reason: stop.reason,
+    ...(stop.interruption ? { interruptedBy: stop.interruption.by } : {}),
     steps: position.step,
     epochs: position.epoch + position.nextBatch / Math.max(1, run.perEpoch),
     wallMs: recorder.wallMs(),

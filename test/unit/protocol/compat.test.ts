@@ -52,6 +52,8 @@ function readLines(lines: string[]) {
 }
 
 const withV = (message: object, v: string) => JSON.stringify({ ...message, v });
+/** This reader's version, as a regular expression matches it in a message. */
+const HERE = PROTOCOL_VERSION.replace(".", "\\.");
 
 describe("decoding a newer minor", () => {
   it("an unknown top-level field is accepted and dropped", () => {
@@ -127,7 +129,7 @@ describe("decoding a newer minor", () => {
     );
     assert.match(
       problems[2].reason,
-      /"step" field gpuMemoryMb is not known to this reader \(protocol 1\.0\)/,
+      new RegExp(`"step" field gpuMemoryMb is not known to this reader \\(protocol ${HERE}\\)`),
     );
     assert.equal(stats.unknownFields, 4);
   });
@@ -187,8 +189,8 @@ describe("decoding a newer minor", () => {
 
   it("another major is refused, naming both versions", () => {
     for (const [v, words] of [
-      ["2.0", /protocol version 2\.0 is newer than this reader \(1\.0\)/],
-      ["0.9", /protocol version 0\.9 is older than this reader \(1\.0\)/],
+      ["2.0", new RegExp(`protocol version 2\\.0 is newer than this reader \\(${HERE}\\)`)],
+      ["0.9", new RegExp(`protocol version 0\\.9 is older than this reader \\(${HERE}\\)`)],
     ] as const) {
       const parsed = parseTrainerMessage({ ...TRAINER_EXAMPLES.hello, v });
       assert.equal(parsed.ok, false);
@@ -223,9 +225,9 @@ describe("the version handshake on a link", () => {
     const waiting = host.send({ type: "pause" }, 20_000);
     await assert.rejects(
       waiting,
-      /refused the trainer: protocol version 2\.0 is newer than this reader \(1\.0\)/,
+      new RegExp(`refused the trainer: protocol version 2\\.0 is newer than this reader \\(${HERE}\\)`),
     );
-    assert.match(host.refusal ?? "", /2\.0.*1\.0/);
+    assert.match(host.refusal ?? "", new RegExp(`2\\.0.*${HERE}`));
     assert.deepEqual(delivered, [], "nothing of the refused stream reaches the application");
     assert.equal(host.hello, null);
     assert.deepEqual(
@@ -240,7 +242,7 @@ describe("the version handshake on a link", () => {
     const notice = JSON.parse(lines.at(-1) ?? "{}");
     assert.ok(IncompatibleNotice.safeParse(notice).success, "the answer follows its documented schema");
     assert.equal(notice.v, PROTOCOL_VERSION, "the host answers with the version it speaks");
-    assert.match(notice.reason, /2\.0.*1\.0/);
+    assert.match(notice.reason, new RegExp(`2\\.0.*${HERE}`));
   });
 
   it("a trainer told it is incompatible reports the host's reason, once, and takes no command from it", async () => {
@@ -258,7 +260,7 @@ describe("the version handshake on a link", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(
         problems.map((p) => [p.kind, p.source, p.reason]),
-        [["version", "stdin", "the host speaks protocol 1.0: refused the trainer: x"]],
+        [["version", "stdin", `the host speaks protocol ${PROTOCOL_VERSION}: refused the trainer: x`]],
       );
       assert.deepEqual(link.takeCommands(), []);
     } finally {
@@ -287,7 +289,7 @@ describe("the version handshake on a link", () => {
     try {
       await assert.rejects(
         AttachClient.connectTo({ protocol: "2.0", pid: 1, transport: "unix", path: socketPath }, "t"),
-        /cannot attach: protocol version 2\.0 is newer than this reader \(1\.0\)/,
+        new RegExp(`cannot attach: protocol version 2\\.0 is newer than this reader \\(${HERE}\\)`),
       );
       await until(() => received.length >= 2, 2000, "the client's answer");
       assert.equal(JSON.parse(received[0]).type, "attach");
@@ -319,7 +321,10 @@ describe("the version handshake on a link", () => {
       const error = JSON.parse(answer.trim());
       assert.equal(error.type, "error");
       assert.equal(error.v, PROTOCOL_VERSION);
-      assert.match(error.message, /attach refused: protocol version 2\.1 is newer than this reader \(1\.0\)/);
+      assert.match(
+        error.message,
+        new RegExp(`attach refused: protocol version 2\\.1 is newer than this reader \\(${HERE}\\)`),
+      );
     } finally {
       await link.close();
     }
