@@ -70,6 +70,10 @@ export function speedTable(report: SpeedReport): string {
   lines.push(
     `GradCraft / EW at ${most} thread${most > 1 ? "s" : ""}: ${report.ratioParams.toFixed(2)}× (params scope), ${report.ratioRepresentation.toFixed(2)}× (representation scope); in CPU time ${report.cpuRatioParams.toFixed(2)}× and ${report.cpuRatioRepresentation.toFixed(2)}×`,
   );
+  const c = report.checkpoint;
+  lines.push(
+    `checkpoint policy: one write of checkpoints/last (${c.megabytes} MB) ${c.msPerWrite.toFixed(0)} ms, at most one per ${(c.intervalMs / 1000).toFixed(0)} s of GradCraft training (60 s or 200 steps): ${(c.shareOfStepTime * 100).toFixed(2)}% of step time (target under 2%: ${c.shareOfStepTime < 0.02 ? "met" : "MISSED"})`,
+  );
   const official = OFFICIAL_STEP_MS.find((o) => o.cpu.test(report.cpu.model));
   const reference = official?.ms[report.model];
   const plain = ms("ew", "plain", most);

@@ -1,7 +1,10 @@
-import { availableParallelism, cpus, loadavg } from "node:os";
+import * as fs from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfig } from "../protocol/config";
 import type { ConcreteBackend } from "./backend";
+import { writeCheckpoint } from "./checkpoint";
 import { activeStrategy, GradientEngine, type GradientScope, type TrainBatch } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
@@ -50,7 +53,27 @@ export interface SpeedReport {
   readonly cpuRatioParams: number;
   readonly cpuRatioRepresentation: number;
   readonly peakRssMb: number;
+  /** The checkpoint policy's cost, measured between the same steps. */
+  readonly checkpoint: CheckpointCost;
 }
+
+/**
+ * What keeping `checkpoints/last` resumable costs: one write of the GradCraft run's checkpoint
+ * (weights, Adam moments, embedding tables; fsynced, moved into place), and its share of
+ * training time under the default policy, which writes one at most every 60 s of training and
+ * after every evaluation (every 200 steps).
+ */
+export interface CheckpointCost {
+  readonly msPerWrite: number;
+  readonly megabytes: number;
+  /** Training time between two writes under the default policy: min(60 s, 200 steps). */
+  readonly intervalMs: number;
+  /** msPerWrite / intervalMs: the policy's cost as a share of step time. */
+  readonly shareOfStepTime: number;
+}
+
+/** The default policy's write interval (training.checkpointEverySeconds, training.evalEvery). */
+const POLICY = { seconds: 60, evalEvery: 200 };
 
 const RATES = [0.3, 0.2, 0.1, 0.03, 0.01, 0.01];
 
@@ -123,6 +146,11 @@ export async function benchSpeed(options: {
     }),
   );
   let peakRss = process.memoryUsage().rss;
+  // The GradCraft run at the most threads: the one whose step the checkpoint's cost is set against.
+  const checkpointed =
+    runs.findLast((r) => r.strategy === "gradcraft" && r.scope === "params") ?? runs[runs.length - 1];
+  const checkpointDir = fs.mkdtempSync(join(tmpdir(), "gradcraft-bench-checkpoint-"));
+  const writes: number[] = [];
   try {
     for (let s = 0; s < options.warmup + options.steps; s++) {
       for (const run of runs) {
@@ -138,6 +166,7 @@ export async function benchSpeed(options: {
         }
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
+      if (s >= options.warmup) writes.push(timeCheckpointWrite(checkpointed, checkpointDir, s));
       options.onProgress?.(
         `step ${s + 1}/${options.warmup + options.steps}${s < options.warmup ? " (warm-up)" : ""}: ${runs
           .map((r) => `${r.strategy}/${r.scope}×${r.threads} ${Math.round(r.last)} ms`)
@@ -151,6 +180,8 @@ export async function benchSpeed(options: {
     }
     await Promise.all([...pools.values()].map((pool) => pool.close()));
   }
+  const megabytes = fs.statSync(join(checkpointDir, "last", "tensors.bin")).size / 2 ** 20;
+  fs.rmSync(checkpointDir, { recursive: true, force: true });
   const cases: SpeedCase[] = runs.map((run) => {
     const times = [...run.times].sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
@@ -187,6 +218,48 @@ export async function benchSpeed(options: {
       at("ew", "plain")?.cpuMsPerStep,
     ),
     peakRssMb: Math.round(peakRss / 2 ** 20),
+    checkpoint: checkpointCost(writes, megabytes, at("gradcraft", "params")?.msPerStep ?? Number.NaN),
+  };
+}
+
+/** One write of `checkpoints/last` as the trainer does it, timed. */
+function timeCheckpointWrite(
+  run: { model: MultiTaskModel; optimizer: Adam; strategy: string },
+  dir: string,
+  step: number,
+): number {
+  const started = performance.now();
+  writeCheckpoint(
+    join(dir, "last"),
+    run.model,
+    run.optimizer,
+    {
+      step,
+      epoch: 0,
+      nextBatch: step,
+      seed: 1,
+      bestAuc: null,
+      bestStep: 0,
+      evalsWithoutImprovement: 0,
+      validatedStep: null,
+      nonFiniteStreak: 0,
+      evalEvery: POLICY.evalEvery,
+      wallMs: 0,
+    },
+    { name: run.strategy, params: {}, state: null },
+  );
+  return performance.now() - started;
+}
+
+function checkpointCost(writes: number[], megabytes: number, msPerStep: number): CheckpointCost {
+  const sorted = [...writes].sort((a, b) => a - b);
+  const msPerWrite = sorted[Math.floor(sorted.length / 2)];
+  const intervalMs = Math.min(POLICY.seconds * 1000, POLICY.evalEvery * msPerStep);
+  return {
+    msPerWrite: round(msPerWrite),
+    megabytes: round(megabytes),
+    intervalMs: round(intervalMs),
+    shareOfStepTime: round(msPerWrite / intervalMs, 5),
   };
 }
 

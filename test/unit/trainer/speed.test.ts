@@ -35,6 +35,7 @@ function report(cpu: string, ms: Record<string, number>, model = "ple"): SpeedRe
     cpuRatioParams: 1,
     cpuRatioRepresentation: 1,
     peakRssMb: 900,
+    checkpoint: { msPerWrite: 120, megabytes: 80, intervalMs: 60_000, shareOfStepTime: 0.002 },
   };
 }
 
@@ -51,6 +52,10 @@ describe("bench speed report", () => {
     assert.match(text, /CPU Intel\(R\) Xeon\(R\) CPU @ 2\.80GHz, 2 logical cores/);
     assert.match(text, /load average 0\.5 at the start, 0\.7 at the end/);
     assert.match(text, /1 → 2 threads: ew\/plain 1\.80×, gradcraft\/params 1\.82×/);
+    assert.match(
+      text,
+      /checkpoint policy: one write of checkpoints\/last \(80 MB\) 120 ms, at most one per 60 s .*: 0\.20% of step time \(target under 2%: met\)/,
+    );
   });
 
   test("compares with the official step measured on the same CPU kind, goal by goal", () => {
@@ -103,5 +108,9 @@ describe("bench speed run", () => {
       ],
     );
     assert.ok(result.cases.every((c) => c.msPerStep > 0 && c.cpuMsPerStep > 0));
+    // The checkpoint is written between the same steps, and set against the GradCraft step.
+    const gradcraft = result.cases.find((c) => c.strategy === "gradcraft" && c.scope === "params");
+    assert.ok(result.checkpoint.msPerWrite > 0 && result.checkpoint.megabytes > 0);
+    assert.equal(result.checkpoint.intervalMs, Math.min(60_000, 200 * (gradcraft?.msPerStep ?? Number.NaN)));
   });
 });
