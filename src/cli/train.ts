@@ -18,8 +18,8 @@ import {
 import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";
-import { stepThreads } from "../trainer/parallel/pool";
 import type { Interruption } from "../trainer/control";
+import { stepThreads } from "../trainer/parallel/pool";
 import { PRESETS, type PresetName, presetConfig } from "../trainer/presets";
 import { ResumeError } from "../trainer/resume";
 import { train } from "../trainer/train";

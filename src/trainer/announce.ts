@@ -31,13 +31,15 @@ export function helloMessage(run: {
   started: number;
   /** Set when the run goes on from a checkpoint at this step. */
   resumedAt: number | null;
+  /** Threads that share each training step. */
+  threads: number;
 }): HelloMessage {
   const { runDir } = run;
   return {
     v,
     type: "hello",
     trainer: { name: "gradcraft-tfjs", version: run.version ?? "0.1.0" },
-    backend: { name: run.backend.name, reason: run.backend.summary },
+    backend: { name: run.backend.name, reason: run.backend.summary, threads: run.threads },
     tasks: run.dataset?.taskNames ?? configuredTaskNames(run.config),
     strategies: strategyInfos(),
     runDir,

@@ -15,6 +15,7 @@ import { batchCount, batches, type Dataset, loadDataset } from "./data/index";
 import { activeStrategy, GradientEngine, type SkippedStep } from "./gradients";
 import { MultiTaskModel } from "./model/model";
 import { Adam } from "./optimizer";
+import { stepThreads, WorkerPool } from "./parallel/pool";
 import { RunRecorder, writeJsonAtomic } from "./recorder";
 import { findResumePoint, type ResumePoint, resumeFrom } from "./resume";
 
@@ -125,10 +126,25 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
   const resume = request.resume
     ? findResumePoint(requireRunDir(request.runDir), request.config.training)
     : null;
-  emit(helloMessage({ ...request, started, resumedAt: resume?.step ?? null }));
+  // Threads that share each step (docs/architecture.md, "Every core"): known before the data loads.
+  const threads = stepThreads(
+    request.config.threads,
+    request.backend.name,
+    request.config.training.batchSize,
+  );
+  emit(helloMessage({ ...request, started, resumedAt: resume?.step ?? null, threads }));
   emit({ v, type: "config", config: request.config });
   for (const note of resume?.notes ?? []) emit({ v, type: "log", level: "warn", message: note });
-  const run = await buildRun(request, emit, started, resume);
+  const run = await buildRun(request, emit, started, resume, threads);
+  try {
+    return await trainAndFinish(run, resume !== null);
+  } finally {
+    await run.pool?.close();
+  }
+}
+
+async function trainAndFinish(run: Run, resumed: boolean): Promise<TrainResult> {
+  const { request, emit } = run;
   emit({
     v,
     type: "strategy-changed",
@@ -136,9 +152,9 @@ async function runTraining(request: TrainRequest): Promise<TrainResult> {
     name: run.controls.strategy.definition.name,
     params: run.controls.strategy.params,
     previous: null,
-    reason: resume ? "resume" : "initial",
+    reason: resumed ? "resume" : "initial",
   });
-  if (request.runDir && !resume) emit(parameterLog(request.config, run.model));
+  if (request.runDir && !resumed) emit(parameterLog(request.config, run.model));
   const { epochs, maxSteps } = run.settings;
   request.onPlan?.({
     totalSteps: Math.min(maxSteps ?? Number.POSITIVE_INFINITY, epochs * run.perEpoch),
@@ -156,6 +172,8 @@ interface Run {
   readonly model: MultiTaskModel;
   readonly optimizer: Adam;
   readonly engine: GradientEngine;
+  /** The worker threads that share each step with this one; none on one thread. */
+  readonly pool?: WorkerPool;
   /** What host commands change: the strategy, the optimizer's settings, the eval interval. */
   readonly controls: Controls;
   readonly recorder: RunRecorder;
@@ -176,6 +194,7 @@ async function buildRun(
   emit: (message: TrainerMessage) => void,
   started: number,
   resume: ResumePoint | null,
+  threads: number,
 ): Promise<Run> {
   const { config, runDir } = request;
   const settings = config.training;
@@ -192,23 +211,19 @@ async function buildRun(
       `the data's tasks (${data.taskNames.join(", ")}) differ from the configured ones (${taskNames.join(", ")})`,
     );
   const k = data.taskNames.length;
-  const model = new MultiTaskModel(
-    config.model,
-    {
-      vocabularies: data.vocabularySizes,
-      numericFeatures: data.numericNames.length,
-      tasks: k,
-      featureNames: data.featureNames,
-      slots: data.featureSlots,
-    },
-    settings.seed,
-  );
+  const shape = {
+    vocabularies: data.vocabularySizes,
+    numericFeatures: data.numericNames.length,
+    tasks: k,
+    featureNames: data.featureNames,
+    slots: data.featureSlots,
+  };
+  const model = new MultiTaskModel(config.model, shape, settings.seed);
   const optimizer = new Adam(
     { learningRate: settings.learningRate, l2: settings.l2, clipNorm: settings.clipNorm },
     model.denseVariables(),
     settings.embeddingOptimizer,
   );
-  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed);
   const resumed = resume?.checkpoint
     ? resumeFrom({ ...resume, checkpoint: resume.checkpoint }, requireRunDir(runDir), model, optimizer)
     : null;
@@ -242,7 +257,18 @@ async function buildRun(
     resumed?.best ?? null,
   );
   const perEpoch = batchCount(data.train, settings.batchSize);
-  return { request, settings, data, model, optimizer, engine, controls, recorder, emit, perEpoch };
+  // Started last, so that nothing above can fail and leave worker threads running.
+  const pool =
+    threads > 1
+      ? await WorkerPool.start(threads - 1, {
+          backend: request.backend.name,
+          config: config.model,
+          shape,
+          seed: settings.seed,
+        })
+      : undefined;
+  const engine = new GradientEngine(model, optimizer, settings.gradientScope, settings.seed, pool);
+  return { request, settings, data, model, optimizer, engine, pool, controls, recorder, emit, perEpoch };
 }
 
 /** The loop: commands at each step boundary, one step, its report, evaluation and checkpoint when due. */
