@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from gradcraft_studio import PROTOCOL_VERSION
 from gradcraft_studio.link.protocol import CommandReader, Parsed, Rejected, encode, parse_command, parse_trainer_message
 
 
@@ -34,7 +35,7 @@ def test_a_newer_minor_is_read_and_its_unknown_fields_are_dropped_and_named():
 def test_another_major_is_refused_naming_both_versions():
     parsed = parse_command({**command(type="pause"), "v": "2.0"})
     assert isinstance(parsed, Rejected) and parsed.kind == "version" and parsed.id == "h-1"
-    assert "protocol version 2.0 is newer than this reader (1.0)" in parsed.reason
+    assert f"protocol version 2.0 is newer than this reader ({PROTOCOL_VERSION})" in parsed.reason
 
 
 @pytest.mark.parametrize(
