@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
+import { applyPresetDefaults } from "./schema-defaults.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const target = join(root, "schemas", "gradcraft.schema.json");
@@ -25,6 +26,7 @@ export async function loadSources() {
       TRAINER_MESSAGE_SCHEMAS,
     } from "./src/protocol/messages.ts";
     export { strategies } from "./src/core/strategies/index.ts";
+    export { PRESETS, presetConfig } from "./src/trainer/presets.ts";
     export { z } from "zod";
   `;
   const result = await esbuild.build({
@@ -32,6 +34,9 @@ export async function loadSources() {
     bundle: true,
     platform: "node",
     format: "esm",
+    // ESM builds first: a UMD build (jsonc-parser's, reached through the presets' data code)
+    // requires its own files dynamically, which an ESM bundle cannot.
+    mainFields: ["module", "main"],
     write: false,
     logLevel: "warning",
   });
@@ -44,13 +49,16 @@ export async function loadSources() {
   }
 }
 
+/** Stands for a preset's data folder, which only the trainer's machine knows. */
+const DATA_DIR = "<data folder>";
+
 function strip(schema) {
   const { $schema, ...rest } = schema;
   return rest;
 }
 
 export async function generateSchema() {
-  const { TrainingConfig, strategies, z } = await loadSources();
+  const { TrainingConfig, strategies, PRESETS, presetConfig, z } = await loadSources();
   const schema = strip(
     z.toJSONSchema(TrainingConfig, { io: "input", unrepresentable: "any", target: "draft-7" }),
   );
@@ -79,6 +87,11 @@ export async function generateSchema() {
       then: { properties: { params: { ...params, description: `${s.title} parameters.` } } },
     };
   });
+  // What each preset puts in effect: the values completion may insert in a file naming it.
+  const inEffect = Object.fromEntries(
+    PRESETS.map((name) => [name, TrainingConfig.parse(presetConfig(name, { dataDir: DATA_DIR }))]),
+  );
+  applyPresetDefaults(schema, inEffect, (value) => JSON.stringify(value).includes(DATA_DIR));
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     $id: "https://gradcraft.dev/schemas/gradcraft.schema.json",

@@ -17,6 +17,7 @@ export const cagradParams = z.object({
     .min(0)
     .max(10)
     .default(0.5)
+    .meta({ unit: "radius, relative to the mean gradient's norm" })
     .describe("Conflict-aversion radius calpha ≥ 0 (0 gives the mean)."),
   rescale: z
     .union([z.literal(0), z.literal(1), z.literal(2)])

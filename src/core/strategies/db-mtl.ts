@@ -13,8 +13,20 @@ import { defineStrategy } from "../strategy";
  * gradient direction instead of the momentum direction (a documented deviation).
  */
 export const dbMtlParams = z.object({
-  beta: z.number().min(0).max(1).default(0.9).describe("EMA rate β of the gradient norms, in [0, 1]."),
-  betaSigma: z.number().min(0).max(10).default(0).describe("Decay σ: the EMA rate at step s is β/s^σ."),
+  beta: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.9)
+    .meta({ unit: "EMA rate per step, 0 to 1" })
+    .describe("EMA rate β of the gradient norms, in [0, 1]."),
+  betaSigma: z
+    .number()
+    .min(0)
+    .max(10)
+    .default(0)
+    .meta({ unit: "exponent of the step" })
+    .describe("Decay σ: the EMA rate at step s is β/s^σ."),
 });
 export type DbMtlParams = z.infer<typeof dbMtlParams>;
 

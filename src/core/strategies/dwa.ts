@@ -28,12 +28,19 @@ export const dwa = defineStrategy({
   citation: "Liu, Johns & Davison, End-to-End Multi-Task Learning with Attention, CVPR 2019",
   params: z
     .object({
-      temperature: z.number().positive().max(1e6).default(2).describe("Softmax temperature T (paper: 2)."),
+      temperature: z
+        .number()
+        .positive()
+        .max(1e6)
+        .default(2)
+        .meta({ unit: "softmax temperature" })
+        .describe("Softmax temperature T (paper: 2)."),
       window: z
         .number()
         .int()
         .min(1)
         .default(100)
+        .meta({ unit: "steps" })
         .describe("Steps averaged into one loss 'epoch' (LibMTL: one epoch; use the batches per epoch)."),
     })
     .strict(),

@@ -21,6 +21,7 @@ export const gradcraftParams = z.object({
     .min(0)
     .max(1)
     .default(1)
+    .meta({ unit: "fraction of the largest norm, 0 to 1" })
     .describe(
       "Magnitude alignment τ in [0, 1]: 1 lifts every task to the largest norm, 0 leaves norms alone.",
     ),
@@ -29,6 +30,7 @@ export const gradcraftParams = z.object({
     .min(0)
     .max(1)
     .default(0)
+    .meta({ unit: "cosine target, 0 to 1" })
     .describe("Positive target ε ≥ 0: after projection p_i·ĝ_j = ε‖ĝ_i‖‖ĝ_j‖ for each conflicting j."),
   projection: z
     .enum(["global", "local"])

@@ -36,14 +36,22 @@ export const gradnorm = defineStrategy({
         .min(0)
         .max(10)
         .default(1.5)
+        .meta({ unit: "exponent of the relative training rate" })
         .describe("Strength of the restoring force towards a common training rate (paper: 1.5)."),
-      lr: z.number().positive().max(10).default(1e-2).describe("Learning rate of the task weights."),
+      lr: z
+        .number()
+        .positive()
+        .max(10)
+        .default(1e-2)
+        .meta({ unit: "step size of the task weights" })
+        .describe("Learning rate of the task weights."),
       optimizer: z.enum(["adam", "sgd"]).default("adam").describe("Optimizer of the task weights."),
       initialLoss: z
         .number()
         .positive()
         .optional()
-        .describe("L_t(0) for every task; omitted: each task's loss at the first step."),
+        .meta({ unit: "loss (nats)" })
+        .describe("L_t(0) for every task; Default: none (each task's loss at the first step)."),
     })
     .strict(),
   usesLosses: true,

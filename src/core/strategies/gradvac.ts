@@ -20,8 +20,21 @@ import {
  * (LibMTL's convention). The targets ρ̂ (K×K, start at 0) are the state.
  */
 export const gradvacParams = z.object({
-  beta: z.number().min(0).max(1).default(0.5).describe("EMA rate β of the cosine targets ρ̂, in [0, 1]."),
-  seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
+  beta: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .meta({ unit: "EMA rate per step, 0 to 1" })
+    .describe("EMA rate β of the cosine targets ρ̂, in [0, 1]."),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(4294967295)
+    .default(0)
+    .meta({ unit: "integer seed" })
+    .describe("Seed of the reproducible task order."),
   orders: ordersParam,
 });
 export type GradvacParams = z.infer<typeof gradvacParams>;

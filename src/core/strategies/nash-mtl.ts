@@ -38,6 +38,7 @@ export const nashMtl = defineStrategy({
         .number()
         .min(0)
         .default(1)
+        .meta({ unit: "L2 norm of the update" })
         .describe(
           "Clip the shared update to this norm when longer (official max_norm); 0 turns clipping off.",
         ),
@@ -47,12 +48,14 @@ export const nashMtl = defineStrategy({
         .min(1)
         .max(1000)
         .default(100)
+        .meta({ unit: "Newton iterations" })
         .describe("Cap on damped Newton iterations (from a warm start a few suffice)."),
       updateWeightsEvery: z
         .number()
         .int()
         .min(1)
         .default(1)
+        .meta({ unit: "steps" })
         .describe("Solve for new weights every this many steps; reuse the last ones in between."),
     })
     .strict(),

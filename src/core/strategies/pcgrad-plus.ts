@@ -23,9 +23,28 @@ import {
  * ĝ_j, which is what the paper describes and what Gram space can express.
  */
 export const pcgradPlusParams = z.object({
-  tau: z.number().min(0).max(1).default(1).describe("Magnitude alignment τ in [0, 1], as GradCraft's."),
-  eps: z.number().min(0).max(1).default(0).describe("Positive target ε ≥ 0 of each one-vs-one projection."),
-  seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
+  tau: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(1)
+    .meta({ unit: "fraction of the largest norm, 0 to 1" })
+    .describe("Magnitude alignment τ in [0, 1], as GradCraft's."),
+  eps: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .meta({ unit: "cosine target, 0 to 1" })
+    .describe("Positive target ε ≥ 0 of each one-vs-one projection."),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(4294967295)
+    .default(0)
+    .meta({ unit: "integer seed" })
+    .describe("Seed of the reproducible task order."),
   orders: ordersParam,
 });
 export type PcgradPlusParams = z.infer<typeof pcgradPlusParams>;

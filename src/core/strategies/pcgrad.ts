@@ -13,7 +13,14 @@ import { checkOrders, moveAlong, ordersParam, projectionBuffers, startAt, visiti
  */
 
 export const pcgradParams = z.object({
-  seed: z.number().int().min(0).max(4294967295).default(0).describe("Seed of the reproducible task order."),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(4294967295)
+    .default(0)
+    .meta({ unit: "integer seed" })
+    .describe("Seed of the reproducible task order."),
   reduction: z
     .enum(["mean", "sum"])
     .default("mean")
@@ -23,6 +30,7 @@ export const pcgradParams = z.object({
     .min(0)
     .max(1)
     .default(0)
+    .meta({ unit: "squared gradient norm" })
     .describe("δ added to ‖g_j‖² in the projection (0 as the GradCraft repo; LibMTL uses 1e-8)."),
   orders: ordersParam,
 });

@@ -48,7 +48,10 @@ export function checkOrders(who: string, k: number, orders: number[][], excludeS
 export const ordersParam = z
   .array(z.array(z.number().int().min(0)))
   .optional()
-  .describe("Explicit visiting order per task (replays a recorded run); replaces the seeded shuffle.");
+  .meta({ unit: "task indices" })
+  .describe(
+    "Explicit visiting order per task (replays a recorded run); replaces the seeded shuffle. Default: none (the seeded shuffle).",
+  );
 
 /**
  * Fills `order` with task i's visiting order: the replayed list when `orders` is given, else every

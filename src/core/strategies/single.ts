@@ -6,7 +6,14 @@ import { defineStrategy } from "../strategy";
  * paper's tables, where each task is trained alone; here the others still train their towers).
  */
 export const singleParams = z.object({
-  task: z.number().int().min(0).max(31).default(0).describe("Index of the task whose gradient is followed."),
+  task: z
+    .number()
+    .int()
+    .min(0)
+    .max(31)
+    .default(0)
+    .meta({ unit: "task index" })
+    .describe("Index of the task whose gradient is followed."),
 });
 
 export const single = defineStrategy({

@@ -25,6 +25,7 @@ export const upgrad = defineStrategy({
         .number()
         .min(0)
         .default(1e-4)
+        .meta({ unit: "trace of the Gram matrix (sum of squared norms)" })
         .describe(
           "Below this trace (sum of squared gradient norms) the Gram matrix is treated as zero and" +
             " the weights are the plain mean (TorchJD's norm_eps).",
@@ -34,6 +35,7 @@ export const upgrad = defineStrategy({
         .min(0)
         .max(1)
         .default(1e-4)
+        .meta({ unit: "fraction of the trace, 0 to 1" })
         .describe("Ridge added to the trace-normalised Gram matrix (TorchJD's reg_eps)."),
     })
     .strict(),

@@ -78,6 +78,7 @@ export const uw = defineStrategy({
         .positive()
         .max(10)
         .default(1e-3)
+        .meta({ unit: "step size of the log-variances" })
         .describe("Learning rate of the log-variances (LibMTL trains them with the network's optimizer)."),
       optimizer: z.enum(["adam", "sgd"]).default("adam").describe("Optimizer of the log-variances."),
       initialLogVariance: z
@@ -85,12 +86,14 @@ export const uw = defineStrategy({
         .min(-20)
         .max(20)
         .default(-0.5)
+        .meta({ unit: "log σ² (natural log)" })
         .describe("Starting s_t = log σ_t² for every task (LibMTL: −0.5)."),
       logVarianceBound: z
         .number()
         .positive()
         .max(50)
         .default(20)
+        .meta({ unit: "log σ² (natural log)" })
         .describe("s_t is kept within ± this bound (weights between ½e^−bound and ½e^bound)."),
     })
     .strict(),
