@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   const log = vscode.window.createOutputChannel("GradCraft", { log: true });
   const registry = new RunRegistry();
   const traffic: PanelRecord[] = [];
-  let lastApply: { runId: string; result: ApplyResult } | undefined;
+  const applies: { runId: string; result: ApplyResult; at: number }[] = [];
   let lastCompare: ReturnType<GradCraftTestApi["lastCompare"]>;
   const testing = process.env.GRADCRAFT_TEST === "1";
   const resolveRunsFolder = () => runsFolder(context);
@@ -133,7 +133,9 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     runsFolder: resolveRunsFolder,
     showRun,
     onApplied: (run, result) => {
-      lastApply = { runId: run.id, result };
+      if (!testing) return;
+      applies.push({ runId: run.id, result, at: Date.now() });
+      if (applies.length > 100) applies.shift();
     },
   };
 
@@ -211,7 +213,8 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     conflictsView: () => ({ runId: conflicts.current?.id, visible: conflicts.visible }),
     statusBarText: () => (registry.live().length > 0 ? statusBar.text : ""),
     panelTraffic: () => [...traffic],
-    lastApply: () => lastApply,
+    lastApply: () => applies.at(-1),
+    applies: () => [...applies],
     lastCompare: () => lastCompare,
     runsFolder: resolveRunsFolder,
     finishedRuns: () => runsView.finishedRuns(),

@@ -69,6 +69,8 @@ export interface GradCraftTestApi {
   lastCompare(): { runIds: string[]; labels: string[]; steps: number[]; at: number } | undefined;
   /** The last config apply (save or command) and its report. */
   lastApply(): { runId: string; result: ApplyResult } | undefined;
+  /** Every config apply that was reported to the user (save or command), oldest first. */
+  applies(): { runId: string; result: ApplyResult; at: number }[];
   runsFolder(): string;
   finishedRuns(): RunInfo[];
   /** Trainer pids this window spawned that are still running. */

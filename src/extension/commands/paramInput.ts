@@ -12,6 +12,8 @@ export interface ParamSchema {
   exclusiveMaximum?: number;
   default?: unknown;
   description?: string;
+  /** What the number counts or measures (the strategies' `.meta({ unit })`). */
+  unit?: string;
   anyOf?: ParamSchema[];
 }
 

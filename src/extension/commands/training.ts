@@ -1,13 +1,14 @@
 import { basename } from "node:path";
 import * as vscode from "vscode";
-import type { StrategyInfo } from "../../protocol/messages";
 import { isConfigDocument } from "../config/diagnostics";
 import { applyConfigToRun, showApplyResult } from "../config/liveApply";
+import { parseConfigText } from "../config/parse";
+import { SaveApplier } from "../config/saveApply";
 import type { CommandBody } from "../runs/connection";
 import type { LiveRun } from "../runs/liveRun";
 import type { Services } from "../services";
 import { readSettings } from "../settings";
-import { formatParam, isOptionalParam, paramEntries, parseParam } from "./paramInput";
+import { pickConfig, pickStrategy } from "./pickers";
 import { liveRunFromArg, pickLiveRun, runDirFromArg } from "./pickRun";
 
 /** Start, steer and stop runs: the commands that talk to a trainer. */
@@ -157,127 +158,63 @@ export function registerTrainingCommands(s: Services): vscode.Disposable[] {
       return started(await manager.start(undefined, { resume: runDir }));
     }),
 
-    // Saving a config whose run is live applies what can change mid-run.
+    ...applyOnSave(s),
+  ];
+}
+
+/**
+ * Saving a config whose run is live applies what can change mid-run: an explicit save at once,
+ * an auto-save once the config is valid and left alone for a moment (config/saveApply.ts).
+ */
+function applyOnSave(s: Services): vscode.Disposable[] {
+  const runFor = (path: string) => {
+    const run = s.registry.forConfig(path);
+    return run?.canCommand && readSettings(vscode.Uri.file(path)).applyOnSave ? run : undefined;
+  };
+  const applier = new SaveApplier({
+    apply: (path, text, auto) => {
+      const run = runFor(path);
+      if (run) void applyAndShow(s, run, text, { auto });
+    },
+    noteInvalid: (path, reason) => {
+      const run = runFor(path);
+      if (!run) return;
+      s.log.info(`[${run.label}] ${basename(path)} saved, not applied: ${reason}`);
+      vscode.window.setStatusBarMessage(`GradCraft: not applied to ${run.label}: fix the config first`, 5000);
+    },
+  });
+  const reasons = new Map<string, vscode.TextDocumentSaveReason>();
+  return [
+    applier,
+    vscode.workspace.onWillSaveTextDocument((event) => {
+      if (isConfigDocument(event.document)) reasons.set(event.document.uri.fsPath, event.reason);
+    }),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      if (event.contentChanges.length > 0 && isConfigDocument(event.document))
+        applier.changed(event.document.uri.fsPath);
+    }),
     vscode.workspace.onDidSaveTextDocument((document) => {
-      if (!isConfigDocument(document) || !readSettings(document.uri).applyOnSave) return;
-      const run = registry.forConfig(document.uri.fsPath);
-      if (run?.canCommand) void applyAndShow(s, run, document.getText());
+      const path = document.uri.fsPath;
+      const reason = reasons.get(path);
+      reasons.delete(path);
+      if (!isConfigDocument(document) || !runFor(path)) return;
+      const text = document.getText();
+      const parsed = parseConfigText(text, basename(path));
+      const kind =
+        reason === undefined || reason === vscode.TextDocumentSaveReason.Manual ? "explicit" : "auto";
+      applier.saved(path, kind, text, parsed.ok ? undefined : parsed.reason);
     }),
   ];
 }
 
-async function applyAndShow(s: Services, run: LiveRun, text: string) {
+async function applyAndShow(s: Services, run: LiveRun, text: string, options: { auto?: boolean } = {}) {
   const result = await applyConfigToRun(run, text, readSettings().commandTimeoutMs);
-  s.log.info(`[${run.label}] apply config: ${result.text}`);
+  // An auto-save that changes nothing the run uses is not news.
+  const diff = result.diff;
+  const nothing = result.level === "info" && !diff?.strategy && !diff?.hyperparameters;
+  if (options.auto && nothing) return result;
+  s.log.info(`[${run.label}] apply config${options.auto ? " (auto-saved)" : ""}: ${result.text}`);
   s.onApplied(run, result);
   showApplyResult(run, result);
   return result;
-}
-
-/** A config of the workspace, "new" for the template flow, undefined for the quick run, null if cancelled. */
-async function pickConfig(): Promise<vscode.Uri | "new" | undefined | null> {
-  if (!vscode.workspace.workspaceFolders?.length) return undefined; // no workspace: quick run
-  const active = vscode.window.activeTextEditor?.document;
-  const files = await vscode.workspace.findFiles(
-    "**/*.gradcraft.json",
-    "**/{node_modules,.gradcraft}/**",
-    200,
-  );
-  files.sort((a, b) =>
-    a.toString() === active?.uri.toString()
-      ? -1
-      : b.toString() === active?.uri.toString()
-        ? 1
-        : a.fsPath.localeCompare(b.fsPath),
-  );
-  type Item = vscode.QuickPickItem & { value: vscode.Uri | "new" | undefined };
-  const items: Item[] = files.map((uri) => ({
-    label: `$(file) ${basename(uri.fsPath)}`,
-    description: vscode.workspace.asRelativePath(uri),
-    value: uri,
-  }));
-  if (items.length > 0) items.push({ label: "", kind: vscode.QuickPickItemKind.Separator, value: undefined });
-  items.push(
-    { label: "$(add) New config from a template...", value: "new" },
-    {
-      label: "$(zap) Quick run on synthetic data",
-      description: "no config file: the embedded quick preset",
-      value: undefined,
-    },
-  );
-  const picked = await vscode.window.showQuickPick(items, {
-    title: "GradCraft: Start Training",
-    placeHolder: "Pick a training config",
-  });
-  return picked ? picked.value : null;
-}
-
-/** The strategy from the trainer's hello, then (optionally) its parameters, validated as typed. */
-async function pickStrategy(
-  run: LiveRun,
-): Promise<{ name: string; params: Record<string, unknown> } | undefined> {
-  const strategies = run.hello?.strategies ?? [];
-  if (strategies.length === 0) {
-    void vscode.window.showWarningMessage("GradCraft: the trainer has not announced its strategies yet.");
-    return undefined;
-  }
-  const current = run.model.strategy;
-  const picked = await vscode.window.showQuickPick(
-    strategies.map((info) => ({
-      label: info.title,
-      description: info.name === run.strategy ? `${info.name} (running)` : info.name,
-      detail: info.summary,
-      info,
-    })),
-    { title: `GradCraft: strategy for ${run.label}`, matchOnDescription: true, matchOnDetail: true },
-  );
-  if (!picked) return undefined;
-  const info: StrategyInfo = picked.info;
-  const start = { ...info.defaults, ...(current?.name === info.name ? current.params : {}) };
-  const entries = paramEntries(info.paramsSchema);
-  if (entries.length === 0) return { name: info.name, params: {} };
-  const summary =
-    entries
-      .filter(([key]) => start[key] !== undefined)
-      .map(([key]) => `${key}=${formatParam(start[key])}`)
-      .join(", ") || "the defaults";
-  const mode = await vscode.window.showQuickPick(
-    [
-      { label: `$(check) Use ${summary}`, edit: false },
-      { label: "$(edit) Edit parameters...", edit: true },
-    ],
-    { title: `GradCraft: ${info.title} parameters` },
-  );
-  if (!mode) return undefined;
-  if (!mode.edit) return { name: info.name, params: start };
-  const params: Record<string, unknown> = {};
-  for (const [key, schema] of entries) {
-    const optional = isOptionalParam(info.paramsSchema, key, schema);
-    let value: unknown;
-    if (schema.enum || schema.type === "boolean") {
-      const options = schema.enum ?? [true, false];
-      const choice = await vscode.window.showQuickPick(
-        options.map((option) => ({ label: formatParam(option), option, picked: option === start[key] })),
-        { title: `${info.title}: ${key}`, placeHolder: schema.description },
-      );
-      if (!choice) return undefined;
-      value = choice.option;
-    } else {
-      const text = await vscode.window.showInputBox({
-        title: `${info.title}: ${key}`,
-        prompt: schema.description,
-        value: formatParam(start[key]),
-        validateInput: (input) => {
-          const result = parseParam(key, schema, input, optional);
-          return result.ok ? undefined : result.message;
-        },
-      });
-      if (text === undefined) return undefined;
-      const result = parseParam(key, schema, text, optional);
-      if (!result.ok) return undefined;
-      value = result.value;
-    }
-    if (value !== undefined) params[key] = value;
-  }
-  return { name: info.name, params };
 }

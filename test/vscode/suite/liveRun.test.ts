@@ -63,9 +63,19 @@ describe("a live run", () => {
     }
   });
 
-  it("Start Training on a tiny config creates a run folder and a live run", async () => {
+  it("Start Training from the palette, with the workspace's only config open, starts it without a question", async () => {
     const config = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
-    const id = await vscode.commands.executeCommand<string | undefined>("gradcraft.startTraining", config);
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(config));
+    // No argument, as from the palette: a picker would leave the command waiting.
+    const started = vscode.commands.executeCommand<string | undefined>("gradcraft.startTraining");
+    const id = await Promise.race([
+      started,
+      new Promise<"asked">((resolve) => setTimeout(() => resolve("asked"), 30_000)),
+    ]);
+    if (id === "asked") {
+      await vscode.commands.executeCommand("workbench.action.closeQuickOpen");
+      assert.fail("Start Training asked which config although the only one was open");
+    }
     assert.equal(typeof id, "string", `gradcraft.startTraining returned ${JSON.stringify(id)}, not a run id`);
     runId = id;
     await api.waitFor(() => (api.run(id!)?.step ?? 0) >= 3, 120_000, "the run's third step");
@@ -136,6 +146,31 @@ describe("a live run", () => {
     await waitFor("the registry to show the new strategy", () => api.run(runId!)?.strategy === to);
   });
 
+  it("the strategy picker opens on the running strategy", async () => {
+    const { run } = live();
+    const running = run.strategy;
+    // Accept whatever each picker opens on (the strategy, then "Use <its parameters>").
+    const command = Promise.resolve(
+      vscode.commands.executeCommand<AckMessage | undefined>("gradcraft.switchStrategy", runId),
+    );
+    let done = false;
+    void command.finally(() => {
+      done = true;
+    });
+    const deadline = Date.now() + 30_000;
+    while (!done && Date.now() < deadline) {
+      await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.ok(done, "the pickers did not close on accepting their first choice");
+    const ack = await command;
+    assert.ok(ack?.ok, `the switch was not acknowledged: ${JSON.stringify(ack)}`);
+    const changed = await waitFor("the switch in the event log", () =>
+      ofType(live().log.read(), "strategy-changed").find((m) => m.commandId === ack.id),
+    );
+    assert.equal(changed.name, running, `accepting the picker switched to ${changed.name}`);
+  });
+
   it("saving a changed learning rate in the config applies it to the live run", async () => {
     const { log: eventLog } = live();
     const uri = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
@@ -185,6 +220,57 @@ describe("a live run", () => {
     const switches = ofType(eventLog.read(), "strategy-changed");
     assert.equal(switches.at(-1)?.reason, "command", "saving the config changed the strategy");
     assert.equal(api.run(runId!)?.strategy, switches.at(-1)?.name);
+  });
+
+  it("under auto-save, a learning rate typed slowly is applied once, as its final value, with no error shown", async () => {
+    const { log: eventLog } = live();
+    const files = vscode.workspace.getConfiguration("files");
+    await files.update("autoSaveDelay", 100, vscode.ConfigurationTarget.Global);
+    await files.update("autoSave", "afterDelay", vscode.ConfigurationTarget.Global);
+    try {
+      const uri = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
+      const document = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(document);
+      const appliesBefore = api.applies().length;
+      const changesBefore = ofType(eventLog.read(), "hyper-changed").length;
+      const value = () => /"learningRate":\s*([^,\n}]*)/.exec(document.getText());
+      const before = Number(value()?.[1]);
+      const final = before * 3;
+      // What a slow typist leaves for auto-save: no value (not JSON), 0 (too small), then the rate.
+      for (const typed of ["", "0", String(final)]) {
+        const match = value();
+        assert.ok(match, `${CONFIG} has no learningRate`);
+        const start = document.positionAt(match.index + match[0].length - match[1].length);
+        const edit = new vscode.WorkspaceEdit();
+        edit.replace(uri, new vscode.Range(start, start.translate(0, match[1].length)), typed);
+        assert.ok(await vscode.workspace.applyEdit(edit), "the edit was not applied");
+        await waitFor(`auto-save of "${typed}"`, () => !document.isDirty, { timeoutMs: 10_000 });
+        await new Promise((resolve) => setTimeout(resolve, 300)); // a typist's pause, under the idle time
+      }
+      const changed = await waitFor(
+        "a hyper-changed to the final learning rate",
+        () =>
+          ofType(eventLog.read(), "hyper-changed").find((m) =>
+            m.changes.some((c) => c.name === "learningRate" && c.to === final),
+          ),
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(changed.changes.find((c) => c.name === "learningRate")?.from, before);
+      // The host records the apply once the trainer's ack is back, just after the log has it.
+      const applied = await waitFor("the apply's report", () => {
+        const now = api.applies().slice(appliesBefore);
+        return now.length > 0 ? now : undefined;
+      });
+      assert.deepEqual(
+        applied.map((a) => a.result.level),
+        ["info"],
+        `expected one quiet apply, got ${JSON.stringify(applied.map((a) => a.result.text))}`,
+      );
+      assert.equal(ofType(eventLog.read(), "hyper-changed").length, changesBefore + 1);
+    } finally {
+      await files.update("autoSave", undefined, vscode.ConfigurationTarget.Global);
+      await files.update("autoSaveDelay", undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it("Stop ends the run and leaves no trainer process behind", async () => {
