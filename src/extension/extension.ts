@@ -3,8 +3,10 @@ import * as vscode from "vscode";
 import type { ViewSettings } from "../panel/messages";
 import { runPaths } from "../protocol/runlog";
 import { registerConfigCommands } from "./commands/configs";
+import { registerIdentityCommands } from "./commands/identity";
 import { registerRunCommands } from "./commands/runs";
 import { registerRunsTableCommands } from "./commands/runsTable";
+import { registerTerminalCommand } from "./commands/terminal";
 import { registerTrainingCommands } from "./commands/training";
 import { ConfigCodeLens } from "./config/codelens";
 import { ConfigDiagnostics } from "./config/diagnostics";
@@ -132,6 +134,12 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     diagnostics,
     runsFolder: resolveRunsFolder,
     showRun,
+    identityChanged: async (runDir) => {
+      await registry.forRunDir(runDir)?.reloadIdentity();
+      await runsView.rescan();
+      await dashboards.renamed(runDir);
+      conflicts.renamed();
+    },
     onApplied: (run, result) => {
       if (!testing) return;
       applies.push({ runId: run.id, result, at: Date.now() });
@@ -164,7 +172,14 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     ...registerRunCommands(services),
     ...registerRunsTableCommands(runsTable),
     ...registerConfigCommands(),
+    ...registerIdentityCommands(services),
+    registerTerminalCommand(context),
     contextKeys(registry),
+    // A live run is named once its folder is known (identity.ts): tabs and views follow.
+    registry.onDidChange(() => {
+      void dashboards.renamed();
+      conflicts.renamed();
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("gradcraft.runsFolder")) {
         watchRunsFolder();
@@ -210,6 +225,7 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     },
     waitFor,
     dashboards: () => dashboards.openRunIds(),
+    panelTitles: () => dashboards.titles(),
     conflictsView: () => ({ runId: conflicts.current?.id, visible: conflicts.visible }),
     statusBarText: () => (registry.live().length > 0 ? statusBar.text : ""),
     panelTraffic: () => [...traffic],

@@ -25,4 +25,6 @@ export interface Services {
   showRun(target: LiveRun | string, options?: { preserveFocus?: boolean }): Promise<void>;
   /** Observers of applies (the test API records the last one). */
   onApplied(run: LiveRun, result: ApplyResult): void;
+  /** A run folder's run.json changed (rename, tags, note): every view that names the run follows. */
+  identityChanged(runDir: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import type { RunInfo } from "../protocol/runlog";
 import { runPaths } from "../protocol/runlog";
 import type { ApplyResult } from "./config/liveApply";
+import { seriesName } from "./panel/model";
 import type { LiveRun, LiveState, RunRegistry } from "./runs/liveRun";
 
 /**
@@ -36,6 +37,8 @@ export interface RunSummaryForTests {
   readonly strategies: string[];
   /** The learning rate the dashboard model holds (from config and hyper-changed messages). */
   readonly hyperparameters: Record<string, number>;
+  /** The first step the dashboard model's loss series holds (a resumed run keeps its history). */
+  readonly firstModelStep?: number;
 }
 
 export interface PanelRecord {
@@ -56,6 +59,8 @@ export interface GradCraftTestApi {
   waitFor(condition: () => boolean, timeoutMs?: number, message?: string): Promise<void>;
   /** Run ids (live id or run folder) with an open dashboard panel. */
   dashboards(): string[];
+  /** The titles of the open dashboard and compare tabs. */
+  panelTitles(): string[];
   /** The run the Conflicts view shows, and whether it is visible. */
   conflictsView(): { runId?: string; visible: boolean };
   /** The status bar item's text ("" when hidden). */
@@ -95,6 +100,7 @@ export function summarize(run: LiveRun): RunSummaryForTests {
     tasks: run.tasks,
     strategies: run.hello?.strategies.map((s) => s.name) ?? [],
     hyperparameters: { ...run.model.hyperparameters },
+    firstModelStep: run.model.series.get(seriesName.lr)?.points()[0]?.x,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type TrainerMessage,
 } from "./messages";
 import { monotone, readResumeSteps, resumeStep, SupersededRecords } from "./resumes";
+import { type RunIdentity, readStoredRunIdentity, runIdentity } from "./runIdentity";
 
 /**
  * The run folder (docs/protocol.md): the resolved config, the event log (the live stream, every step
@@ -20,6 +21,7 @@ import { monotone, readResumeSteps, resumeStep, SupersededRecords } from "./resu
  *     events.ndjson    every TrainerMessage the run produced, one per line
  *     summary.json     RunSummary, written at the end
  *     checkpoints/     one folder per checkpoint
+ *     run.json         the run's name, tags and note as the user gave them (runIdentity.ts)
  *     link.token       random token, mode 0600 (only while listening)
  *     link.json        { socket | host+port, pid } (only while listening)
  *     link.sock        the Unix socket (only while listening)
@@ -265,6 +267,8 @@ export interface RunInfo {
   summary: RunSummary | null;
   /** What could not be read, if anything (the run is still listed). */
   problems: string[];
+  /** What every view calls the run: its name (automatic or the user's), tags and note (runIdentity.ts). */
+  identity: RunIdentity;
 }
 
 const FORWARD_NOTES: ReadonlySet<StreamProblem["kind"]> = new Set([
@@ -291,9 +295,26 @@ export async function scanRuns(runsRoot: string): Promise<RunInfo[]> {
   const runs = await Promise.all(
     entries.filter((e) => e.isDirectory()).map((e) => readRunInfo(join(runsRoot, e.name))),
   );
-  return runs
-    .filter((r): r is RunInfo => r !== null)
-    .sort((a, b) => (b.startedAt ?? "").localeCompare(a.startedAt ?? "") || b.dir.localeCompare(a.dir));
+  return distinctNames(
+    runs
+      .filter((r): r is RunInfo => r !== null)
+      .sort((a, b) => (b.startedAt ?? "").localeCompare(a.startedAt ?? "") || b.dir.localeCompare(a.dir)),
+  );
+}
+
+/**
+ * Two automatic names can coincide (a four-character id); within one listing the later one gets
+ * a suffix, so no two runs read alike. Names the user chose are left as they are.
+ */
+function distinctNames(runs: RunInfo[]): RunInfo[] {
+  const seen = new Map<string, number>();
+  for (const run of [...runs].reverse()) {
+    const count = (seen.get(run.identity.name) ?? 0) + 1;
+    seen.set(run.identity.name, count);
+    if (count > 1 && run.identity.automatic)
+      run.identity = { ...run.identity, name: `${run.identity.name}-${count}` };
+  }
+  return runs;
 }
 
 /** One run folder's info; null when the folder holds none of a run's files. */
@@ -309,11 +330,13 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
     tasks: [],
     summary: null,
     problems: [],
+    identity: runIdentity(runDir, null),
   };
-  const [config, summary, events] = await Promise.all([
+  const [config, summary, events, stored] = await Promise.all([
     readJson(paths.config, info.problems),
     readJson(paths.summary, info.problems),
     readHeadAndTail(paths.events, info.problems),
+    readStoredRunIdentity(runDir, info.problems),
   ]);
   if (config === undefined && summary === undefined && events === null) return null;
 
@@ -377,7 +400,19 @@ export async function readRunInfo(runDir: string): Promise<RunInfo | null> {
     info.status = "completed";
     info.steps = info.summary.steps;
   }
+  info.identity = runIdentity(runDir, startStrategy(config, events), stored);
   return info;
+}
+
+/** The strategy a run started with (its name's first part): config.json's, else the log's first. */
+function startStrategy(config: unknown, events: TrainerMessage[] | null): string | null {
+  const fromConfig = (config as { strategy?: { name?: unknown } } | null | undefined)?.strategy?.name;
+  if (typeof fromConfig === "string") return fromConfig;
+  for (const message of events ?? []) {
+    if (message.type === "config") return message.config.strategy.name;
+    if (message.type === "strategy-changed") return message.name;
+  }
+  return null;
 }
 
 function processAlive(pid: number): boolean {

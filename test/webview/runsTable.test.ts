@@ -8,6 +8,7 @@ import { type RunRow, runRow } from "../../src/panel/runRows";
 import type { HostToRunsPage } from "../../src/panel/runsMessages";
 import { TrainingConfig } from "../../src/protocol/config";
 import { type SplitMetrics, type TrainerMessage, PROTOCOL_VERSION as v } from "../../src/protocol/messages";
+import { runIdentity } from "../../src/protocol/runIdentity";
 import type { RunInfo } from "../../src/protocol/runlog";
 import { chromiumArgs } from "../provision.mjs";
 import { pageHtml, type ThemeName } from "./themes";
@@ -36,8 +37,9 @@ function row(
   testAuc: number[] | null,
   extra: { tags?: string[]; status?: RunInfo["status"]; messages?: TrainerMessage[] } = {},
 ): RunRow {
+  const dir = `/ws/.gradcraft/runs/20261203-1200${name.length}0-${name}`;
   const info: RunInfo = {
-    dir: `/ws/.gradcraft/runs/20261203-1200${name.length}0-${name}`,
+    dir,
     name,
     startedAt: "2026-12-03T12:00:00.000Z",
     strategy: strategy.name,
@@ -53,6 +55,7 @@ function row(
         }
       : null,
     problems: [],
+    identity: runIdentity(dir, strategy.name, { tags: extra.tags }),
   };
   const config = TrainingConfig.parse({
     name,

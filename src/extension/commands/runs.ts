@@ -2,12 +2,13 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
-import { RUN_FILES, type RunInfo } from "../../protocol/runlog";
+import { RUN_FILES, type RunInfo, readRunInfo } from "../../protocol/runlog";
 import type { PanelRun } from "../panel/session";
 import { exportRunCsv } from "../runs/exportCsv";
 import { loadReplayedRun } from "../runs/library";
 import type { LiveRun } from "../runs/liveRun";
 import { deletableRunFolder } from "../runs/runsFolder";
+import { exportFileName, tagsText } from "../runs/runText";
 import type { Services } from "../services";
 import { readSettings } from "../settings";
 import { liveRunFromArg, pickLiveRun, runDirFromArg } from "./pickRun";
@@ -25,12 +26,20 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     const items: Item[] = [
       ...live.map((run) => ({
         label: `$(pulse) ${run.label}`,
-        description: `live · ${run.strategy} · step ${run.step}`,
+        description: `live · ${run.configName} · ${run.strategy} · step ${run.step}`,
         target: run,
       })),
       ...finished.map((info) => ({
-        label: `$(history) ${info.name}`,
-        description: `${info.strategy ?? "?"} · ${info.steps} steps · ${info.status}`,
+        label: `$(history) ${info.identity.name}`,
+        description: [
+          info.name,
+          info.strategy ?? "?",
+          `${info.steps} steps`,
+          info.status,
+          tagsText(info.identity.tags),
+        ]
+          .filter(Boolean)
+          .join(" · "),
         detail: info.dir,
         target: info,
       })),
@@ -53,7 +62,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
         openLabel: "Open Run",
       });
       if (!folder?.[0]) return undefined;
-      return [{ dir: folder[0].fsPath, name: basename(folder[0].fsPath) } as RunInfo];
+      return [{ dir: folder[0].fsPath } as RunInfo];
     }
     return picked.target ? [picked.target] : undefined;
   };
@@ -119,7 +128,9 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
       const destination =
         (target instanceof vscode.Uri ? target : undefined) ??
         (await vscode.window.showSaveDialog({
-          defaultUri: vscode.Uri.file(join(dir, `${basename(dir)}.csv`)),
+          defaultUri: vscode.Uri.file(
+            join(dir, exportFileName((await readRunInfo(dir))?.identity.name ?? basename(dir), "csv")),
+          ),
           filters: { CSV: ["csv"] },
           title: "Export every series of the run",
         }));
@@ -148,15 +159,15 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
         type Item = vscode.QuickPickItem & { dir?: string };
         const items: Item[] = [
           ...runs.map((info) => ({
-            label: `$(plug) ${info.name}`,
-            description: `${info.status} · step ${info.steps}`,
+            label: `$(plug) ${info.identity.name}`,
+            description: `${info.name} · ${info.status} · step ${info.steps}`,
             detail: info.dir,
             dir: info.dir,
           })),
           { label: "$(folder-opened) Browse for the run folder..." },
         ];
         const picked = await vscode.window.showQuickPick(items, {
-          title: "GradCraft: attach to a trainer started with `gradcraft train --listen`",
+          title: "GradCraft: attach to a trainer started with gradcraft train --listen",
         });
         if (!picked) return undefined;
         dir = picked.dir;
@@ -194,7 +205,7 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
       }
       const remove = "Delete";
       const answer = await vscode.window.showWarningMessage(
-        `Delete the run "${basename(dir)}" with its event log and checkpoints?`,
+        `Delete the run "${(await readRunInfo(dir))?.identity.name ?? basename(dir)}" with its event log and checkpoints?`,
         { modal: true, detail: dir },
         remove,
       );

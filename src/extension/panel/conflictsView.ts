@@ -39,6 +39,13 @@ export class ConflictsView implements vscode.WebviewViewProvider, vscode.Disposa
     this.bind();
   }
 
+  /** The run's name changed: the view's title follows, and the panel gets it. */
+  renamed(): void {
+    if (!this.view || !this.run || this.view.description === this.run.label) return;
+    this.view.description = this.run.label;
+    this.session?.refresh();
+  }
+
   /** Shows this run in the view (no-op when it already does). */
   follow(run: PanelRun | undefined): void {
     if (run === this.run) return;

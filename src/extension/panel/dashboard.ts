@@ -15,7 +15,7 @@ const OPEN_PANELS_KEY = "gradcraft.openDashboards";
  * window reload (from the run folder recorded for each open panel).
  */
 export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly open = new Map<string, { panel: vscode.WebviewPanel; session: PanelSession }>();
+  private readonly open = new Map<string, OpenPanel>();
   private compare?: { panel: vscode.WebviewPanel; runs: PanelRun[]; refresh: () => void };
   private unrestored?: RememberedPanel[];
 
@@ -39,6 +39,14 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     return [...ids];
   }
 
+  /** The open tabs' titles (a test hook). */
+  titles(): string[] {
+    return [
+      ...[...this.open.values()].map((o) => o.panel.title),
+      ...(this.compare ? [this.compare.panel.title] : []),
+    ];
+  }
+
   session(runId: string): PanelSession | undefined {
     return this.open.get(runId)?.session;
   }
@@ -49,6 +57,8 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       this.open.get(run.id) ??
       (run.runDir ? [...this.open.values()].find((o) => o.session.run.runDir === run.runDir) : undefined);
     if (existing) {
+      // A finished run resumed: its tab now follows the live run (the model keeps the history).
+      if (existing.session.run !== run) this.rebind(existing, run);
       existing.panel.reveal(undefined, preserveFocus);
       return existing.panel;
     }
@@ -130,8 +140,8 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       commandRefusal: "commands go to one run: open its own dashboard",
       post,
       ready: sendRuns,
-      // Exports land next to the first run by default (the user picks).
-      save: (bytes, name, kind) => saveExport(bytes, name, kind, runs[0].runDir),
+      // A comparison belongs to no one run: its exports start beside the workspace.
+      save: (bytes, name, kind) => saveExport(bytes, name, kind),
       exportRun: (runId) => this.host.exportRun(runId),
       seriesCsv: (runId, series) => runs.find((r) => r.id === runId)?.model.toCsv(series),
       openDashboard: (runId) => this.host.openDashboard(runId),
@@ -170,23 +180,60 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
     compare.refresh();
   }
 
+  /**
+   * A run's name changed (its identity arrived, or the user renamed it): tabs follow, and panels
+   * showing it get a fresh snapshot with the new name. `runDir`: that run's replays re-read it.
+   */
+  async renamed(runDir?: string): Promise<void> {
+    for (const { panel, session } of this.open.values()) {
+      if (runDir !== undefined && session.run.runDir === runDir) await session.run.reloadIdentity?.();
+      if (panel.title === title(session.run)) continue;
+      panel.title = title(session.run);
+      session.refresh();
+    }
+    const compare = this.compare;
+    if (!compare) return;
+    const before = compare.runs.map((r) => r.label).join("\n");
+    for (const run of compare.runs)
+      if (runDir !== undefined && run.runDir === runDir) await run.reloadIdentity?.();
+    if (
+      compare.runs.map((r) => r.label).join("\n") === before &&
+      compare.panel.title === compareTitle(compare.runs)
+    )
+      return;
+    compare.panel.title = compareTitle(compare.runs);
+    compare.refresh();
+  }
+
   /** Re-sends snapshots (settings changed). */
   refreshAll(): void {
     for (const { session } of this.open.values()) session.refresh();
     this.compare?.refresh();
   }
 
+  /** Moves an open tab onto another run of the same folder (a replay, then its resumed run). */
+  private rebind(open: OpenPanel, run: PanelRun): void {
+    for (const [id, entry] of this.open) if (entry === open) this.open.delete(id);
+    open.session.dispose();
+    open.session = new PanelSession(open.panel.webview, run, "dashboard", this.host);
+    open.panel.title = title(run);
+    this.open.set(run.id, open);
+    open.session.refresh();
+    void this.remember();
+  }
+
   private bind(panel: vscode.WebviewPanel, run: PanelRun): void {
     panel.title = title(run);
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, "media", "gradcraft.svg");
-    const session = new PanelSession(panel.webview, run, "dashboard", this.host);
+    // The entry's session may be replaced (rebind): the handlers read it when they run.
+    const entry = { panel, session: new PanelSession(panel.webview, run, "dashboard", this.host) };
     setWebviewHtml(panel.webview, this.context.extensionUri, "dashboard", title(run));
-    this.open.set(run.id, { panel, session });
+    this.open.set(run.id, entry);
     void this.remember();
-    panel.onDidChangeViewState(({ webviewPanel }) => session.setVisible(webviewPanel.visible));
+    panel.onDidChangeViewState(({ webviewPanel }) => entry.session.setVisible(webviewPanel.visible));
     panel.onDidDispose(() => {
-      session.dispose();
-      if (this.open.get(run.id)?.panel === panel) this.open.delete(run.id);
+      entry.session.dispose();
+      for (const [id, open] of this.open) if (open === entry) this.open.delete(id);
       void this.remember();
     });
   }
@@ -220,6 +267,9 @@ function compareTitle(runs: readonly PanelRun[]): string {
 function samePath(a: string, b: string): boolean {
   return resolve(a) === resolve(b);
 }
+
+/** One open dashboard tab and the session binding it to its run (replaced when the run resumes). */
+type OpenPanel = { readonly panel: vscode.WebviewPanel; session: PanelSession };
 
 /** What the serializer keeps for each open dashboard: its run folder and its tab's title. */
 type RememberedPanel = { runDir: string; title: string };

@@ -16,6 +16,8 @@ export interface PanelRun {
   readonly runDir?: string;
   readonly canCommand?: boolean;
   onDidMessage?(listener: (message: TrainerMessage) => void): { dispose(): void };
+  /** Re-reads the run's name, tags and note from its folder (after a rename). */
+  reloadIdentity?(): Promise<void>;
   send?(command: CommandBody, timeoutMs?: number): Promise<AckMessage>;
 }
 

@@ -8,6 +8,7 @@ import type {
   ProgressMessage,
   TrainerMessage,
 } from "../../protocol/messages";
+import { type RunIdentity, readRunIdentity, runIdentity } from "../../protocol/runIdentity";
 import type { CommandBody, ExitInfo, RunConnection } from "./connection";
 import type { StopOutcome, StopTimeouts } from "./stopProcess";
 
@@ -20,6 +21,7 @@ export type LiveState = "starting" | "running" | "paused" | "stopping" | "finish
 
 export interface LiveRunOptions {
   readonly id: string;
+  /** What the run is called until its folder is known (the config's name); then its identity's. */
   readonly label: string;
   readonly connection: RunConnection;
   /** The config file the run was started from (absent for the quick preset or an attach). */
@@ -28,13 +30,21 @@ export interface LiveRunOptions {
   readonly configSnapshot?: TrainingConfig;
   /** Points per series kept for the dashboard. */
   readonly maxPoints: number;
+  /**
+   * A resumed run: its folder (known before the trainer says hello) and the panel model rebuilt
+   * from the folder's log, so the run's views keep every step before the resume.
+   */
+  readonly resumed?: { runDir: string; model: RunModel };
 }
 
 const RATE_WINDOW = 20;
 
 export class LiveRun {
   readonly id: string;
-  readonly label: string;
+  /** The config's name (shared by every run of that config). */
+  readonly configName: string;
+  /** What every view calls the run (runIdentity.ts); known once the trainer names its folder. */
+  identity?: RunIdentity;
   readonly connection: RunConnection;
   readonly configPath?: string;
   configSnapshot?: TrainingConfig;
@@ -68,22 +78,55 @@ export class LiveRun {
 
   constructor(options: LiveRunOptions) {
     this.id = options.id;
-    this.label = options.label;
+    this.configName = options.label;
     this.connection = options.connection;
     this.configPath = options.configPath;
     this.configSnapshot = options.configSnapshot;
-    this.model = new RunModel(options.id, options.label, { maxPoints: options.maxPoints });
+    this.resumedDir = options.resumed?.runDir;
+    this.model =
+      options.resumed?.model ?? new RunModel(options.id, options.label, { maxPoints: options.maxPoints });
+    // A replayed history ends "stopped"; the trainer's hello makes it running again.
+    if (options.resumed) this.model.state = "starting";
     this.connection.onMessage = (message) => this.receive(message);
     this.connection.onExit = (info) => this.handleExit(info);
   }
+
+  /** The run's name wherever it is shown: its identity's, else (before hello) the config's. */
+  get label(): string {
+    return this.identity?.name ?? this.configName;
+  }
+
+  /**
+   * Sets the identity (read from the run folder, or after a rename): the panels' model and every
+   * observer follow.
+   */
+  setIdentity(identity: RunIdentity): void {
+    const same = this.identity !== undefined && JSON.stringify(this.identity) === JSON.stringify(identity);
+    if (same) return;
+    this.identity = identity;
+    this.model.label = identity.name;
+    this.changed.fire(this);
+  }
+
+  /** Re-reads `run.json` (after a rename here or elsewhere); a no-op before the folder is known. */
+  async reloadIdentity(): Promise<void> {
+    const runDir = this.runDir;
+    if (!runDir) return;
+    this.setIdentity(await readRunIdentity(runDir, this.startStrategy));
+  }
+
+  /** The strategy the run started with: the first part of its automatic name. */
+  private startStrategy?: string;
 
   get kind(): "spawned" | "attached" {
     return this.connection.kind;
   }
 
   get runDir(): string | undefined {
-    return this.hello?.runDir ?? undefined;
+    return this.hello?.runDir ?? this.resumedDir;
   }
+
+  private readonly resumedDir?: string;
 
   get tasks(): string[] {
     return this.hello?.tasks ?? [];
@@ -145,6 +188,12 @@ export class LiveRun {
       case "config":
         this.resolvedConfig = message.config;
         this.strategy ||= message.config.strategy.name;
+        this.startStrategy ??= message.config.strategy.name;
+        if (this.runDir) {
+          // The automatic name at once; the stored one (a resumed or attached run) when read.
+          if (!this.identity) this.setIdentity(runIdentity(this.runDir, this.startStrategy));
+          void this.reloadIdentity().catch(() => undefined);
+        }
         break;
       case "step":
         this.step = message.step;

@@ -6,6 +6,7 @@ import { parseConfigFile } from "../config/parse";
 import { readSettings, runsFolder } from "../settings";
 import { ensureTrusted } from "../trust";
 import { AttachedConnection, SpawnedConnection } from "./connection";
+import { loadReplayedRun } from "./library";
 import { LiveRun, type RunRegistry } from "./liveRun";
 import { type NarrativeLine, RunNarrative } from "./runNarrative";
 import { NonFiniteSteps, type RunNotice, runEndNotice } from "./runNotices";
@@ -89,13 +90,18 @@ export class RunManager implements vscode.Disposable {
     this.log.info(`starting trainer: ${[plan.command, ...plan.args].map(quoteForLog).join(" ")}`);
     const connection = new SpawnedConnection(plan);
     this.spawned.add(connection);
+    // A resumed run's views keep what it did before: its log so far, replayed into its model.
+    const history = options.resume
+      ? await loadReplayedRun(options.resume, settings.maxPointsPerSeries).catch(() => undefined)
+      : undefined;
     const run = new LiveRun({
       id: `live-${++this.counter}`,
-      label: options.resume ? `${label} (resumed)` : label,
+      label: history?.label ?? label,
       connection,
       configPath: configUri?.fsPath,
       configSnapshot,
       maxPoints: settings.maxPointsPerSeries,
+      resumed: history && options.resume ? { runDir: options.resume, model: history.model } : undefined,
     });
     this.wire(run);
     connection.onStderr = (line) => this.log.info(`[${run.label}] ${line}`);

@@ -1,7 +1,8 @@
-import { basename } from "node:path";
 import * as vscode from "vscode";
 import { type RunInfo, scanRuns } from "../../protocol/runlog";
+import { seriesName } from "../panel/model";
 import type { LiveRun, RunRegistry } from "./liveRun";
+import { headlineMetric, localTime, metricText, summaryLines, tagsText } from "./runText";
 
 /**
  * The Runs view: live runs first (strategy, step, steps/s), then the finished runs of the runs
@@ -122,22 +123,28 @@ function liveItem(run: LiveRun): vscode.TreeItem {
   const item = new vscode.TreeItem(run.label, vscode.TreeItemCollapsibleState.None);
   item.id = `live:${run.id}`;
   const rate = run.stepsPerSecond;
-  const parts = [run.strategy || "…", `step ${run.step}`];
+  const parts = [run.configName, run.strategy || "…", `step ${run.step}`];
   if (rate > 0) parts.push(`${rate < 10 ? rate.toFixed(2) : rate.toFixed(1)} steps/s`);
   if (run.state === "paused") parts.push("paused");
   if (run.state === "starting") parts.push(run.progress?.phase ?? "starting");
   if (run.kind === "attached") parts.push("attached");
+  if (run.identity?.tags.length) parts.push(tagsText(run.identity.tags));
   item.description = parts.join(" · ");
   item.contextValue = `run.live.${run.state === "paused" ? "paused" : "running"}${run.kind === "attached" ? ".attached" : ""}`;
   item.iconPath = new vscode.ThemeIcon(
     run.state === "paused" ? "debug-pause" : "sync~spin",
     new vscode.ThemeColor(run.state === "paused" ? "charts.yellow" : "charts.green"),
   );
+  const best = run.model.best[seriesName.evalMean("validation", "auc")];
   item.tooltip = new vscode.MarkdownString(
     [
-      `**${run.label}** (${run.kind})`,
+      `**${literal(run.label)}** (${run.kind}), config ${literal(run.configName)}`,
+      run.identity?.tags.length ? tagsText(run.identity.tags) : "",
+      run.identity?.note ? `_${literal(run.identity.note)}_` : "",
       `strategy: ${run.strategy || "?"}`,
       `step ${run.step}, ${rate.toFixed(2)} steps/s`,
+      best ? `${metricText("validation", "AUC", best.value)} (best mean so far, step ${best.step})` : "",
+      `started ${localTime(new Date(run.startedAt).toISOString())}`,
       run.hello ? `backend: ${run.hello.backend.name}` : "",
       run.runDir ? `folder: ${run.runDir}` : "",
     ]
@@ -149,11 +156,12 @@ function liveItem(run: LiveRun): vscode.TreeItem {
 }
 
 function finishedItem(info: RunInfo): vscode.TreeItem {
-  const item = new vscode.TreeItem(info.name || basename(info.dir), vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(info.identity.name, vscode.TreeItemCollapsibleState.None);
   item.id = `run:${info.dir}`;
-  const auc = info.summary?.splits.test?.mean.auc ?? info.summary?.splits.validation?.mean.auc;
-  const parts = [info.strategy ?? "?", `${info.steps} steps`, info.status];
-  if (typeof auc === "number") parts.push(`AUC ${auc.toFixed(4)}`);
+  const metric = headlineMetric(info.summary);
+  const parts = [info.name, info.strategy ?? "?", `${info.steps} steps`, info.status];
+  if (metric) parts.push(metric);
+  if (info.identity.tags.length > 0) parts.push(tagsText(info.identity.tags));
   item.description = parts.join(" · ");
   const running = info.status === "running";
   item.contextValue = running ? "run.external" : "run.finished";
@@ -164,12 +172,17 @@ function finishedItem(info: RunInfo): vscode.TreeItem {
         failed ? "warning" : "pass",
         failed ? new vscode.ThemeColor("charts.orange") : undefined,
       );
+  const started = localTime(info.startedAt);
   item.tooltip = new vscode.MarkdownString(
     [
-      `**${info.name}**`,
-      info.startedAt ? `started ${info.startedAt}` : "",
+      `**${literal(info.identity.name)}**, config ${literal(info.name)}`,
+      info.identity.tags.length > 0 ? tagsText(info.identity.tags) : "",
+      info.identity.note ? `_${literal(info.identity.note)}_` : "",
+      `${info.strategy ?? "?"} · ${info.steps} steps · ${info.status}`,
+      ...summaryLines(info.summary),
+      started ? `started ${started}` : "",
       `folder: ${info.dir}`,
-      ...info.problems.map((p) => `⚠ ${p}`),
+      ...info.problems.map((p) => `⚠ ${literal(p)}`),
     ]
       .filter(Boolean)
       .join("  \n"),
@@ -177,4 +190,9 @@ function finishedItem(info: RunInfo): vscode.TreeItem {
   item.resourceUri = vscode.Uri.file(info.dir);
   item.command = { command: "gradcraft.openDashboard", title: "Open Run", arguments: [info.dir] };
   return item;
+}
+
+/** Text a user typed (a run's name, note) shown literally in a Markdown tooltip. */
+function literal(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, "\\$&");
 }

@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { loadReplayedRun } from "../../../src/extension/runs/library";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import type { TrainerMessage } from "../../../src/protocol/messages";
+import { runShortId, updateRunIdentity } from "../../../src/protocol/runIdentity";
 import { scanRuns } from "../../../src/protocol/runlog";
 
 type Step = Extract<TrainerMessage, { type: "step" }>;
@@ -82,24 +83,32 @@ describe("finished runs read back from their folders", () => {
     assert.match(run.problems[0], /middle of a line/);
   });
 
-  it("a replayed run is named by its log's config, else its config.json, else its folder", async () => {
-    const fromLog = writeRun(root, "20260101-000200-logged", [
+  it("a replayed run is named by its identity: the user's name, else its starting strategy and a short id", async () => {
+    const logged = writeRun(root, "20260101-000200-logged", [
       TRAINER_EXAMPLES.hello,
       {
         ...(TRAINER_EXAMPLES.config as Config),
-        config: { ...(TRAINER_EXAMPLES.config as Config).config, name: "from-log" },
+        config: { ...(TRAINER_EXAMPLES.config as Config).config, strategy: { name: "pcgrad", params: {} } },
       },
       ...steps(3),
     ]);
-    assert.equal((await loadReplayedRun(fromLog, 64)).label, "from-log");
-    const fromFile = writeRun(root, "20260101-000300-filed", [TRAINER_EXAMPLES.hello, ...steps(3)]);
-    assert.equal((await loadReplayedRun(fromFile, 64)).label, "filed");
-    rmSync(join(fromFile, "config.json"));
-    const bare = await loadReplayedRun(fromFile, 64);
-    assert.equal(bare.label, "20260101-000300-filed");
-    assert.equal(bare.model.label, bare.label);
-    rmSync(fromLog, { recursive: true });
-    rmSync(fromFile, { recursive: true });
+    // config.json (written at the start) names no strategy here: the log's first config does.
+    const fromLog = await loadReplayedRun(logged, 64);
+    assert.equal(fromLog.label, `pcgrad-${runShortId(logged)}`);
+    assert.equal(fromLog.model.label, fromLog.label);
+    writeFileSync(
+      join(logged, "config.json"),
+      JSON.stringify({ name: "logged", strategy: { name: "mgda" } }),
+    );
+    assert.equal((await loadReplayedRun(logged, 64)).label, `mgda-${runShortId(logged)}`);
+    await updateRunIdentity(logged, { name: "my baseline" });
+    const renamed = await loadReplayedRun(logged, 64);
+    assert.equal(renamed.label, "my baseline");
+    await updateRunIdentity(logged, { name: "again" });
+    await renamed.reloadIdentity();
+    assert.equal(renamed.label, "again");
+    assert.equal(renamed.model.label, "again", "the panel's model follows a rename");
+    rmSync(logged, { recursive: true });
   });
 
   it("bad lines never reach the model: a broken line is reported with its line, a newer trainer's additions are skipped", async () => {

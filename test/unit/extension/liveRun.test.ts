@@ -8,6 +8,7 @@ import { LiveRun, RunRegistry } from "../../../src/extension/runs/liveRun";
 import { planTrainerSpawn } from "../../../src/extension/runs/spawn";
 import { TRAINER_EXAMPLES } from "../../../src/protocol/examples";
 import type { AckMessage, TrainerMessage } from "../../../src/protocol/messages";
+import { runShortId, updateRunIdentity } from "../../../src/protocol/runIdentity";
 import { readEventLog } from "../../../src/protocol/runlog";
 
 const fakeTrainer = join(__dirname, "fixtures/fake-trainer.mjs");
@@ -55,6 +56,52 @@ describe("a live run's state", () => {
     assert.equal(run.strategy, "gradcraft");
     assert.ok(Math.abs(run.stepsPerSecond - 4) < 1e-9, `4 steps/s expected, got ${run.stepsPerSecond}`);
     assert.equal(run.model.step, 11, "the panel model is fed the same messages");
+  });
+
+  it("is called by its config's name until its folder is known, then by its identity", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), "gradcraft-liverun-"));
+    const connection = new FakeConnection();
+    const run = new LiveRun({ id: "named", label: "quick", connection, maxPoints: 100 });
+    assert.equal(run.label, "quick");
+    connection.onMessage({ ...TRAINER_EXAMPLES.hello, runDir } as TrainerMessage);
+    connection.onMessage(TRAINER_EXAMPLES.config);
+    assert.equal(run.label, `gradcraft-${runShortId(runDir)}`, "named at once from the config message");
+    assert.equal(run.model.label, run.label, "the panels' model carries the name");
+    assert.equal(run.configName, "quick");
+    // A rename elsewhere (the Runs view): the run re-reads its folder and says it changed.
+    await updateRunIdentity(runDir, { name: "first try", tags: ["a"] });
+    let changes = 0;
+    run.onDidChange(() => changes++);
+    await run.reloadIdentity();
+    assert.equal(run.label, "first try");
+    assert.deepEqual(run.identity?.tags, ["a"]);
+    assert.equal(changes, 1);
+    await run.reloadIdentity();
+    assert.equal(changes, 1, "no change, no event");
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it("a resumed run knows its folder at once and keeps the history it is given", () => {
+    const history = new LiveRun({ id: "old", label: "old", connection: new FakeConnection(), maxPoints: 100 })
+      .model;
+    history.ingest(TRAINER_EXAMPLES.hello);
+    for (let i = 1; i <= 5; i++) history.ingest(step(i, i * 100));
+    history.state = "stopped";
+    const connection = new FakeConnection();
+    const run = new LiveRun({
+      id: "resumed",
+      label: "quick",
+      connection,
+      maxPoints: 100,
+      resumed: { runDir: "/runs/20261203-101500-quick", model: history },
+    });
+    assert.equal(run.runDir, "/runs/20261203-101500-quick", "known before hello: its tab can be found");
+    assert.equal(run.model.state, "starting");
+    connection.onMessage(TRAINER_EXAMPLES.hello);
+    connection.onMessage(step(6, 700));
+    assert.equal(run.model.state, "running");
+    assert.equal(run.model.series.get("lr")?.points()[0]?.x, 1, "the steps before the resume are kept");
+    assert.equal(run.model.step, 6);
   });
 
   it("paused and resumed follow the trainer, and only a writable live run takes commands", async () => {

@@ -12,6 +12,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
+import { automaticRunName } from "../../../src/protocol/runIdentity";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, root, waitFor, workbenchUrl } from "../harness.mjs";
 import { chainedSteps, requiredEnv, seriesInk, Workbench } from "./workbench.mjs";
@@ -223,7 +224,8 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     assert.match(shown.runId, /^attached-/, `the dashboard shows ${JSON.stringify(shown)}`);
-    assert.equal(shown.label, basename(runDir));
+    // Named as every run: its strategy and a short id of its folder.
+    assert.equal(shown.label, automaticRunName("gradcraft", runDir));
     await waitFor("the status bar to show the attached run's step", async () =>
       /step\s*\d+/i.test(await bench.statusBarText()),
     );
@@ -359,14 +361,17 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
     await dashboardWhere(
       bench,
       "a live dashboard on the second terminal run",
-      (v) => v.label === basename(dir) && v.state === "running",
+      (v) => v.label === automaticRunName("gradcraft", dir) && v.state === "running",
     );
     await reloadWindow(bench, 2);
     // A reload detaches from a terminal run; it does not end it. The panel takes it up again.
     const restored = await dashboardWhere(
       bench,
       "the restored dashboard on the second run, live",
-      (v) => v.runId.startsWith("attached-") && v.label === basename(dir) && v.state === "running",
+      (v) =>
+        v.runId.startsWith("attached-") &&
+        v.label === automaticRunName("gradcraft", dir) &&
+        v.state === "running",
     );
     dashboard = restored.frame;
     await waitFor(
@@ -393,7 +398,7 @@ describe("GradCraft Studio journeys in the browser", { concurrency: false }, () 
     const live = await dashboardWhere(
       bench,
       "the live run's dashboard",
-      (v) => v.label === basename(secondDir),
+      (v) => v.label === automaticRunName("gradcraft", secondDir),
     );
     const stop = live.frame.locator('button[data-control="stop"]');
     await stop.click();

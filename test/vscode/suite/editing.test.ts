@@ -1,7 +1,7 @@
 // Editing a config in the real editor: what completion inserts (VS Code's own JSON service, fed
 // the schema the extension contributes), in a config that names a preset.
 import * as assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import { extension, waitFor, workspaceFolder } from "./util";
@@ -67,5 +67,35 @@ describe("editing a config", () => {
     const model = root.find((i) => label(i) === "model");
     assert.ok(model);
     assert.match(inserted(model), /^"model": ?\{\s*(\$1|\$\{1\})?\s*\}/, `model inserts ${inserted(model)}`);
+  });
+});
+
+describe("the gradcraft CLI in a terminal", () => {
+  it("Open Terminal with the gradcraft CLI opens a terminal where gradcraft runs", async () => {
+    await extension().activate();
+    const out = join(workspaceFolder().uri.fsPath, "gradcraft-version.txt");
+    rmSync(out, { force: true });
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal>("gradcraft.openTerminal");
+    assert.ok(terminal, "the command opened no terminal");
+    try {
+      // Typed into the shell as a user would: found on PATH, run with the extension's Node.
+      terminal.sendText(`gradcraft --version > '${out}' 2>&1`, true);
+      const text = await waitFor(
+        "gradcraft --version to write its output",
+        () => {
+          try {
+            const written = readFileSync(out, "utf8");
+            return written.trim() ? written : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      assert.match(text, /^\d+\.\d+\.\d+/, `gradcraft --version said: ${text}`);
+    } finally {
+      terminal.dispose();
+      rmSync(out, { force: true });
+    }
   });
 });

@@ -79,6 +79,11 @@ describe("a live run", () => {
     assert.equal(typeof id, "string", `gradcraft.startTraining returned ${JSON.stringify(id)}, not a run id`);
     runId = id;
     await api.waitFor(() => (api.run(id!)?.step ?? 0) >= 3, 120_000, "the run's third step");
+    // Runs of one config are told apart: the run is named by its strategy and a short id.
+    assert.match(api.run(id!)!.label, /^gradcraft-[0-9a-z]{4}$/, "the live run has no name of its own");
+    await waitFor("its dashboard tab to carry that name", () =>
+      api.panelTitles().includes(`GradCraft: ${api.run(id!)!.label}`),
+    );
     const run = api.run(id!)!;
     assert.equal(run.state, "running", describeRun());
     assert.ok(run.runDir && existsSync(run.runDir), `run folder ${run.runDir} does not exist`);
@@ -222,6 +227,27 @@ describe("a live run", () => {
     assert.equal(api.run(runId!)?.strategy, switches.at(-1)?.name);
   });
 
+  it("the config's Apply CodeLens names the run and a current step", async () => {
+    const uri = vscode.Uri.file(join(workspaceFolder().uri.fsPath, CONFIG));
+    const lensStep = async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        "vscode.executeCodeLensProvider",
+        uri,
+      );
+      const title = lenses.map((l) => l.command?.title ?? "").find((t) => t.includes("Apply to running run"));
+      assert.ok(title, `no Apply lens: ${lenses.map((l) => l.command?.title)}`);
+      assert.ok(title.includes(live().run.label), `the lens does not name the run: ${title}`);
+      return Number(/step (\d+)/.exec(title)?.[1]);
+    };
+    const first = await lensStep();
+    await waitFor("the run to take five more steps", () => (api.run(runId!)?.step ?? 0) >= first + 5, {
+      timeoutMs: 60_000,
+    });
+    await waitFor("the lens to follow the run's step", async () => (await lensStep()) >= first + 5, {
+      timeoutMs: 10_000,
+    });
+  });
+
   it("under auto-save, a learning rate typed slowly is applied once, as its final value, with no error shown", async () => {
     const { log: eventLog } = live();
     const files = vscode.workspace.getConfiguration("files");
@@ -363,6 +389,35 @@ describe("a live run", () => {
           (m) => m.step,
         ),
       );
+    // Named by the user: the name, tags and note go to the run folder, and every view follows.
+    assert.equal(
+      await vscode.commands.executeCommand("gradcraft.renameRun", stopped, "baseline lr x3"),
+      true,
+    );
+    assert.equal(
+      await vscode.commands.executeCommand("gradcraft.editRunTags", stopped, ["sweep", "tiny"]),
+      true,
+    );
+    assert.equal(
+      await vscode.commands.executeCommand("gradcraft.editRunNote", stopped, "lr tripled by hand"),
+      true,
+    );
+    assert.deepEqual(JSON.parse(readFileSync(join(stopped, "run.json"), "utf8")), {
+      name: "baseline lr x3",
+      tags: ["sweep", "tiny"],
+      note: "lr tripled by hand",
+    });
+    const listed = await waitFor("the Runs view to list the new name", () =>
+      api.finishedRuns().find((r) => r.dir === stopped && r.identity.name === "baseline lr x3"),
+    );
+    assert.deepEqual(listed.identity.tags, ["sweep", "tiny"]);
+    const replayName = api.finishedRuns().find((r) => r.dir === replayDir)?.identity.name;
+    assert.match(replayName ?? "", /^gradcraft-[0-9a-z]{4}$/, "the terminal run has no automatic name");
+    await vscode.commands.executeCommand("gradcraft.openDashboard", stopped);
+    await waitFor("the dashboard tab to carry the new name", () =>
+      api.panelTitles().includes("GradCraft: baseline lr x3"),
+    );
+
     const before = api.lastCompare()?.at ?? 0;
     const ids = await vscode.commands.executeCommand<string[] | undefined>("gradcraft.compareRuns", [
       stopped,
@@ -380,8 +435,39 @@ describe("a live run", () => {
       { timeoutMs: 30_000 },
     );
     assert.deepEqual(shown.runIds, [stopped, replayDir]);
-    assert.deepEqual(shown.labels, ["tiny", "replay"]);
+    assert.deepEqual(shown.labels, ["baseline lr x3", replayName]);
+    assert.ok(api.panelTitles().includes(`Compare: baseline lr x3 · ${replayName}`), `${api.panelTitles()}`);
     assert.deepEqual(shown.steps, [lastStep(stopped), lastStep(replayDir)], "a run's history is cut short");
     assert.deepEqual(trainerProcesses(), [], "comparing finished runs started a trainer");
   });
+
+  it("a resumed run continues in its existing tab, with the steps before the resume", async () => {
+    const stopped = runId ? api.run(runId)?.runDir : undefined;
+    assert.ok(stopped, "needs the stopped run of the tests above");
+    const before = lastStepOf(stopped);
+    await vscode.commands.executeCommand("gradcraft.openDashboard", stopped);
+    const tabs = () => api.panelTitles().filter((t) => t === "GradCraft: baseline lr x3").length;
+    await waitFor("the finished run's tab", () => tabs() === 1);
+    const id = await vscode.commands.executeCommand<string | undefined>("gradcraft.resumeRun", stopped);
+    assert.ok(id, "Resume Run returned no run id");
+    try {
+      await api.waitFor(() => (api.run(id)?.step ?? 0) > before, 120_000, "a step after the resume");
+      assert.equal(api.run(id)?.label, "baseline lr x3", "the resumed run lost its name");
+      assert.equal(tabs(), 1, `one tab for the run, got ${JSON.stringify(api.panelTitles())}`);
+      assert.ok(api.dashboards().includes(id), "the tab does not follow the resumed run");
+      // The panel's model holds the run from its first step, not only the steps after the resume.
+      assert.ok(
+        (api.run(id)?.firstModelStep ?? Number.POSITIVE_INFINITY) <= 1,
+        `${JSON.stringify(api.run(id))}`,
+      );
+    } finally {
+      await vscode.commands.executeCommand("gradcraft.stop", id);
+    }
+  });
 });
+
+function lastStepOf(dir: string): number {
+  return Math.max(
+    ...ofType(new EventLogTail<TrainerMessage>(join(dir, "events.ndjson")).read(), "step").map((m) => m.step),
+  );
+}
