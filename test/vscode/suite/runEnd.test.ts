@@ -7,6 +7,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import type { GradCraftTestApi } from "../../../src/extension/testApi";
+import { automaticRunName } from "../../../src/protocol/runIdentity";
 import { extension, trainerProcesses, waitFor, workspaceFolder } from "./util";
 
 type Show = (message: string, ...items: unknown[]) => Thenable<unknown>;
@@ -41,6 +42,9 @@ function gradcraftTabs(): string[] {
     .map((tab) => tab.label);
 }
 
+/** A notification about the run of the first test: it names the run, `GradCraft: "gradcraft-k3f9" ...`. */
+const NAMED = /^GradCraft: "gradcraft-[0-9a-z]{4}"/;
+
 describe("a run's end in the workbench", () => {
   let api: GradCraftTestApi;
   /** The run folder of the completed run of the first test. */
@@ -60,7 +64,8 @@ describe("a run's end in the workbench", () => {
     );
     let clicked = false;
     const notices = answerMessages("showInformationMessage", async (message, items) => {
-      if (!message.startsWith('GradCraft: "ends"') || !items.includes("Open Dashboard")) return undefined;
+      // The run is named by its identity (its strategy and a short id), not its config's name.
+      if (!NAMED.test(message) || !items.includes("Open Dashboard")) return undefined;
       // The dashboard opened at the start is closed first: the button has to open it again.
       await vscode.commands.executeCommand("workbench.action.closeAllEditors");
       clicked = true;
@@ -76,14 +81,18 @@ describe("a run's end in the workbench", () => {
       await waitFor("the end's notification, answered with Open Dashboard", () => clicked, {
         timeoutMs: 10_000,
       });
-      const notice = notices.seen.find((n) => n.message.startsWith('GradCraft: "ends"'));
+      const name = api.run(id)?.label ?? "?";
+      const notice = notices.seen.find((n) => n.message.startsWith(`GradCraft: "${name}"`));
       assert.ok(notice, `no notification for the run's end; seen: ${JSON.stringify(notices.seen)}`);
-      assert.match(notice.message, /^GradCraft: "ends" completed 15 steps\. Validation mean AUC \d\.\d{4}/);
+      assert.match(
+        notice.message,
+        /^GradCraft: "gradcraft-[0-9a-z]{4}" completed 15 steps\. Validation mean AUC \d\.\d{4}/,
+      );
       assert.deepEqual(notice.items, ["Open Dashboard", "Show Log"]);
       finished = api.run(id)?.runDir;
       assert.ok(finished, "the run has no folder");
       await waitFor("the dashboard opened by the notification's button", () =>
-        gradcraftTabs().includes("GradCraft: ends"),
+        gradcraftTabs().includes(`GradCraft: ${name}`),
       );
     } finally {
       notices.restore();
@@ -107,7 +116,8 @@ describe("a run's end in the workbench", () => {
     const before = api.lastCompare()?.at ?? 0;
     await vscode.commands.executeCommand("gradcraft.compareRuns", [a, b, c]);
     await waitFor("the compare panel with three runs", () => (api.lastCompare()?.at ?? 0) > before);
-    assert.deepEqual(gradcraftTabs().sort(), ["Compare: ends · ends · ends", "GradCraft: ends"]);
+    const [na, nb, nc] = [a, b, c].map((dir) => automaticRunName("gradcraft", dir));
+    assert.deepEqual(gradcraftTabs().sort(), [`Compare: ${na} · ${nb} · ${nc}`, `GradCraft: ${na}`]);
 
     const confirm = answerMessages("showWarningMessage", async (_message, items) =>
       items.includes("Delete") ? "Delete" : undefined,
@@ -116,7 +126,7 @@ describe("a run's end in the workbench", () => {
       const refreshed = api.lastCompare()?.at ?? 0;
       assert.equal(await vscode.commands.executeCommand("gradcraft.deleteRun", a), true, "a was not deleted");
       assert.ok(!existsSync(a), "a's folder is still there");
-      await waitFor("a's dashboard tab to close", () => !gradcraftTabs().includes("GradCraft: ends"));
+      await waitFor("a's dashboard tab to close", () => !gradcraftTabs().includes(`GradCraft: ${na}`));
       assert.ok(!api.dashboards().includes(a), "a dashboard still shows the deleted run");
       assert.equal(api.conflictsView().runId, undefined, "the Conflicts view still shows the deleted run");
       const compare = await waitFor("the compare tab to get the two runs left", () => {
@@ -124,7 +134,7 @@ describe("a run's end in the workbench", () => {
         return last && last.at > refreshed ? last : undefined;
       });
       assert.deepEqual(compare.runIds, [b, c]);
-      assert.deepEqual(gradcraftTabs(), ["Compare: ends · ends"]);
+      assert.deepEqual(gradcraftTabs(), [`Compare: ${nb} · ${nc}`]);
 
       assert.equal(await vscode.commands.executeCommand("gradcraft.deleteRun", b), true, "b was not deleted");
       await waitFor("the compare tab to close with one run left", () => gradcraftTabs().length === 0);
