@@ -87,6 +87,8 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
   };
 
   const dashboards = new Dashboards(context, sessionHost, restorePanelRun);
+  /** The name each run was last shown under (see the registry hook below). */
+  const shownLabels = new Map<string, string>();
   const conflicts = new ConflictsView(context.extensionUri, sessionHost);
   const runsView = new RunsView(registry, resolveRunsFolder);
   const runsTable = new RunsTablePanel({
@@ -175,8 +177,12 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     ...registerIdentityCommands(services),
     registerTerminalCommand(context),
     contextKeys(registry),
-    // A live run is named once its folder is known (identity.ts): tabs and views follow.
-    registry.onDidChange(() => {
+    // A live run is named once its folder is known (runIdentity.ts): tabs and views follow. Only
+    // a change of name acts: the registry fires on every step, and a panel refresh per step would
+    // keep the extension host (and the file search it runs in a remote window) busy.
+    registry.onDidChange((run) => {
+      if (!run || shownLabels.get(run.id) === run.label) return;
+      shownLabels.set(run.id, run.label);
       void dashboards.renamed();
       conflicts.renamed();
     }),
