@@ -1,7 +1,7 @@
+import { seriesName } from "../panel/snapshot";
 import type { RunInfo } from "../protocol/runlog";
 import { runPaths } from "../protocol/runlog";
 import type { ApplyResult } from "./config/liveApply";
-import { seriesName } from "./panel/model";
 import type { LiveRun, LiveState, RunRegistry } from "./runs/liveRun";
 
 /**

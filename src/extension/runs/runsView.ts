@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
+import { seriesName } from "../../panel/snapshot";
 import { type RunInfo, scanRuns } from "../../protocol/runlog";
-import { seriesName } from "../panel/model";
 import type { LiveRun, RunRegistry } from "./liveRun";
 import { headlineMetric, localTime, metricText, summaryLines, tagsText } from "./runText";
 
