@@ -299,12 +299,14 @@ describe("a live run", () => {
     }
   });
 
-  it("Stop ends the run and leaves no trainer process behind", async () => {
+  it("Stop ends the run gracefully (done, summary, exit status) and leaves no trainer process behind", async () => {
     const { run, log: eventLog } = live();
     const pid = run.pid!;
     assert.ok(processAlive(pid), `the trainer died before Stop; run: ${describeRun()}`);
     const how = await vscode.commands.executeCommand<string | undefined>("gradcraft.stop", runId);
-    assert.ok(how && ["graceful", "sigterm", "sigkill"].includes(how), `gradcraft.stop returned ${how}`);
+    // The stop command, or else SIGTERM (on which the trainer still checkpoints and writes its
+    // summary and done): never SIGKILL, which loses the steps since the last checkpoint.
+    assert.ok(how === "graceful" || how === "sigterm", `gradcraft.stop returned ${how}`);
     await waitFor("the trainer process to exit", () => !processAlive(pid), { timeoutMs: 30_000 });
     await waitFor(
       "the run to leave the live state",
@@ -312,11 +314,21 @@ describe("a live run", () => {
     );
     assert.deepEqual(api.trainerPids(), [], "the extension still tracks live trainer pids");
     assert.deepEqual(trainerProcesses(), [], "trainer processes remain");
-    if (how === "graceful") {
-      const last = eventLog.read().at(-1);
-      assert.equal(last?.type, "done", "a graceful stop did not end the event log with done");
-      assert.equal(last.type === "done" && last.reason, "stopped");
-    }
+
+    const ended = api.run(runId!)!;
+    const last = eventLog.read().at(-1);
+    assert.equal(last?.type, "done", `the event log ends with ${JSON.stringify(last)}, not done (${how})`);
+    assert.equal(String(last.reason), how === "graceful" ? "stopped" : "interrupted");
+    const summaryPath = join(ended.runDir!, "summary.json");
+    assert.ok(existsSync(summaryPath), "the stopped run has no summary.json");
+    const summary = JSON.parse(readFileSync(summaryPath, "utf8")) as { steps: number };
+    assert.equal(summary.steps, last.summary.steps, "summary.json and done disagree on the steps");
+    // 143: the conventional exit status after SIGTERM (128 + 15).
+    assert.deepEqual(
+      [ended.exitCode, ended.exitSignal],
+      how === "graceful" ? [0, null] : [143, null],
+      `the trainer's exit after ${how}`,
+    );
   });
 
   it("Open Run replays a finished run from its folder (a run trained in a terminal)", async () => {
