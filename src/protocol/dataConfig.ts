@@ -6,6 +6,9 @@ import { didYouMean } from "./didYouMean";
  * the user's own files as they come. Rules that involve several fields (names that must exist,
  * derived features that must be used) are checked here, before any file is opened, so the editor
  * shows them as the user types and the trainer refuses them with the field's path.
+ *
+ * Over 500 lines on purpose: every field of the data block with its description and unit (the
+ * editor's hover text), and the cross-field rules beside the fields they check.
  */
 
 const positiveInt = z.number().int().positive();

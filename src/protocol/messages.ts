@@ -11,6 +11,10 @@ import { liveHyperparameters, TrainingConfig } from "./config";
  * dropped before the message reaches the application and named in `droppedFields` (the stream
  * reader notes each once); types it does not know are skipped ("unknown-type", noted once per
  * type). A different major is refused ("version"), never guessed at; the link ends there.
+ *
+ * Over 500 lines on purpose: it is the whole wire contract, one schema per message and command
+ * with its field docs, read top to bottom beside docs/protocol.md; splitting it would scatter the
+ * contract that this file exists to keep in one place.
  */
 
 export const PROTOCOL_MAJOR = 1;
