@@ -99,7 +99,7 @@ export function strategyLabel(row: RunRow): string {
   return names.join(" → ") || "?";
 }
 
-/** The final strategy's parameters, "tau=0.5, epsilon=1e-10" (sorted by name, so rows line up). */
+/** The final strategy's parameters, "tau=0.5, eps=1e-10" (sorted by name, so rows line up). */
 export function paramsText(row: RunRow): string {
   const params = finalStrategy(row)?.params ?? {};
   return Object.keys(params)

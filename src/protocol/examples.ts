@@ -38,14 +38,14 @@ export const TRAINER_EXAMPLES: Record<TrainerMessage["type"], TrainerMessage> = 
     v,
     type: "config",
     // Resolved from the definition so the example follows the config as it grows.
-    config: TrainingConfig.parse({ strategy: { name: "gradcraft", params: { tau: 0.1, epsilon: 1e-10 } } }),
+    config: TrainingConfig.parse({ strategy: { name: "gradcraft", params: { tau: 0.1, eps: 1e-10 } } }),
   },
   "strategy-changed": {
     v,
     type: "strategy-changed",
     step: 0,
     name: "gradcraft",
-    params: { tau: 0.1, epsilon: 1e-10 },
+    params: { tau: 0.1, eps: 1e-10 },
     previous: null,
     reason: "initial",
   },
