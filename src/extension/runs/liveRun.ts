@@ -89,6 +89,9 @@ export class LiveRun {
     if (options.resumed) this.model.state = "starting";
     this.connection.onMessage = (message) => this.receive(message);
     this.connection.onExit = (info) => this.handleExit(info);
+    // A resumed run keeps its name from the start: run.json is read while the trainer starts, so
+    // the automatic name never replaces the user's between the trainer's first messages and the read.
+    if (this.resumedDir) void this.reloadIdentity().catch(() => undefined);
   }
 
   /** The run's name wherever it is shown: its identity's, else (before hello) the config's. */

@@ -15,7 +15,7 @@ import type { Frame } from "playwright-core";
 import { automaticRunName } from "../../../src/protocol/runIdentity";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, root, waitFor, workbenchUrl } from "../harness.mjs";
-import { chainedSteps, requiredEnv, seriesInk, Workbench } from "./workbench.mjs";
+import { chainedSteps, chartsDrawn, requiredEnv, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
 const workspace = requiredEnv("GRADCRAFT_E2E_WORKSPACE");
@@ -54,18 +54,6 @@ async function panelRuns(frame: Frame): Promise<PanelRunView[]> {
       strategy: r.strategy?.name,
     }));
   });
-}
-
-/** Waits until at least `count` of the dashboard's charts show data (pixels in series colours). */
-async function chartsDrawn(frame: Frame, count = 4): Promise<string[]> {
-  return waitFor(
-    `${count} dashboard charts to be drawn`,
-    async () => {
-      const drawn = (await seriesInk(frame)).filter((c) => c.seriesPixels >= 150);
-      return drawn.length >= count ? drawn.map((c) => c.label) : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 500 },
-  );
 }
 
 /**

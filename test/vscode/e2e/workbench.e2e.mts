@@ -10,7 +10,7 @@ import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
-import { canvasInk, chainedSteps, requiredEnv, seriesInk, Workbench } from "./workbench.mjs";
+import { canvasInk, chainedSteps, chartsDrawn, requiredEnv, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
 const workspace = requiredEnv("GRADCRAFT_E2E_WORKSPACE");
@@ -138,15 +138,7 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
   step("the dashboard opens and its charts fill with data", async () => {
     await bench.runCommand("GradCraft: Open Dashboard");
     dashboard = await bench.webview("dashboard");
-    const filled = await waitFor(
-      "most dashboard charts to be drawn",
-      async () => {
-        // Data, not axes: pixels in the series' own colours.
-        const drawn = (await seriesInk(dashboard)).filter((c) => c.seriesPixels >= 150);
-        return drawn.length >= 4 ? drawn.map((c) => `${c.label} (${c.seriesPixels} px)`) : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
+    const filled = await chartsDrawn(dashboard);
     assert.ok(filled.length >= 4, `drawn canvases: ${filled}`);
     await bench.screenshot("e2e-04-dashboard");
   });

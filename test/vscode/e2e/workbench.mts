@@ -206,6 +206,33 @@ export type CanvasSeries = { label: string; seriesPixels: number; seriesColours:
  * counts (almost) none. A chart colour the theme also uses for strategy markers
  * (--vscode-editorWarning-foreground) is left out, so that a marker line alone counts none either.
  */
+/**
+ * Waits until at least `count` of a dashboard's charts show data (pixels in the series' own
+ * colours, not axes). A card draws only while it is on screen (docs/dashboard.md), so each poll
+ * brings the next chart into view; once all are drawn the panel is scrolled back to its top.
+ */
+export async function chartsDrawn(frame: Frame, count = 4): Promise<string[]> {
+  let next = 0;
+  const drawn = await waitFor(
+    `${count} dashboard charts to be drawn`,
+    async () => {
+      next = await frame.evaluate((i) => {
+        const canvases = [...document.querySelectorAll("canvas")];
+        if (canvases.length > 0) canvases[i % canvases.length].scrollIntoView({ block: "center" });
+        return i + 1;
+      }, next);
+      const inked = (await seriesInk(frame)).filter((c) => c.seriesPixels >= 150);
+      return inked.length >= count ? inked.map((c) => `${c.label} (${c.seriesPixels} px)`) : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  await frame.evaluate(() => {
+    window.scrollTo(0, 0);
+    document.scrollingElement?.scrollTo(0, 0);
+  });
+  return drawn;
+}
+
 export async function seriesInk(frame: Frame): Promise<CanvasSeries[]> {
   // No named functions inside: the page has no `__name`, which tsx's keepNames would call.
   return frame.evaluate(() => {
