@@ -6,6 +6,7 @@ import {
   moveAlong,
   ordersParam,
   projectionBuffers,
+  seedParam,
   squaredNorm,
   startAt,
   visitingOrder,
@@ -27,14 +28,7 @@ export const gradvacParams = z.object({
     .default(0.5)
     .meta({ unit: "EMA rate per step, 0 to 1" })
     .describe("EMA rate β of the cosine targets ρ̂, in [0, 1]."),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(4294967295)
-    .default(0)
-    .meta({ unit: "integer seed" })
-    .describe("Seed of the reproducible task order."),
+  seed: seedParam,
   orders: ordersParam,
 });
 export type GradvacParams = z.infer<typeof gradvacParams>;

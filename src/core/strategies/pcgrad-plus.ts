@@ -8,6 +8,7 @@ import {
   moveAlong,
   ordersParam,
   projectionBuffers,
+  seedParam,
   squaredNorm,
   startAt,
   visitingOrder,
@@ -37,14 +38,7 @@ export const pcgradPlusParams = z.object({
     .default(0)
     .meta({ unit: "cosine target, 0 to 1" })
     .describe("Positive target ε ≥ 0 of each one-vs-one projection."),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(4294967295)
-    .default(0)
-    .meta({ unit: "integer seed" })
-    .describe("Seed of the reproducible task order."),
+  seed: seedParam,
   orders: ordersParam,
 });
 export type PcgradPlusParams = z.infer<typeof pcgradPlusParams>;

@@ -1,7 +1,15 @@
 import { z } from "zod";
 import { normFromSquare, quadraticForm } from "../linalg/gram";
 import { defineStrategy } from "../strategy";
-import { checkOrders, moveAlong, ordersParam, projectionBuffers, startAt, visitingOrder } from "./projection";
+import {
+  checkOrders,
+  moveAlong,
+  ordersParam,
+  projectionBuffers,
+  seedParam,
+  startAt,
+  visitingOrder,
+} from "./projection";
 
 /**
  * PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020), as the GradCraft
@@ -13,14 +21,7 @@ import { checkOrders, moveAlong, ordersParam, projectionBuffers, startAt, visiti
  */
 
 export const pcgradParams = z.object({
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(4294967295)
-    .default(0)
-    .meta({ unit: "integer seed" })
-    .describe("Seed of the reproducible task order."),
+  seed: seedParam,
   reduction: z
     .enum(["mean", "sum"])
     .default("mean")

@@ -45,6 +45,16 @@ export function checkOrders(who: string, k: number, orders: number[][], excludeS
   }
 }
 
+/** The seed of the one-vs-one projections' reproducible task order (PCGrad, PCGrad+, GradVac). */
+export const seedParam = z
+  .number()
+  .int()
+  .min(0)
+  .max(4294967295)
+  .default(0)
+  .meta({ unit: "integer seed" })
+  .describe("Seed of the reproducible task order.");
+
 export const ordersParam = z
   .array(z.array(z.number().int().min(0)))
   .optional()
