@@ -14,7 +14,7 @@ export interface RunRow {
   readonly id: string;
   /** The folder's own name ("20260101-120000-quick"), unique within the runs folder. */
   readonly folder: string;
-  /** The run's display name: its identity's name when it has one, else the config's name. */
+  /** The run's display name: the user's, else the automatic `<strategy>-<shortId>` (run.json). */
   readonly name: string;
   /** The config's `name` (shared by every run of one config). */
   readonly configName: string;
@@ -70,13 +70,6 @@ export interface RowEvaluation {
   readonly metrics: SplitMetrics;
 }
 
-/** A run's name, tags and note as the user set them (read from the run folder by the host). */
-export interface RunIdentity {
-  readonly name?: string;
-  readonly tags?: readonly string[];
-  readonly note?: string;
-}
-
 /** The training settings a row shows as its hyperparameters, in this order. */
 export const HYPER_KEYS = [
   "learningRate",
@@ -94,13 +87,9 @@ export const HYPER_KEYS = [
 /**
  * The row of one run. `messages` are the run's event log in order (step messages may be left out:
  * the step count comes from `info`); `info` is scanRuns' reading of the folder (status, summary,
- * config name).
+ * config name, identity from run.json).
  */
-export function runRow(
-  info: RunInfo,
-  messages: Iterable<TrainerMessage>,
-  identity: RunIdentity = {},
-): RunRow {
+export function runRow(info: RunInfo, messages: Iterable<TrainerMessage>): RunRow {
   let config: TrainingConfig | null = null;
   const strategies: StrategySpell[] = [];
   const changes: ParamChange[] = [];
@@ -155,14 +144,14 @@ export function runRow(
     : lastTest;
 
   const configName = config?.name ?? info.name;
-  const name = identity.name?.trim() || configName;
+  const { identity } = info;
   return {
     id: info.dir,
     folder: folderName(info.dir),
-    name,
+    name: identity.name,
     configName,
-    tags: [...(identity.tags ?? [])],
-    note: identity.note ?? "",
+    tags: [...identity.tags],
+    note: identity.note,
     startedAt: info.startedAt,
     status: info.status,
     steps: info.steps,

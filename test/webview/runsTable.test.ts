@@ -55,7 +55,7 @@ function row(
         }
       : null,
     problems: [],
-    identity: runIdentity(dir, strategy.name, { tags: extra.tags }),
+    identity: runIdentity(dir, strategy.name, { name, tags: extra.tags }),
   };
   const config = TrainingConfig.parse({
     name,
@@ -63,7 +63,7 @@ function row(
     data: { source: "synthetic", rows: 1000 },
     training: { learningRate: 0.001 },
   });
-  return runRow(info, [{ v, type: "config", config }, ...(extra.messages ?? [])], { tags: extra.tags });
+  return runRow(info, [{ v, type: "config", config }, ...(extra.messages ?? [])]);
 }
 
 const ROWS = [

@@ -1,5 +1,5 @@
 import { promises as fsp } from "node:fs";
-import { type RunIdentity, type RunRow, runRow } from "../../panel/runRows";
+import { type RunRow, runRow } from "../../panel/runRows";
 import type { TrainerMessage } from "../../protocol/messages";
 import { RUN_FILES, type RunInfo, replay, runPaths, scanRuns } from "../../protocol/runlog";
 
@@ -15,8 +15,6 @@ export class RunRowsLoader {
     { stamp: string; messages: TrainerMessage[]; problems: string[] }
   >();
 
-  constructor(private readonly identityOf: (runDir: string) => Promise<RunIdentity> = async () => ({})) {}
-
   async rows(runsRoot: string): Promise<RunRow[]> {
     const infos = await scanRuns(runsRoot);
     const present = new Set(infos.map((info) => info.dir));
@@ -25,11 +23,8 @@ export class RunRowsLoader {
   }
 
   private async row(info: RunInfo): Promise<RunRow> {
-    const [log, identity] = await Promise.all([
-      this.log(info.dir),
-      this.identityOf(info.dir).catch(() => ({})),
-    ]);
-    return runRow({ ...info, problems: [...info.problems, ...log.problems] }, log.messages, identity);
+    const log = await this.log(info.dir);
+    return runRow({ ...info, problems: [...info.problems, ...log.problems] }, log.messages);
   }
 
   private async log(dir: string): Promise<{ messages: TrainerMessage[]; problems: string[] }> {

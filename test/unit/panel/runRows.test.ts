@@ -11,6 +11,7 @@ import { strategyLabel } from "../../../src/panel/runsTable";
 import { SYNTHETIC_TASKS } from "../../../src/protocol/config";
 import type { EvalMessage, HostCommand, RunSummary, TrainerMessage } from "../../../src/protocol/messages";
 import { PROTOCOL_VERSION as v } from "../../../src/protocol/messages";
+import { runShortId, updateRunIdentity } from "../../../src/protocol/runIdentity";
 import { createRunDir, EventLogWriter, runPaths } from "../../../src/protocol/runlog";
 import { train } from "../../../src/trainer/train";
 import { CPU_CHOICE, FakeChannel, tinyDataset, tinyTrainingConfig, useCpu } from "../trainer/helpers";
@@ -92,10 +93,8 @@ describe("runs table rows from real run folders", () => {
     writeFileSync(runPaths(killed).events, text);
     const lastStep = text.lastIndexOf('"type":"step"');
     truncateSync(runPaths(killed).events, Buffer.byteLength(text.slice(0, text.indexOf("\n", lastStep) + 1)));
-    const identities: Record<string, { name: string; tags: string[]; note: string }> = {
-      [ew]: { name: "ew baseline", tags: ["baseline", "paper"], note: "the reference" },
-    };
-    rows = await new RunRowsLoader(async (dir) => identities[dir] ?? {}).rows(root);
+    await updateRunIdentity(ew, { name: "ew baseline", tags: ["baseline", "paper"], note: "the reference" });
+    rows = await new RunRowsLoader().rows(root);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -161,12 +160,13 @@ describe("runs table rows from real run folders", () => {
     assert.equal(row.test, null);
   });
 
-  test("a run's identity names it, with its tags and note; others keep the config's name", () => {
+  test("a run is named by its run.json, with its tags and note; others by their first strategy and short id", () => {
     assert.equal(byDir(ew).name, "ew baseline");
     assert.equal(byDir(ew).configName, "ew");
     assert.deepEqual(byDir(ew).tags, ["baseline", "paper"]);
     assert.equal(byDir(ew).note, "the reference");
-    assert.equal(byDir(mixed).name, "mixed");
+    assert.equal(byDir(mixed).name, `gradcraft-${runShortId(mixed)}`);
+    assert.equal(byDir(mixed).configName, "mixed");
     assert.deepEqual(byDir(mixed).tags, []);
   });
 

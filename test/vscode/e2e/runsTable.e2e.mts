@@ -7,9 +7,10 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
+import { runShortId } from "../../../src/protocol/runIdentity";
 import { launchBrowser, waitFor, workbenchUrl } from "../harness.mjs";
 import { canvasInk, chainedSteps, requiredEnv, Workbench } from "./workbench.mjs";
 
@@ -104,6 +105,18 @@ describe("the runs table and the hyperparameter view in the browser", { concurre
     );
     const strategies = await column(table, "strategy");
     for (const name of ["gradcraft", "pcgrad", "ew", "single"]) assert.ok(strategies.includes(name), name);
+    // The runs this suite trained (other suites' runs share the folder) are called by their
+    // automatic names (no run.json): the strategy and the folder's short id.
+    const names = await column(table, "name");
+    const dirs = await table.$$eval("table.runs tbody tr", (trs) =>
+      trs.map((tr) => tr.getAttribute("data-run") as string),
+    );
+    const ours = dirs.flatMap((dir, i) => (trained.includes(basename(dir)) ? [i] : []));
+    assert.equal(ours.length, trained.length);
+    assert.deepEqual(
+      ours.map((i) => names[i]),
+      ours.map((i) => `${strategies[i]}-${runShortId(dirs[i])}`),
+    );
     const groups = await table.$$eval("table.runs tr.groups th", (ths) => ths.map((th) => th.textContent));
     assert.ok(groups.includes("Test AUC") && groups.includes("Best validation AUC"), groups.join(" | "));
     await bench.screenshot("e2e-runs-table");
