@@ -10,7 +10,7 @@ import { BarsCard } from "./cards/barsCard";
 import type { Card, CardContext } from "./cards/card";
 import { ConfigDiffCard } from "./cards/configDiffCard";
 import { ControlsCard } from "./cards/controlsCard";
-import { EvalTableCard } from "./cards/evalTableCard";
+import { EvalTableCard, gaucNoteText } from "./cards/evalTableCard";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
 import { perTask, type SeriesRef, single, TimeCard } from "./cards/timeCard";
 import { select } from "./dom";
@@ -56,7 +56,7 @@ export function dashboardCards(context: CardContext): Layout {
     time("correction", "Correction norm", perTask(seriesName.correction)),
     time("scale", "Magnitude scale", perTask(seriesName.scale)),
     time("auc", "AUC", evalSeries("auc"), false),
-    time("gauc", "GAUC", evalSeries("gauc"), false),
+    new TimeCard(context, "gauc", "GAUC", evalSeries("gauc"), { smooth: false, note: gaucNoteText }),
     time("logloss", "Log loss", evalSeries("logloss"), false),
     new EvalTableCard(context),
     ...(compare ? [new ConfigDiffCard(context)] : []),

@@ -2,10 +2,9 @@ import * as fs from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { encodeLine, type StreamProblem } from "../protocol/codec";
+import { GAUC_NOT_APPLICABLE, gaucText } from "../protocol/gauc";
 import {
   type EvalMessage,
-  GAUC_NOT_APPLICABLE,
-  gaucText,
   type MetricSet,
   RunSummary,
   SPLITS,

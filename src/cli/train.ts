@@ -7,14 +7,9 @@ import { parseStrategyParams, requireStrategy } from "../core/combine";
 import { BACKENDS, type Backend, TrainingConfig, type TrainingConfigInput } from "../protocol/config";
 import { JsonFileError, readConfigFile, readJsonFile } from "../protocol/configFile";
 import { configProblemLines } from "../protocol/configIssues";
+import { GAUC_NOT_APPLICABLE, gaucText } from "../protocol/gauc";
 import { TrainerLink } from "../protocol/link/trainerLink";
-import {
-  GAUC_NOT_APPLICABLE,
-  gaucText,
-  type RunSummary,
-  type SplitMetrics,
-  type TrainerMessage,
-} from "../protocol/messages";
+import type { RunSummary, SplitMetrics, TrainerMessage } from "../protocol/messages";
 import { checkConfigFits, PreflightError } from "../protocol/preflight";
 import { createRunDir, runPaths } from "../protocol/runlog";
 import { selectBackend } from "../trainer/backend";

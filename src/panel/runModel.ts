@@ -249,7 +249,13 @@ export class RunModel {
       this.latestEval[name] = mean;
       this.updateBest(name, metric, mean, step);
     }
-    this.pushEval({ step, time, split, metrics });
+    this.pushEval({
+      step,
+      time,
+      split,
+      metrics,
+      ...(message.gaucApplicable === false && { gaucApplicable: false }),
+    });
   }
 
   private pushEval(entry: EvalEntry): void {
@@ -409,6 +415,11 @@ export class RunModel {
   }
 
   /** Latest raw value of a series (NaN when none). */
+  /** False once an evaluation said the data has no user column to group rows by (GAUC shows "n/a"). */
+  get gaucApplicable(): boolean {
+    return !this.evals.some((entry) => entry.gaucApplicable === false);
+  }
+
   latest(name: string): number {
     return this.series.get(name)?.last ?? Number.NaN;
   }

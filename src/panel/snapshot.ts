@@ -35,6 +35,8 @@ export interface EvalEntry {
   split: string;
   /** metric -> per-task values (NaN where the trainer sent none). */
   metrics: Record<string, number[]>;
+  /** false: the data has no user column, so GAUC does not apply (every GAUC is NaN). */
+  gaucApplicable?: false;
 }
 
 export interface BestValue {

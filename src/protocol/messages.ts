@@ -68,18 +68,6 @@ export const SplitMetrics = z.object({
 });
 export type SplitMetrics = z.infer<typeof SplitMetrics>;
 
-/** Text for a GAUC cell: "n/a" where the data has no user column (never 0, NaN or a blank). */
-export function gaucText(
-  split: SplitMetrics | undefined,
-  value: number | null | undefined,
-  format: (x: number | null | undefined) => string,
-): string {
-  return split?.gaucApplicable === false ? "n/a" : format(value);
-}
-
-/** The note under a table with "n/a" GAUC cells. */
-export const GAUC_NOT_APPLICABLE = "GAUC n/a: the data has no user column to group rows by.";
-
 /**
  * How a run ended. "interrupted" (since 1.1): a signal or the loss of its host stopped it
  * gracefully, checkpoint written, resumable.

@@ -414,6 +414,48 @@ describe("dashboard webview in Chromium", () => {
     assert.deepEqual([...errors, ...narrow.errors], []);
     await narrow.page.close();
   });
+
+  it("data without a user column: every GAUC reads n/a and says why, in the table and on the GAUC chart", async () => {
+    const { page, errors } = await openPanel("light", "dashboard", 1280, 900);
+    const host = hostFor(page, "dashboard");
+    // What the trainer sends for such data (src/trainer/evaluate.ts): null GAUCs, flagged.
+    host.stream.forEach((message, i) => {
+      if (message.type !== "eval") return;
+      host.stream[i] = {
+        ...message,
+        tasks: message.tasks.map((entry) => ({ ...entry, gauc: null })),
+        mean: { ...message.mean, gauc: null },
+        gaucApplicable: false,
+      };
+    });
+    await host.showAll();
+    // Cards draw only while on screen: each is brought into view, as a user scrolls to it.
+    const table = page.locator('[data-card="eval-table"]');
+    await table.scrollIntoViewIfNeeded();
+    await table.locator("tbody tr").first().waitFor();
+    const cells = await table
+      .locator("tbody tr")
+      .evaluateAll((rows) =>
+        rows.map((row) => [...row.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+      );
+    assert.equal(cells.length, DEFAULT_TASKS.length + 1, `a row per task and the mean: ${JSON.stringify(cells)}`);
+    for (const [auc, gauc] of cells) {
+      assert.match(auc, /^0\.\d{4}/, "AUC is still shown");
+      assert.equal(gauc, "n/a");
+    }
+    assert.match((await table.locator(".gauc-note").textContent()) ?? "", /no user column/);
+    const chartNote = page.locator('[data-card="gauc"] .card-note');
+    await page.locator('[data-card="gauc"]').scrollIntoViewIfNeeded();
+    await waitFrames(page, 3);
+    assert.ok(await chartNote.isVisible(), "the GAUC chart says why it is empty");
+    assert.match((await chartNote.textContent()) ?? "", /no user column/);
+    assert.equal(await page.locator('[data-card="auc"] .card-note').isVisible(), false);
+    await table.scrollIntoViewIfNeeded();
+    await waitFrames(page, 2);
+    await page.screenshot({ path: join(artifacts, "dashboard-gauc-not-applicable.png") });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });
 
 // Keep the protocol version in the recorded stream honest.

@@ -173,6 +173,28 @@ describe("runs page in Chromium", () => {
     assert.deepEqual(errors, []);
   });
 
+  it("a run on data without a user column shows n/a in its GAUC cells, with why on hover", async () => {
+    const { page, errors } = await open("light");
+    const noUsers = (metrics: SplitMetrics): SplitMetrics => ({
+      tasks: metrics.tasks.map((t) => ({ ...t, gauc: null })),
+      mean: { ...metrics.mean, gauc: null },
+      gaucApplicable: false,
+    });
+    const bravo = ROWS.find((r) => r.name === "bravo") as RunRow;
+    const rows = ROWS.map((r) =>
+      r === bravo && r.test ? { ...r, test: { ...r.test, metrics: noUsers(r.test.metrics) } } : r,
+    );
+    await send(page, { type: "runs", rows, hyper: hyperData(rows), runsFolder: "/ws/.gradcraft/runs" });
+    await page.selectOption("#runs-metric", "gauc");
+    const cell = page.locator(`tr[data-run="${id("bravo")}"] td[data-column="test.gauc.mean"]`);
+    await cell.waitFor();
+    assert.equal(await cell.textContent(), "n/a");
+    assert.match((await cell.getAttribute("title")) ?? "", /no user column/);
+    const other = page.locator(`tr[data-run="${id("alpha")}"] td[data-column="test.gauc.mean"]`);
+    assert.match((await other.textContent()) ?? "", /^(★ )?0\.\d{4}$/, "other runs keep their GAUC");
+    assert.deepEqual(errors, []);
+  });
+
   it("the hyperparameter view: runs by AV AUC with RI against the Single runs, the chart drawn", async () => {
     const { page, errors } = await open("dark");
     await send(page, { type: "focus", section: "hyper" });

@@ -5,6 +5,7 @@
  */
 import type { RunModel } from "../../src/panel/runModel";
 import { EVAL_METRICS, seriesName } from "../../src/panel/snapshot";
+import { GAUC_NOT_APPLICABLE } from "../../src/protocol/gauc";
 import { compareEval, type EvalCell, runColor } from "../compare";
 import { el, lineSample, select } from "../dom";
 import type { Palette } from "../theme";
@@ -74,7 +75,8 @@ export class EvalTableCard implements Card {
       el("th", { scope: "col" }, "task"),
       ...EVAL_METRICS.map((m) => el("th", { scope: "col" }, METRIC_TITLES[m])),
     );
-    const cell = (name: string) => {
+    const cell = (metric: string, name: string) => {
+      if (metric === "gauc" && !run.gaucApplicable) return notApplicable();
       const latest = run.latestEval[name];
       const best = run.best[name];
       if (latest === undefined) return el("td", {}, "–");
@@ -96,26 +98,29 @@ export class EvalTableCard implements Card {
           "tr",
           {},
           el("th", { scope: "row" }, task),
-          ...EVAL_METRICS.map((m) => cell(seriesName.evalMetric(split, m, task))),
+          ...EVAL_METRICS.map((m) => cell(m, seriesName.evalMetric(split, m, task))),
         ),
       );
     const mean = el(
       "tr",
       { class: "mean" },
       el("th", { scope: "row" }, "mean"),
-      ...EVAL_METRICS.map((m) => cell(seriesName.evalMean(split, m))),
+      ...EVAL_METRICS.map((m) => cell(m, seriesName.evalMean(split, m))),
     );
     const hasAny = Object.keys(run.latestEval).some((k) => k.startsWith(`eval/${split}/`));
+    if (!hasAny) {
+      this.body.replaceChildren(el("p", { class: "muted" }, `No ${split} evaluation yet.`));
+      return;
+    }
     this.body.replaceChildren(
-      hasAny
-        ? el(
-            "table",
-            {},
-            el("caption", { class: "visually-hidden" }, `Evaluation on ${split}`),
-            el("thead", {}, head),
-            el("tbody", {}, ...rows, mean),
-          )
-        : el("p", { class: "muted" }, `No ${split} evaluation yet.`),
+      el(
+        "table",
+        {},
+        el("caption", { class: "visually-hidden" }, `Evaluation on ${split}`),
+        el("thead", {}, head),
+        el("tbody", {}, ...rows, mean),
+      ),
+      ...gaucNote([run]),
     );
   }
 
@@ -136,9 +141,11 @@ export class EvalTableCard implements Card {
       return;
     }
     const baseline = runs[0].label;
-    const cell = (c: EvalCell, run: string) => {
+    const cell = (metric: string, c: EvalCell, model: RunModel) => {
+      const run = model.label;
       if (c.state === "no-task")
         return el("td", { class: "missing", title: `${run} has no such task` }, "not in this run");
+      if (metric === "gauc" && !model.gaucApplicable) return notApplicable();
       if (c.state === "no-eval" || c.latest === undefined)
         return el("td", { class: "missing", title: `${run} has no ${split} evaluation` }, "–");
       const delta = c.delta
@@ -185,7 +192,7 @@ export class EvalTableCard implements Card {
           );
         tr.append(
           el("th", { scope: "row", class: "run-name" }, lineSample(runColor(palette, row.run)), run.label),
-          ...EVAL_METRICS.map((m) => cell(row.cells[m], run.label)),
+          ...EVAL_METRICS.map((m) => cell(m, row.cells[m], run)),
         );
         return tr;
       }),
@@ -212,10 +219,30 @@ export class EvalTableCard implements Card {
           ? `★ best of the runs (by each run's best evaluation; higher AUC and GAUC, lower log loss). Δ: against ${baseline}.`
           : `★ best of the runs per task; Δ: against ${baseline}. The runs have different tasks, so their means are not ranked.`,
       ),
+      ...gaucNote(runs),
     );
   }
 }
 
 function formatMetric(value: number): string {
   return Number.isFinite(value) ? value.toFixed(4) : "–";
+}
+
+/** A GAUC cell of a run whose data has no user column: "n/a", with why on hover. */
+function notApplicable(): HTMLElement {
+  return el("td", { class: "missing not-applicable", title: GAUC_NOT_APPLICABLE }, "n/a");
+}
+
+/** Why some GAUC is "n/a", naming the runs when several are shown (null: every run has GAUC). */
+export function gaucNoteText(runs: readonly RunModel[]): string | null {
+  const without = runs.filter((run) => !run.gaucApplicable);
+  if (without.length === 0) return null;
+  const who = runs.length > 1 ? `${without.map((run) => run.label).join(", ")}: ` : "";
+  return `${who}${GAUC_NOT_APPLICABLE}`;
+}
+
+/** The note under a table with "n/a" GAUC cells. */
+function gaucNote(runs: readonly RunModel[]): HTMLElement[] {
+  const text = gaucNoteText(runs);
+  return text === null ? [] : [el("p", { class: "muted gauc-note" }, text)];
 }

@@ -6,6 +6,7 @@ import type { RunModel } from "../../src/panel/runModel";
 import { type LineSeries, TimeChart } from "../charts/timeChart";
 import { lineStyle } from "../compare";
 import { lineEnd } from "../cut";
+import { el } from "../dom";
 import { type Card, type CardContext, canvasIn, cardShell, type Scene } from "./card";
 
 /** A series of a run a chart shows: its name in the model, its task (null: not per task), its label. */
@@ -23,6 +24,8 @@ export interface TimeCardOptions {
   /** Controls in the card's header. */
   extra?: Node[];
   legend?: boolean;
+  /** A line under the title when the runs' data says why a chart is empty or partial (null: none). */
+  note?: (runs: readonly RunModel[]) => string | null;
 }
 
 /** Each of a run's tasks, one series per task. */
@@ -39,6 +42,7 @@ export const single =
 export class TimeCard implements Card {
   readonly element: HTMLElement;
   readonly chart: TimeChart;
+  private readonly note = el("p", { class: "muted card-note", hidden: "" });
 
   constructor(
     private readonly context: CardContext,
@@ -53,6 +57,7 @@ export class TimeCard implements Card {
       `${title} over ${context.view.xMode === "step" ? "steps" : "time"}`,
     );
     canvas.parentElement?.classList.add("with-lane");
+    canvas.parentElement?.before(this.note);
     this.chart = new TimeChart(id, canvas, context.palette, {
       yLabel: options.yLabel,
       log: options.log?.(),
@@ -65,6 +70,11 @@ export class TimeCard implements Card {
   }
 
   render(scene: Scene): void {
+    const note = this.options.note?.(scene.runs) ?? null;
+    if (note !== this.note.textContent || this.note.hidden !== (note === null)) {
+      this.note.textContent = note;
+      this.note.hidden = note === null;
+    }
     this.chart.setLog(this.options.log?.() ?? false);
     this.chart.setData(this.lineSeries(scene), scene.markers, scene.view.xMode, scene.palette, scene.xEnd);
   }

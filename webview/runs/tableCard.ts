@@ -18,6 +18,7 @@ import {
   sharedHyper,
   sortRows,
 } from "../../src/panel/runsTable";
+import { GAUC_NOT_APPLICABLE, gaucText } from "../../src/protocol/gauc";
 import { type RunsCard, type RunsCardContext, type RunsState, runsCardShell } from "./card";
 import { el, select } from "./dom";
 
@@ -229,13 +230,17 @@ function cell(row: RunRow, column: RunsColumn, best: boolean): HTMLTableCellElem
   }
   if (column.better) {
     const split = column.key.startsWith("test.") ? row.test : row.validation;
-    td.textContent = typeof value === "number" ? value.toFixed(4) : "–";
+    const gauc = column.key.split(".")[1] === "gauc" ? split?.metrics : undefined;
+    td.textContent = gaucText(gauc, value as number | null, (x) =>
+      typeof x === "number" ? x.toFixed(4) : "–",
+    );
     if (best) {
       td.classList.add("best");
       td.prepend("★ ");
     }
     if (split)
       td.title = `${column.group} · ${column.label}${split.step !== null ? ` (step ${split.step})` : ""}`;
+    if (gauc?.gaucApplicable === false) td.title = GAUC_NOT_APPLICABLE;
     return td;
   }
   td.textContent = value === null ? "–" : formatValue(value);

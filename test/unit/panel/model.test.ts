@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { PatchCursor } from "../../../src/panel/patch";
 import { averageCosines, RunModel } from "../../../src/panel/runModel";
 import { DownsampledSeries } from "../../../src/panel/series";
 import { seriesName } from "../../../src/panel/snapshot";
@@ -168,6 +169,34 @@ describe("RunModel", () => {
       undefined,
       "null is not a value",
     );
+  });
+
+  it("knows when the data has no user column, through a snapshot and a patch to a mirror", () => {
+    const model = new RunModel("r1");
+    model.ingest({ v: "1.0", type: "hello", ...helloBits(["a"]) });
+    const evalAt = (step: number, flagged: boolean) =>
+      model.ingest({
+        v: "1.0",
+        type: "eval",
+        split: "validation",
+        step,
+        tasks: [{ task: "a", auc: 0.6, gauc: null, logloss: 0.5 }],
+        mean: { auc: 0.6, gauc: null, logloss: 0.5 },
+        best: false,
+        ...(flagged && { gaucApplicable: false as const }),
+      });
+    evalAt(10, false);
+    assert.equal(model.gaucApplicable, true, "a null GAUC alone is a missing value, not n/a");
+    const cursor = new PatchCursor();
+    const mirror = RunModel.fromSnapshot(JSON.parse(JSON.stringify(model.toSnapshot())));
+    cursor.reset(model);
+    evalAt(20, true);
+    assert.equal(model.gaucApplicable, false);
+    const patch = cursor.next(model);
+    assert.ok(patch);
+    mirror.applyPatch(JSON.parse(JSON.stringify(patch)));
+    assert.equal(mirror.gaucApplicable, false, "the patch carried it");
+    assert.equal(RunModel.fromSnapshot(JSON.parse(JSON.stringify(model.toSnapshot()))).gaucApplicable, false);
   });
 
   it("averages the heatmap over a window of the latest steps", () => {
