@@ -62,6 +62,8 @@ export class RunModel {
   markersAdded = 0;
   evalsAdded = 0;
   cosinesAdded = 0;
+  /** Times a resumed trainer took the model back to its checkpoint's step. */
+  rewinds = 0;
 
   constructor(runId: string, label = runId, settings: Partial<PanelSettings> = {}) {
     this.runId = runId;
@@ -96,6 +98,9 @@ export class RunModel {
           defaults: s.defaults,
         }));
         this.backend = message.backend.name;
+        // A resumed trainer goes back to its checkpoint and trains the steps after it again.
+        if (message.resumedFrom && this.step > message.resumedFrom.step)
+          this.rewindTo(message.resumedFrom.step);
         const started = Date.parse(message.startedAt);
         if (Number.isFinite(started)) this.startedAt = started;
         if (this.state === "starting") this.state = "running";
@@ -270,6 +275,35 @@ export class RunModel {
       ? value < (previous?.value ?? Number.POSITIVE_INFINITY)
       : value > (previous?.value ?? Number.NEGATIVE_INFINITY);
     if (better) this.best[name] = { value, step };
+  }
+
+  /**
+   * Forgets everything after `step`: the series' later points, markers, evaluations and cosine
+   * matrices, and the best and latest evaluation figures they gave. A view of the model then
+   * needs a new snapshot (`rewinds` counts these), since a patch only ever adds.
+   */
+  private rewindTo(step: number): void {
+    for (const [name, series] of this.series) this.series.set(name, series.truncated(step));
+    this.markers = this.markers.filter((m) => m.step <= step);
+    this.evals = this.evals.filter((e) => e.step <= step);
+    this.ring = this.recentCosines().filter((c) => c.step <= step);
+    this.ringStart = 0;
+    this.heatmap = this.ring.at(-1) ?? null;
+    this.best = {};
+    this.latestEval = {};
+    for (const [name, series] of this.series) {
+      if (!name.startsWith("eval/") || series.appended === 0) continue;
+      // A series keeps every extreme (series.ts), so its best point survives downsampling.
+      const metric = name.split("/")[2];
+      series.forEach((x, _t, y) => {
+        this.updateBest(name, metric, y, x);
+      });
+      this.latestEval[name] = series.last;
+    }
+    this.summary = undefined;
+    this.step = step;
+    this.previousStepAt = null;
+    this.rewinds++;
   }
 
   /** Tasks named by hello; a trainer that skipped hello gets numbered ones. */

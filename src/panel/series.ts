@@ -252,6 +252,18 @@ export class DownsampledSeries {
     copy.lastY = this.lastY;
     return copy;
   }
+
+  /**
+   * A copy without the points after `step` (the steps a resumed run trains again). Its latest
+   * point is the last one kept, and `appended` counts only the kept points.
+   */
+  truncated(step: number): DownsampledSeries {
+    const copy = new DownsampledSeries(this.maxPoints);
+    this.forEach((x, t, y) => {
+      if (x <= step) copy.append(x, t, y);
+    });
+    return copy;
+  }
 }
 
 /** Buckets [from, from + count.length) of a series after `merged` merges, and its state after them. */

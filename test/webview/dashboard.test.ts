@@ -438,7 +438,11 @@ describe("dashboard webview in Chromium", () => {
       .evaluateAll((rows) =>
         rows.map((row) => [...row.querySelectorAll("td")].map((td) => td.textContent ?? "")),
       );
-    assert.equal(cells.length, DEFAULT_TASKS.length + 1, `a row per task and the mean: ${JSON.stringify(cells)}`);
+    assert.equal(
+      cells.length,
+      DEFAULT_TASKS.length + 1,
+      `a row per task and the mean: ${JSON.stringify(cells)}`,
+    );
     for (const [auc, gauc] of cells) {
       assert.match(auc, /^0\.\d{4}/, "AUC is still shown");
       assert.equal(gauc, "n/a");

@@ -33,6 +33,8 @@ export class PanelFeed {
   private acks: AckMessage[] = [];
   private timer: unknown = null;
   private needsSnapshot = true;
+  /** The model's rewinds when the panel last got a snapshot. */
+  private rewinds: number;
   /** When each snapshot or delta the panel has not yet confirmed was posted, oldest first. */
   private unconfirmed: number[] = [];
   private lastPostAt = Number.NEGATIVE_INFINITY;
@@ -50,6 +52,7 @@ export class PanelFeed {
     options: PanelFeedOptions = {},
     private readonly surface?: Surface,
   ) {
+    this.rewinds = model.rewinds;
     this.flushMs = options.flushMs ?? 50;
     this.maxUnconfirmed = options.maxUnconfirmed ?? 2;
     this.appliedTimeoutMs = options.appliedTimeoutMs ?? 2000;
@@ -62,6 +65,12 @@ export class PanelFeed {
   push(message: TrainerMessage, ingest = true): void {
     if (ingest) this.model.ingest(message);
     if (this.needsSnapshot) return; // the next snapshot will contain it
+    if (this.model.rewinds !== this.rewinds) {
+      // A resumed trainer took the model back: a patch only adds, so the panel starts afresh.
+      this.needsSnapshot = true;
+      this.schedule();
+      return;
+    }
     if (message.type === "ack") this.acks.push(message);
     this.schedule();
   }
@@ -102,6 +111,7 @@ export class PanelFeed {
     if (!this.visible) return;
     if (this.needsSnapshot) {
       this.needsSnapshot = false;
+      this.rewinds = this.model.rewinds;
       this.acks = [];
       this.cursor.reset(this.model);
       this.sent();

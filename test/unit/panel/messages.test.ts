@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { PanelFeed } from "../../../src/extension/panel/feed";
 import { type HostToWebview, parseWebviewMessage, toHostCommand } from "../../../src/panel/messages";
 import { RunModel } from "../../../src/panel/runModel";
-import { PROTOCOL_VERSION } from "../../../src/protocol/messages";
+import { seriesName } from "../../../src/panel/snapshot";
+import { PROTOCOL_VERSION, type TrainerMessage } from "../../../src/protocol/messages";
 import { checkValue } from "../../../webview/forms";
 import { fakeRun, mulberry32 } from "../../webview/fakeRun";
 
@@ -269,6 +270,67 @@ describe("PanelFeed", () => {
       ["snapshot", "delta"],
     );
     assert.deepEqual(mirrorOf(posted).toSnapshot(), feed.model.toSnapshot());
+  });
+
+  it("a resumed trainer's redone steps replace the ones after its checkpoint: the panel gets a snapshot, steps never go backwards", () => {
+    const { feed, posted, tick } = manualFeed();
+    const tasks = ["a", "b"];
+    const CHECKPOINT = 100;
+    // Session 1 reached step 150 (a switch at 120) and was killed; its last checkpoint is step 100.
+    const first = [
+      ...fakeRun({
+        tasks,
+        steps: 150,
+        evalEvery: 25,
+        seed: 1,
+        switches: { 120: { name: "pcgrad", params: { seed: 0 } } },
+      }),
+    ];
+    // Session 2 starts from the checkpoint: hello with resumedFrom, then steps 101.. again.
+    const second = [...fakeRun({ tasks, steps: 150, evalEvery: 25, seed: 2 })].flatMap(
+      (m): TrainerMessage[] => {
+        if (m.type === "hello") return [{ ...m, resumedFrom: { runDir: "/runs/r", step: CHECKPOINT } }];
+        return (m.type === "step" || m.type === "eval") && m.step <= CHECKPOINT ? [] : [m];
+      },
+    );
+    for (const m of first) feed.push(m);
+    feed.ready();
+    const before = posted.length;
+    for (const m of second) {
+      feed.push(m);
+      tick();
+    }
+    const snapshots = posted.slice(before).filter((m) => m.type === "snapshot");
+    assert.equal(snapshots.length, 1, "one snapshot, when the resumed hello came");
+    const mirror = mirrorOf(posted);
+    assert.deepEqual(mirror.toSnapshot(), feed.model.toSnapshot());
+
+    const loss = mirror.series.get(seriesName.loss("a"))?.points() ?? [];
+    assert.deepEqual(
+      loss.map((p) => p.x),
+      Array.from({ length: 150 }, (_, i) => i + 1),
+      "each step once, in order",
+    );
+    const lossAt = (stream: TrainerMessage[], step: number) =>
+      (stream.find((m) => m.type === "step" && m.step === step) as { losses: number[] }).losses[0];
+    assert.equal(loss[99].y, lossAt(first, 100), "up to the checkpoint: the first session's");
+    assert.equal(loss[129].y, lossAt(second, 130), "after it: the resumed session's");
+    assert.deepEqual(
+      mirror.markers.map((m) => m.step),
+      [],
+      "the first session's switch at 120 was superseded",
+    );
+    assert.deepEqual(
+      mirror.evals.map((e) => e.step),
+      [25, 50, 75, 100, 125, 150],
+    );
+    const meanAucs = [...first, ...second]
+      .filter((m) => m.type === "eval")
+      .filter((m, i, all) => all.findLastIndex((n) => n.step === m.step) === i)
+      .map((m) => ({ step: m.step, value: (m as { mean: { auc: number } }).mean.auc }));
+    const best = meanAucs.reduce((a, b) => (b.value > a.value ? b : a));
+    assert.deepEqual(mirror.best[seriesName.evalMean("validation", "auc")], best);
+    assert.equal(mirror.latestEval[seriesName.evalMean("validation", "auc")], meanAucs.at(-1)?.value);
   });
 });
 
