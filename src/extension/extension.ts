@@ -53,6 +53,10 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
     openDashboard: async (runId) => {
       await vscode.commands.executeCommand("gradcraft.openDashboard", runId);
     },
+    stop: (runId) => {
+      const run = registry.get(runId);
+      return run && manager?.stopFromPanel(run);
+    },
     record: testing
       ? (direction, surface, message) => {
           const type = (message as { type?: unknown })?.type;

@@ -29,6 +29,12 @@ export interface SessionHost {
   /** export-csv without a CSV from the panel: the host writes every series. */
   exportRun(runId: string): Promise<void>;
   openDashboard(runId: string | undefined): Promise<void>;
+  /**
+   * The panel's Stop of a run this window started: the same stop as the palette's (the command,
+   * then signals if the trainer does not end), answered with the command's ack. Undefined: send
+   * the plain stop command (an attached run).
+   */
+  stop?(runId: string): Promise<AckMessage> | undefined;
   /** Test hook: every message the host posted to a webview, and what it received. */
   record?(direction: "in" | "out", surface: Surface, message: unknown): void;
 }
@@ -117,6 +123,7 @@ export class PanelSession implements vscode.Disposable {
       runId: this.run.id,
       runLabel: this.run.label,
       send: this.run.send ? (body) => this.run.send!(body, this.host.commandTimeoutMs()) : undefined,
+      stop: this.host.stop ? () => this.host.stop!(this.run.id) : undefined,
       canCommand: this.run.canCommand ?? false,
       post: (message) => this.post(message),
       ready: () => this.feed.ready(this.host.viewSettings()),

@@ -15,6 +15,12 @@ export interface RouterDeps {
   readonly runLabel: string;
   /** Undefined (or canCommand false) for a finished run: commands are refused. */
   readonly send?: (body: CommandBody) => Promise<AckMessage>;
+  /**
+   * Stop for a run this window started: the stop command, then signals if the trainer does not
+   * end, as the palette's Stop does; resolves with the command's ack. Undefined (or returning
+   * undefined): a stop is sent as a plain command.
+   */
+  readonly stop?: () => Promise<AckMessage> | undefined;
   readonly canCommand: boolean;
   /** Why commands are refused when the panel is not one live run's (default: "<label> is not a live run"). */
   readonly commandRefusal?: string;
@@ -82,7 +88,8 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
       // The connection chooses its own id; the panel hears back under the one it sent.
       const { v: _v, id: _id, ...body } = command.message;
       try {
-        const ack = await deps.send(body as CommandBody);
+        const ack = await ((body.type === "stop" ? deps.stop?.() : undefined) ??
+          deps.send(body as CommandBody));
         deps.post({
           type: "ack",
           id: message.id,

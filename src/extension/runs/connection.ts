@@ -41,6 +41,17 @@ export interface RunConnection {
   send(command: CommandBody, timeoutMs?: number): Promise<AckMessage>;
   /** Spawned: graceful stop, then signals. Attached: detach. */
   close(timeouts: StopTimeouts): Promise<StopOutcome | "detached">;
+  /**
+   * Spawned only: the stop command, then signals until the trainer has exited. An attached
+   * trainer is not ours to signal: its Stop is the plain command.
+   */
+  stop?(timeouts: StopTimeouts): StopInProgress;
+}
+
+/** A stop under way: the stop command's ack (for whoever asked), and how the process ended. */
+export interface StopInProgress {
+  readonly ack: Promise<AckMessage>;
+  readonly ended: Promise<StopOutcome>;
 }
 
 const STDERR_TAIL = 40;
@@ -101,15 +112,27 @@ export class SpawnedConnection implements RunConnection {
     );
   }
 
-  async close(timeouts: StopTimeouts): Promise<StopOutcome> {
-    const outcome = await stopProcess(
+  stop(timeouts: StopTimeouts): StopInProgress {
+    let ack: Promise<AckMessage> | undefined;
+    const outcome = stopProcess(
       this.link.child,
-      () => this.send({ type: "stop" }, timeouts.graceMs + timeouts.termMs),
+      () => {
+        ack = this.send({ type: "stop" }, timeouts.graceMs + timeouts.termMs);
+        return ack;
+      },
       timeouts,
     );
-    // 'exit' has come; the run's state changes on 'close' (stdio drained), a moment later.
-    await Promise.race([this.link.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    return outcome;
+    const ended = outcome.then(async (how) => {
+      // 'exit' has come; the run's state changes on 'close' (stdio drained), a moment later.
+      await Promise.race([this.link.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      return how;
+    });
+    // stopProcess sends at once unless the trainer has exited already.
+    return { ack: ack ?? Promise.reject(new Error("the trainer has already exited")), ended };
+  }
+
+  close(timeouts: StopTimeouts): Promise<StopOutcome> {
+    return this.stop(timeouts).ended;
   }
 }
 

@@ -9,7 +9,7 @@ import type {
   TrainerMessage,
 } from "../../protocol/messages";
 import { type RunIdentity, readRunIdentity, runIdentity } from "../../protocol/runIdentity";
-import type { CommandBody, ExitInfo, RunConnection } from "./connection";
+import type { CommandBody, ExitInfo, RunConnection, StopInProgress } from "./connection";
 import type { StopOutcome, StopTimeouts } from "./stopProcess";
 
 /**
@@ -170,6 +170,18 @@ export class LiveRun {
   }
 
   /** Spawned runs stop (graceful, then forced); attached runs are detached, never stopped. */
+  /**
+   * Stop as the dashboard's button asks it of a run this window started: the stop command (`ack`
+   * is its answer), then SIGTERM and SIGKILL if the trainer does not end (stopProcess.ts).
+   * Undefined for an attached run, whose Stop is the plain command.
+   */
+  beginStop(timeouts: StopTimeouts): StopInProgress | undefined {
+    if (!this.isLive || !this.connection.stop) return undefined;
+    this.stopRequested = true;
+    this.setState("stopping");
+    return this.connection.stop(timeouts);
+  }
+
   async close(timeouts: StopTimeouts): Promise<StopOutcome | "detached"> {
     if (this.isLive && this.kind === "spawned") {
       this.stopRequested = true;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import * as vscode from "vscode";
 import type { TrainingConfig } from "../../protocol/config";
+import type { AckMessage } from "../../protocol/messages";
 import { parseConfigFile } from "../config/parse";
 import { readSettings, runsFolder } from "../settings";
 import { ensureTrusted } from "../trust";
@@ -170,6 +171,24 @@ export class RunManager implements vscode.Disposable {
       `[${run.label}] ${outcome === "detached" ? "detached; the trainer goes on" : describeStop(outcome, timeouts, run.exit, run.done?.reason)}`,
     );
     return outcome;
+  }
+
+  /**
+   * The dashboard's Stop of a run this window started: as the palette's Stop (the stop command,
+   * then SIGTERM, then SIGKILL, each in the log), answering with the stop command's ack.
+   * Undefined for an attached run: its Stop is the plain command.
+   */
+  stopFromPanel(run: LiveRun): Promise<AckMessage> | undefined {
+    const timeouts = stopTimeouts(readSettings().stopTimeoutMs);
+    const stopping = run.beginStop(timeouts);
+    if (!stopping) return undefined;
+    this.log.info(
+      `[${run.label}] → stop requested from the dashboard: the trainer has ${timeouts.graceMs / 1000} s to finish, then SIGTERM`,
+    );
+    void stopping.ended.then((outcome) =>
+      this.log.info(`[${run.label}] ${describeStop(outcome, timeouts, run.exit, run.done?.reason)}`),
+    );
+    return stopping.ack;
   }
 
   /** Deactivation: the host gives us a few seconds, so the graceful phase is short. */

@@ -240,6 +240,18 @@ describe("a spawned trainer over stdio (protocol stand-in process)", () => {
     assert.equal(await run.close({ graceMs: 100, termMs: 2000 }), "sigterm");
   });
 
+  it("the dashboard's Stop of a trainer that ignores the stop command ends it with SIGTERM", async () => {
+    const { run } = start({ FAKE_STEP_MS: "10", FAKE_IGNORE_STOP: "1" });
+    await until(() => run.step >= 1, "a step");
+    const stopping = run.beginStop({ graceMs: 200, termMs: 5000 });
+    assert.ok(stopping, "a spawned run can be stopped this way");
+    assert.equal(run.state, "stopping");
+    await assert.rejects(stopping.ack, /killed by SIGTERM before acknowledging/);
+    assert.equal(await stopping.ended, "sigterm");
+    assert.equal(run.isLive, false);
+    assert.equal(run.exit?.signal ?? `code ${run.exit?.code}`, "SIGTERM");
+  });
+
   it("a trainer command that does not exist is a failed run with the reason", async () => {
     const plan = planTrainerSpawn(
       { runsFolder: join(dir, "runs") },

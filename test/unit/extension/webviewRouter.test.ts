@@ -66,6 +66,28 @@ describe("messages from a webview", () => {
     ]);
   });
 
+  it("Stop goes the palette's way when the host offers it (command, then signals); other commands and an attached run's Stop are plain", async () => {
+    const stops: string[] = [];
+    const h = harness({
+      stop: () => {
+        stops.push("stop");
+        return Promise.resolve({ v: "1.0", type: "ack", id: "vscode-9", ok: true, step: 40 });
+      },
+    });
+    const stop = { type: "command", id: "panel-1", command: { type: "stop" } };
+    assert.equal(await routeWebviewMessage(stop, h.deps), "sent");
+    assert.deepEqual(stops, ["stop"]);
+    assert.deepEqual(h.sent, [], "not sent a second time as a plain command");
+    assert.equal((h.posted[0] as Extract<HostToWebview, { type: "ack" }>).step, 40);
+    await routeWebviewMessage({ type: "command", id: "panel-2", command: { type: "pause" } }, h.deps);
+    assert.deepEqual(h.sent, [{ type: "pause" }]);
+    assert.deepEqual(stops, ["stop"]);
+
+    const attached = harness({ stop: () => undefined });
+    assert.equal(await routeWebviewMessage(stop, attached.deps), "sent");
+    assert.deepEqual(attached.sent, [{ type: "stop" }]);
+  });
+
   it("an out-of-range value is refused by the protocol's schema before the trainer sees it", async () => {
     const h = harness();
     const raw = { type: "command", id: "p1", command: { type: "set-hyperparameters", learningRate: 5 } };
