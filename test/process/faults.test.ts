@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { AttachClient } from "../../src/protocol/link/attachClient";
 import { TINY_SYNTHETIC_MMOE } from "../unit/helpers/configs";
-import { finished, gradcraft, tempDir } from "./cli";
+import { finished, gradcraft, repo, tempDir } from "./cli";
 import { eventLog, keptSteps, LiveTrainer, readJson } from "./trainer";
 
 /**
@@ -56,6 +58,17 @@ async function resumesIntoTheUninterruptedRun(runDir: string): Promise<void> {
   const summary = readJson(join(runDir, "summary.json"));
   assert.equal(summary.steps, STEPS);
   assert.equal(summary.reason, "completed");
+}
+
+/** Polls (every 20 ms, up to 30 s) until `found` gives a value. */
+async function until<T>(what: string, found: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = found();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** A copy of a run folder, to damage without touching the original. */
@@ -163,6 +176,58 @@ describe("faults injected into a real trainer process", () => {
       ["interrupted", "host-lost", step],
     );
     await resumesIntoTheUninterruptedRun(trainer.runDir);
+  });
+
+  it("an attached client killed while it holds the run paused: the trainer goes on serving, the seat is free, the run ends whole", async () => {
+    // A run started in a terminal (`--listen`, no stdio host): its host is the terminal, not a client.
+    const out = join(work, "attached");
+    const trainer = gradcraft(["train", config, "--out", out, "--listen"]);
+    const ended = finished(trainer);
+    const runDir = await until("the link files", () => {
+      const [name] = fs.existsSync(out) ? fs.readdirSync(out) : [];
+      return name && fs.existsSync(join(out, name, "link.json")) ? join(out, name) : undefined;
+    });
+    const client = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "attacher.ts"), runDir],
+      {
+        cwd: repo,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const clientExit = finished(client);
+    let said = "";
+    client.stdout.on("data", (chunk: Buffer) => {
+      said += chunk.toString("utf8");
+    });
+    const pausedAt = await until(
+      "the client's pause",
+      () => Number(/paused (\d+)/.exec(said)?.[1]) || undefined,
+    );
+    client.kill("SIGKILL");
+    assert.equal((await clientExit).signal, "SIGKILL");
+    // Long enough for several steps, had the pause been lifted by the client's loss.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(trainer.exitCode, null, "the trainer is still running");
+    const log = eventLog(runDir);
+    assert.equal(log.at(-1)?.type, "paused", "still paused: nothing after the pause");
+    assert.equal(Math.max(...keptSteps(log).map((s) => s.step)), pausedAt);
+
+    // The writer's seat was freed: a new client takes it and resumes; the run ends as if never touched.
+    const next = await AttachClient.connect(runDir, { write: true, replay: "none" });
+    next.onMessage(() => undefined);
+    assert.equal(next.writer, true, next.readOnlyReason);
+    assert.equal((await next.send({ type: "resume" })).ok, true);
+    const { code, stderr } = await ended;
+    assert.equal(code, 0, stderr);
+    const kept = keptSteps(eventLog(runDir));
+    assert.deepEqual(
+      kept.map((s) => s.step),
+      Array.from({ length: STEPS }, (_, i) => i + 1),
+    );
+    for (const { step, losses } of kept) assert.deepEqual(fixed(losses), reference.get(step), `step ${step}`);
+    assert.equal(readJson(join(runDir, "summary.json")).reason, "completed");
+    assert.equal(fs.existsSync(join(runDir, "link.json")), false, "the link files are gone with the trainer");
   });
 
   describe("damaged checkpoints", () => {
