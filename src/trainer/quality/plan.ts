@@ -118,9 +118,24 @@ export function planSettings(
   learningRates?: readonly number[],
 ): Record<string, unknown> {
   const { seed, maxSteps, epochs, evalEvery, patience, learningRate, ...training } = base.training;
-  return {
+  return comparableSettings({
     model: base.model,
     training: learningRates ? training : { ...training, learningRate },
+  });
+}
+
+/** When a run saves its checkpoints, not what it learns: left out of the settings compared. */
+const CHECKPOINT_POLICY = ["checkpointEvery", "checkpointEverySeconds"];
+
+/** Settings as reports compare them: the checkpoint policy left out (older reports recorded it). */
+export function comparableSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const training = settings.training as Record<string, unknown> | undefined;
+  if (!training) return settings;
+  return {
+    ...settings,
+    training: Object.fromEntries(
+      Object.entries(training).filter(([key]) => !CHECKPOINT_POLICY.includes(key)),
+    ),
   };
 }
 

@@ -1,3 +1,4 @@
+import { comparableSettings } from "./plan";
 import {
   type QualityBudget,
   type QualityEntry,
@@ -23,7 +24,11 @@ export class ReuseMismatch extends Error {}
  * recorded have none: they are taken as they are.
  */
 function settingsDiffer(a: QualityReport["settings"], b: QualityReport["settings"]): boolean {
-  return a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b);
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    JSON.stringify(comparableSettings(a)) !== JSON.stringify(comparableSettings(b))
+  );
 }
 
 /** The runs of `reports` that belong to this plan (same dataset, tasks, budget, settings; same row). */

@@ -138,5 +138,18 @@ describe("bench quality --lr-grid", () => {
     });
     assert.notDeepEqual(planSettings(otherRate), planSettings(dense));
     assert.deepEqual(planSettings(otherRate, [1e-3]), planSettings(dense, [1e-3]));
+    // When a run saves checkpoints does not change what it learns: a report written with another
+    // checkpoint policy (or before the policy existed, recording the old field) is reused.
+    const older = {
+      ...report,
+      settings: {
+        ...planSettings(dense),
+        training: { ...(planSettings(dense).training as object), checkpointEvery: 0 },
+      },
+    } as QualityReport;
+    const otherPolicy = TrainingConfig.parse({
+      training: { embeddingOptimizer: "dense-adam", checkpointEverySeconds: 5, checkpointEvery: 7 },
+    });
+    assert.equal(reusableRuns([older], { ...plan, settings: planSettings(otherPolicy) }).size, 0);
   });
 });
