@@ -48,6 +48,17 @@ class InterruptingChannel extends FakeChannel {
   }
 }
 
+/** Trains `config` on its tiny dataset into `runDir` on the CPU backend. */
+function trainInto(
+  config: ReturnType<typeof tinyTrainingConfig>,
+  runDir: string,
+  channel: FakeChannel,
+  more: { interrupt?: AbortSignal; resume?: boolean; dataset?: ReturnType<typeof tinyDataset> } = {},
+) {
+  const { dataset = tinyDataset(config), ...rest } = more;
+  return train({ config, baseDir: ".", runDir, channel, backend: CPU_CHOICE, dataset, ...rest });
+}
+
 const losses = (c: FakeChannel) => c.of("step").map((s) => [s.step, ...s.losses.map((l) => l.toFixed(6))]);
 
 describe("interruptions", () => {
@@ -60,20 +71,12 @@ describe("interruptions", () => {
     });
     const dataset = tinyDataset(config);
     const whole = new FakeChannel();
-    await train({ config, baseDir: ".", runDir: tempRun(), channel: whole, backend: CPU_CHOICE, dataset });
+    await trainInto(config, tempRun(), whole, { dataset });
 
     const runDir = tempRun();
     const controller = new AbortController();
     const first = new InterruptingChannel(controller, (m) => m.type === "step" && m.step === 5);
-    const result = await train({
-      config,
-      baseDir: ".",
-      runDir,
-      channel: first,
-      backend: CPU_CHOICE,
-      dataset,
-      interrupt: controller.signal,
-    });
+    const result = await trainInto(config, runDir, first, { interrupt: controller.signal, dataset });
     assert.equal(result.reason, "interrupted");
     assert.equal(first.of("step").at(-1)?.step, 5, "the step under way finishes, no other starts");
     const done = first.messages.at(-1);
@@ -101,15 +104,7 @@ describe("interruptions", () => {
     assert.equal(summary.steps, 5);
 
     const second = new FakeChannel();
-    const resumed = await train({
-      config,
-      baseDir: ".",
-      runDir,
-      channel: second,
-      backend: CPU_CHOICE,
-      dataset,
-      resume: true,
-    });
+    const resumed = await trainInto(config, runDir, second, { resume: true, dataset });
     assert.equal(resumed.reason, "completed");
     assert.equal(second.of("hello")[0]?.resumedFrom?.step, 5, "not one step lost");
     assert.deepEqual([...losses(first), ...losses(second)], losses(whole));
@@ -121,15 +116,7 @@ describe("interruptions", () => {
     const controller = new AbortController();
     const pause = new Map([[3, [{ v, type: "pause", id: "p" } as HostCommand]]]);
     const channel = new InterruptingChannel(controller, (m) => m.type === "paused", pause);
-    const result = await train({
-      config,
-      baseDir: ".",
-      runDir,
-      channel,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config),
-      interrupt: controller.signal,
-    });
+    const result = await trainInto(config, runDir, channel, { interrupt: controller.signal });
     assert.equal(result.reason, "interrupted");
     assert.equal(result.summary.steps, 3);
     assert.deepEqual(
@@ -146,27 +133,11 @@ describe("interruptions", () => {
     const controller = new AbortController();
     controller.abort(SIGTERM);
     const channel = new FakeChannel();
-    const result = await train({
-      config,
-      baseDir: ".",
-      runDir,
-      channel,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config),
-      interrupt: controller.signal,
-    });
+    const result = await trainInto(config, runDir, channel, { interrupt: controller.signal });
     assert.equal(result.reason, "interrupted");
     assert.equal(channel.of("step").length, 0);
     const again = new FakeChannel();
-    const resumed = await train({
-      config,
-      baseDir: ".",
-      runDir,
-      channel: again,
-      backend: CPU_CHOICE,
-      dataset: tinyDataset(config),
-      resume: true,
-    });
+    const resumed = await trainInto(config, runDir, again, { resume: true });
     assert.equal(resumed.reason, "completed");
     assert.deepEqual(
       again.of("step").map((s) => s.step),
