@@ -66,6 +66,14 @@ export const bundles = [
   { entryPoints: { "webview.test": "webview/main.ts" }, ...panel, define: { GRADCRAFT_TEST_HOOKS: "true" } },
   // The runs table and hyperparameter view: a second app beside the panel's.
   { entryPoints: { runs: "webview/runs/main.ts" }, ...panel },
+  // The shareable report: the panel read-only, inlined whole into each report's HTML file by the
+  // host (src/panel/reportHtml.ts), so it carries no source map comment.
+  {
+    entryPoints: { report: "webview/report/main.ts" },
+    ...panel,
+    define: { GRADCRAFT_TEST_HOOKS: "false" },
+    sourcemap: false,
+  },
 ];
 
 /** The esbuild options the build runs a bundle with (`watch`: unminified, rebuilt on change). */
@@ -75,7 +83,7 @@ export function buildOptions(bundle, { watch = false } = {}) {
     absWorkingDir: root,
     outdir: dist,
     bundle: true,
-    sourcemap: true,
+    sourcemap: bundle.sourcemap ?? true,
     minify: !watch,
     legalComments: "none",
     logLevel: "warning",

@@ -6,6 +6,7 @@
  * screen, charts at most every LIVE_REDRAW_MS while live.
  */
 import type { HostToWebview, Surface, WebviewToHost } from "../src/panel/messages";
+import type { ReportData } from "../src/panel/reportData";
 import { RunModel } from "../src/panel/runModel";
 import type { CardContext, Scene } from "./cards/card";
 import { CardDeck, watchVisibility } from "./cards/deck";
@@ -59,8 +60,11 @@ export class DashboardApp {
 
   constructor(
     private readonly vscode: VsCodeApi,
-    /** The host's CSP nonce, which also admits the stylesheet the app injects; the page's surface. */
-    private readonly page: { nonce: string; surface?: Surface },
+    /**
+     * The host's CSP nonce, which also admits the stylesheet the app injects; the page's surface;
+     * in a report (webview/report/), its data: the page is then read-only.
+     */
+    private readonly page: { nonce: string; surface?: Surface; report?: ReportData },
   ) {
     this.view = restoreView(vscode.getState(), page.surface);
     this.palette = readPalette();
@@ -104,6 +108,7 @@ export class DashboardApp {
       commands: this.commands,
       buttons: this.buttons,
       post: (message) => this.post(message),
+      readOnly: page.report !== undefined,
     });
   }
 
@@ -284,9 +289,11 @@ export class DashboardApp {
         runs: () => this.runs,
         setView: (change) => this.setView(change),
         exportAll: () => this.exporter.csv(null),
+        exportReport: this.page.report ? undefined : () => this.post({ type: "export-report" }),
       });
     const context = this.cardContext();
-    const layout = surface === "conflicts" ? conflictsCards(context) : dashboardCards(context);
+    const layout =
+      surface === "conflicts" ? conflictsCards(context) : dashboardCards(context, this.page.report);
     for (const [cards, holder] of [
       [layout.grid, this.grid],
       [layout.side, this.side],

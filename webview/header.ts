@@ -26,6 +26,8 @@ export interface HeaderContext {
   readonly commands: Commands;
   readonly buttons: ControlButtons;
   post(message: WebviewToHost): void;
+  /** A report: no run controls (nothing there reaches a trainer). */
+  readonly readOnly?: boolean;
 }
 
 export class Header {
@@ -51,7 +53,7 @@ export class Header {
       notice?.text ?? "",
     );
     const controls = el("div", { class: "controls", role: "group", "aria-label": "Run controls" });
-    if (runs.length === 1) {
+    if (runs.length === 1 && !this.context.readOnly) {
       const control = (button: { button: HTMLButtonElement; status: HTMLElement }) =>
         el("span", { class: "control" }, button.button, button.status);
       const secondary = { className: "secondary" };

@@ -4,6 +4,7 @@
  * above them in a narrow panel: styles.css); the Conflicts view's compact few. A new card is one
  * line here.
  */
+import type { ReportData } from "../src/panel/reportData";
 import type { RunModel } from "../src/panel/runModel";
 import { seriesName } from "../src/panel/snapshot";
 import { BarsCard } from "./cards/barsCard";
@@ -12,6 +13,7 @@ import { ConfigDiffCard } from "./cards/configDiffCard";
 import { ControlsCard } from "./cards/controlsCard";
 import { EvalTableCard, gaucNoteText } from "./cards/evalTableCard";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
+import { ReportCard } from "./cards/reportCard";
 import { perTask, type SeriesRef, single, TimeCard } from "./cards/timeCard";
 import { select } from "./dom";
 
@@ -21,7 +23,8 @@ export interface Layout {
   side: Card[];
 }
 
-export function dashboardCards(context: CardContext): Layout {
+/** The dashboard's cards; a report's (`report` given) lead with the report card and have no controls. */
+export function dashboardCards(context: CardContext, report?: ReportData): Layout {
   const { view } = context;
   const compare = context.runs().length > 1;
   const normScale = select(
@@ -43,6 +46,7 @@ export function dashboardCards(context: CardContext): Layout {
       label: task,
     }));
   const grid = [
+    ...(report ? [new ReportCard(context, report)] : []),
     time("loss", "Loss per task", perTask(seriesName.loss)),
     new TimeCard(context, "norm", "Gradient norm per task", perTask(seriesName.norm), {
       log: () => view.normLog,
@@ -63,7 +67,7 @@ export function dashboardCards(context: CardContext): Layout {
     time("step-time", "Step time (ms)", single(seriesName.stepTime, "step time")),
     time("steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s")),
   ];
-  return { grid, side: compare ? [] : [new ControlsCard(context, false)] };
+  return { grid, side: compare || report ? [] : [new ControlsCard(context, false)] };
 }
 
 export function conflictsCards(context: CardContext): Layout {

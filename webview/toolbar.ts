@@ -1,6 +1,6 @@
 /**
  * The dashboard's toolbar: task toggles (each task has one colour everywhere; comparing runs,
- * one dash), smoothing, the x axis by step or by time, reset zoom, Export all CSV, and in compare
+ * one dash), smoothing, the x axis by step or by time, reset zoom, Export all CSV, Export report, and in compare
  * mode the run legend (each run's colour).
  */
 import type { RunModel } from "../src/panel/runModel";
@@ -17,6 +17,8 @@ export interface ToolbarContext {
   runs(): readonly RunModel[];
   setView(change: Partial<ViewOptions>): void;
   exportAll(): void;
+  /** Writes the runs shown as one HTML report (absent in a report itself). */
+  exportReport?: () => void;
 }
 
 export function buildToolbar(toolbar: HTMLElement, context: ToolbarContext): void {
@@ -79,8 +81,23 @@ export function buildToolbar(toolbar: HTMLElement, context: ToolbarContext): voi
     el("label", { for: "x-mode" }, "X axis ", xMode),
     reset,
     exportAll,
-    el("span", { class: "muted" }, "Ctrl+wheel zooms, drag pans."),
   );
+  if (context.exportReport) {
+    const exportReport = context.exportReport;
+    const report = el(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        "data-action": "export-report",
+        title: "One HTML file any browser opens",
+      },
+      "Export report",
+    );
+    report.addEventListener("click", () => exportReport());
+    toolbar.append(report);
+  }
+  toolbar.append(el("span", { class: "muted" }, "Ctrl+wheel zooms, drag pans."));
   if (runs.length > 1) toolbar.append(runLegend(runs, palette));
 }
 

@@ -57,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): GradCraftTestApi | u
       const run = registry.get(runId);
       return run && manager?.stopFromPanel(run);
     },
+    exportReport: async (runIds) =>
+      vscode.commands.executeCommand<string | undefined>("gradcraft.exportReport", runIds),
     record: testing
       ? (direction, surface, message) => {
           const type = (message as { type?: unknown })?.type;

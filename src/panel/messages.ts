@@ -158,6 +158,9 @@ export const OpenDashboardMessage = z.object({
   runId: z.string().optional(),
 });
 
+/** The runs this panel shows, written as one HTML report (docs/dashboard.md, "Report"). */
+export const ExportReportMessage = z.object({ type: z.literal("export-report") });
+
 export const WebviewToHost = z.discriminatedUnion("type", [
   ReadyMessage,
   AppliedMessage,
@@ -165,6 +168,7 @@ export const WebviewToHost = z.discriminatedUnion("type", [
   ExportCsvMessage,
   ExportPngMessage,
   OpenDashboardMessage,
+  ExportReportMessage,
 ]);
 export type WebviewToHost = z.infer<typeof WebviewToHost>;
 export type CommandMessage = z.infer<typeof CommandMessage>;

@@ -250,6 +250,7 @@ describe("compare mode in Chromium", () => {
         },
         exportRun: async () => {},
         openDashboard: async () => {},
+        exportReport: async () => undefined,
         warn: (reason) => assert.fail(reason),
       });
       assert.equal(outcome, "failed");

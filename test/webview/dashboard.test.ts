@@ -194,6 +194,7 @@ describe("dashboard webview in Chromium", () => {
       exportRun: async () => assert.fail("a chart's CSV is not the whole run"),
       seriesCsv: (runId, series) => (runId === host.model.runId ? host.model.toCsv(series) : undefined),
       openDashboard: async () => {},
+      exportReport: async () => undefined,
       warn: (reason) => assert.fail(reason),
     });
     const csv = saved[0] ?? "";

@@ -47,6 +47,7 @@ describe("a live panel in Chromium", () => {
         exportRun: async () => {},
         seriesCsv: () => undefined,
         openDashboard: async () => {},
+        exportReport: async () => undefined,
         warn: (reason) => assert.fail(reason),
       }),
     );

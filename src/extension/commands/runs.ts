@@ -3,6 +3,7 @@ import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
 import { RUN_FILES, type RunInfo, readRunInfo } from "../../protocol/runlog";
+import { reportSaved, saveReport } from "../panel/report";
 import type { PanelRun } from "../panel/session";
 import { exportRunCsv } from "../runs/exportCsv";
 import { loadReplayedRun } from "../runs/library";
@@ -67,6 +68,18 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     return picked.target ? [picked.target] : undefined;
   };
 
+  /**
+   * The runs a command was given: from the tree with several items selected VS Code passes
+   * (clicked, allSelected); a panel or a test passes a list of run ids or folders.
+   */
+  const runsFromArgs = (arg: unknown, more: unknown): Array<LiveRun | string> | undefined => {
+    const list = Array.isArray(more) && more.length > 1 ? more : Array.isArray(arg) ? arg : undefined;
+    if (!list) return undefined;
+    return list
+      .map((node: unknown) => liveRunFromArg(registry, node) ?? runDirFromArg(node))
+      .filter((t): t is LiveRun | string => !!t);
+  };
+
   const asPanelRun = async (target: LiveRun | RunInfo | string): Promise<PanelRun> => {
     if (typeof target !== "string" && "connection" in target) return target;
     const dir = typeof target === "string" ? target : target.dir;
@@ -95,14 +108,8 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
 
     vscode.commands.registerCommand("gradcraft.compareRuns", async (arg?: unknown, more?: unknown[]) => {
       // From the tree with several items selected VS Code passes (clicked, allSelected).
-      let targets: Array<LiveRun | RunInfo | string> | undefined;
-      const selected = Array.isArray(more) && more.length > 1 ? more : undefined;
-      if (selected)
-        targets = selected
-          .map((node) => liveRunFromArg(registry, node) ?? runDirFromArg(node))
-          .filter((t): t is LiveRun | string => !!t);
-      else if (Array.isArray(arg)) targets = arg as string[];
-      else targets = await pickRuns("GradCraft: compare which runs? (two or more)", true);
+      const targets: Array<LiveRun | RunInfo | string> | undefined =
+        runsFromArgs(arg, more) ?? (await pickRuns("GradCraft: compare which runs? (two or more)", true));
       if (!targets) return undefined;
       if (targets.length < 2) {
         void vscode.window.showInformationMessage("GradCraft: pick two or more runs to compare.");
@@ -114,6 +121,33 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
         return runs.map((r) => r.id);
       } catch (error) {
         void vscode.window.showErrorMessage(`GradCraft: cannot compare: ${(error as Error).message}`);
+        return undefined;
+      }
+    }),
+
+    vscode.commands.registerCommand("gradcraft.exportReport", async (arg?: unknown, more?: unknown[]) => {
+      const one =
+        arg === undefined || Array.isArray(arg)
+          ? undefined
+          : (liveRunFromArg(registry, arg) ?? runDirFromArg(arg));
+      const targets: Array<LiveRun | RunInfo | string> | undefined =
+        runsFromArgs(arg, more) ??
+        (one ? [one] : await pickRuns("GradCraft: report on which runs? (one, or several to compare)", true));
+      if (!targets || targets.length === 0) return undefined;
+      try {
+        const runs = await Promise.all(targets.map(asPanelRun));
+        const version = (s.context.extension?.packageJSON as { version?: string } | undefined)?.version;
+        const path = await saveReport(
+          runs,
+          s.context.extensionUri,
+          `GradCraft Studio ${version ?? ""}`.trim(),
+        );
+        if (path) void reportSaved(path);
+        return path;
+      } catch (error) {
+        void vscode.window.showErrorMessage(
+          `GradCraft: could not write the report: ${(error as Error).message}`,
+        );
         return undefined;
       }
     }),

@@ -145,6 +145,7 @@ export class Dashboards implements vscode.WebviewPanelSerializer, vscode.Disposa
       exportRun: (runId) => this.host.exportRun(runId),
       seriesCsv: (runId, series) => runs.find((r) => r.id === runId)?.model.toCsv(series),
       openDashboard: (runId) => this.host.openDashboard(runId),
+      exportReport: () => this.host.exportReport(runs.map((r) => r.id)),
       warn: (reason) => this.host.log.warn(`compare: ${reason}`),
     };
     const subscription = panel.webview.onDidReceiveMessage((raw) => {

@@ -35,6 +35,8 @@ export interface SessionHost {
    * the plain stop command (an attached run).
    */
   stop?(runId: string): Promise<AckMessage> | undefined;
+  /** Writes these runs (ids or folders) as one HTML report; resolves to where it went. */
+  exportReport(runIds: string[]): Promise<string | undefined>;
   /** Test hook: every message the host posted to a webview, and what it received. */
   record?(direction: "in" | "out", surface: Surface, message: unknown): void;
 }
@@ -132,6 +134,7 @@ export class PanelSession implements vscode.Disposable {
       exportRun: (runId) => this.host.exportRun(runId),
       seriesCsv: (runId, series) => (runId === this.run.id ? this.run.model.toCsv(series) : undefined),
       openDashboard: (runId) => this.host.openDashboard(runId),
+      exportReport: () => this.host.exportReport([this.run.id]),
       // Never act on what was not understood; say so in the log.
       warn: (reason) => this.host.log.warn(`${this.surface}: ${reason}`),
     });

@@ -41,6 +41,11 @@ export interface RouterDeps {
    */
   seriesCsv(runId: string, series: string[]): string | undefined;
   openDashboard(runId: string): Promise<void>;
+  /**
+   * Writes the runs this panel shows as one HTML report where the user picks (docs/dashboard.md,
+   * "Report"). Resolves to where it went (undefined: cancelled); rejects when it could not be written.
+   */
+  exportReport(): Promise<string | undefined>;
   warn(reason: string): void;
 }
 
@@ -137,18 +142,28 @@ export async function routeWebviewMessage(raw: unknown, deps: RouterDeps): Promi
     case "open-dashboard":
       await deps.openDashboard(message.runId ?? deps.runId);
       return "opened";
+    case "export-report":
+      return tell(deps, `${deps.runLabel} report`, () => deps.exportReport());
   }
 }
 
-/** One place says how an export went: the panel shows it in its notice line. */
 async function saveAndTell(
   deps: RouterDeps,
   bytes: Uint8Array,
   name: string,
   kind: "csv" | "png",
 ): Promise<RouteOutcome> {
+  return tell(deps, name, () => deps.save(bytes, name, kind));
+}
+
+/** One place says how an export went: the panel shows it in its notice line. */
+async function tell(
+  deps: RouterDeps,
+  name: string,
+  write: () => Promise<string | undefined>,
+): Promise<RouteOutcome> {
   try {
-    const where = await deps.save(bytes, name, kind);
+    const where = await write();
     if (where === undefined) return "cancelled";
     deps.post({ type: "notice", level: "info", text: `Saved ${where}` });
     return "saved";

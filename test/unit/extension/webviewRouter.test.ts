@@ -29,6 +29,7 @@ function harness(overrides: Partial<RouterDeps> = {}) {
     exportRun: async () => undefined,
     seriesCsv: () => "series,step,time_ms,value\n",
     openDashboard: async () => undefined,
+    exportReport: async () => "/work/tiny-report.html",
     warn: (reason) => warnings.push(reason),
     ...overrides,
   };
@@ -203,6 +204,42 @@ describe("messages from a webview", () => {
         text: "Could not save tiny-heatmap.png: /readonly/x.png: EACCES: permission denied",
       },
     ]);
+  });
+
+  it("Export report writes the panel's runs and says where the file went, or why not", async () => {
+    let asked = 0;
+    const h = harness({
+      exportReport: async () => {
+        asked++;
+        return "/work/tiny-report.html";
+      },
+    });
+    assert.equal(await routeWebviewMessage({ type: "export-report" }, h.deps), "saved");
+    assert.equal(asked, 1);
+    assert.deepEqual(h.posted, [{ type: "notice", level: "info", text: "Saved /work/tiny-report.html" }]);
+    const failing = harness({
+      exportReport: async () => {
+        throw new Error("/work/x.html: EROFS: read-only file system");
+      },
+    });
+    assert.equal(await routeWebviewMessage({ type: "export-report" }, failing.deps), "failed");
+    assert.deepEqual(failing.posted, [
+      {
+        type: "notice",
+        level: "error",
+        text: "Could not save tiny report: /work/x.html: EROFS: read-only file system",
+      },
+    ]);
+    // A path the panel adds is not taken: where the report goes is the user's choice, in the host.
+    let given: unknown[] = [];
+    const extra = harness({
+      exportReport: async (...args: unknown[]) => {
+        given = args;
+        return "/work/tiny-report.html";
+      },
+    });
+    assert.equal(await routeWebviewMessage({ type: "export-report", path: "/etc/x" }, extra.deps), "saved");
+    assert.deepEqual(given, []);
   });
 
   it("a panel of several runs refuses commands with its own reason", async () => {
