@@ -194,6 +194,7 @@ async function runEndToEnd({ chromium, python }) {
             "test/vscode/e2e/workbench.e2e.mts",
             "test/vscode/e2e/journeys.e2e.mts",
             "test/vscode/e2e/runsTable.e2e.mts",
+            "test/vscode/e2e/report.e2e.mts",
             ...(python ? ["test/vscode/e2e/pytorch.e2e.mts"] : []),
           ],
           {
