@@ -176,8 +176,8 @@ describe("a report opened in a browser from its file, offline", { concurrency: f
     assert.equal(timeline[1], "step 300 → pcgrad (seed=0)");
     assert.match(timeline[2], /^step 450 learningRate 0\.001→5\.0*e-4$/);
     assert.equal(timeline[3], "step 600 ended: completed");
-    const config = await page.$$eval(".report-config tr", (trs) =>
-      trs.map((tr) => [tr.querySelector("th")?.textContent, tr.querySelector("td")?.textContent]),
+    const config = await page.$$eval(".report-config .setting", (rows) =>
+      rows.map((row) => [row.querySelector(".key")?.textContent, row.querySelector(".value")?.textContent]),
     );
     assert.deepEqual(config, [
       ["name", "tiny"],

@@ -135,25 +135,23 @@ function configTable(run: ReportRun): HTMLElement {
           ...Object.entries(run.snapshot.hyperparameters).map(([k, v]): [string, string] => [k, String(v)]),
         ];
   if (rows.length === 0) return el("p", { class: "muted" }, "The run left no config.");
+  // Rows flow into as many columns as the card is wide (theme.css): a config is long and narrow.
   return el(
-    "table",
-    { class: "report-config" },
-    el(
-      "tbody",
-      {},
-      ...rows.map(([path, value]) =>
+    "div",
+    { class: "report-config", role: "table", "aria-label": "Config" },
+    ...rows.map(([path, value]) => {
+      const long = value.length > MAX_VALUE_CHARS;
+      return el(
+        "div",
+        { class: "setting", role: "row", "data-setting": path },
+        el("span", { class: "key", role: "rowheader" }, path),
         el(
-          "tr",
-          { "data-setting": path },
-          el("th", { scope: "row" }, path),
-          el(
-            "td",
-            value.length > MAX_VALUE_CHARS ? { title: value } : {},
-            value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value,
-          ),
+          "span",
+          { class: "value", role: "cell", ...(long ? { title: value } : {}) },
+          long ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value,
         ),
-      ),
-    ),
+      );
+    }),
   );
 }
 
