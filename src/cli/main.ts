@@ -4,6 +4,7 @@ import { registerBenchQuality } from "./bench-quality";
 import { registerCombine } from "./combine";
 import { registerConformance } from "./conformance";
 import { registerReplay, registerSummary } from "./replay";
+import { registerReport } from "./report";
 import { registerTrain } from "./train";
 
 /**
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerBenchQuality(registerBench(program));
   registerReplay(program);
   registerSummary(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import * as vscode from "vscode";
+import { compareSnapshots } from "../../panel/compareSnapshots";
 import type { HostToWebview } from "../../panel/messages";
-import { compareSnapshots } from "./compareSnapshots";
 import { saveExport } from "./saveExport";
 import { type PanelRun, PanelSession, type SessionHost, setWebviewHtml, webviewOptions } from "./session";
 import { type RouterDeps, routeWebviewMessage } from "./webviewRouter";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareSnapshots } from "../../../src/extension/panel/compareSnapshots";
+import { compareSnapshots } from "../../../src/panel/compareSnapshots";
 import { RunModel } from "../../../src/panel/runModel";
 import { fakeRun } from "../../webview/fakeRun";
 

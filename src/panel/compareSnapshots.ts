@@ -1,4 +1,4 @@
-import type { RunSnapshot } from "../../panel/snapshot";
+import type { RunSnapshot } from "./snapshot";
 
 /**
  * The snapshots a compare panel shows, one per run, in the order picked. Runs of one config share
