@@ -211,6 +211,10 @@ describe("dashboard webview in Chromium", () => {
     await page.click('button:text("Export all CSV")');
     const all = (await posted(page)).filter((m) => m.type === "export-csv").at(-1);
     assert.equal(all?.series, undefined);
+    // Export report: the host is asked for the run's report (it asks where to save it).
+    const before = (await posted(page)).filter((m) => m.type === "export-report").length;
+    await page.click('[data-action="export-report"]');
+    assert.equal((await posted(page)).filter((m) => m.type === "export-report").length, before + 1);
 
     // X axis by time: every time chart switches.
     await page.selectOption("#x-mode", "time");

@@ -107,7 +107,6 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
     }),
 
     vscode.commands.registerCommand("gradcraft.compareRuns", async (arg?: unknown, more?: unknown[]) => {
-      // From the tree with several items selected VS Code passes (clicked, allSelected).
       const targets: Array<LiveRun | RunInfo | string> | undefined =
         runsFromArgs(arg, more) ?? (await pickRuns("GradCraft: compare which runs? (two or more)", true));
       if (!targets) return undefined;
