@@ -12,6 +12,8 @@ function fedRun(steps = 600): { run: RunModel; cosines: number[][] } {
     run.ingest(m);
     if (m.type === "step") cosines.push(m.cosines);
   }
+  // The fake trainer ends on GradCraft: as a run of equal weighting, the advice has something to say.
+  run.strategy = { name: "ew", params: {} };
   return { run, cosines };
 }
 
