@@ -1,20 +1,50 @@
 /**
  * What the Conflicts view says about a run, computed from the run itself: how often each pair of
  * tasks conflicts, how unequal the gradient magnitudes are, which tasks starve, and the switch
- * that would address it, with its reason in the run's own figures. Pure (no DOM): the panel
- * shows it, test/unit/panel/insights.test.ts checks it.
+ * that would address it, with its reason in the run's own figures (docs/dashboard.md,
+ * "Insights"). Pure (no DOM): the panel shows it, test/unit/panel/insights.test.ts checks it.
  */
 import type { RunModel } from "./runModel";
-import { seriesName } from "./snapshot";
+import { type HeatmapState, seriesName } from "./snapshot";
 
-/** Steps the figures look back over. */
+/** Steps the figures look back over (the heatmap keeps as many matrices by default). */
 export const INSIGHT_WINDOW = 200;
+/** Matrices needed before the shares mean anything, and before a switch is suggested. */
+export const MIN_STEPS = 50;
 /** A pair that conflicts in at least this share of the steps is worth a remedy. */
-const FREQUENT_CONFLICT = 0.3;
+export const FREQUENT_CONFLICT = 0.3;
 /** Norms this many times apart are unequal enough for magnitude alignment to matter. */
-const UNEQUAL_NORMS = 3;
+export const UNEQUAL_NORMS = 3;
 /** A validation AUC that moved less than this over the last three evaluations is flat. */
-const FLAT_AUC = 0.002;
+export const FLAT_AUC = 0.002;
+/** A task whose share of the update is under this fraction of an equal share (1/K) is starved of it. */
+export const SMALL_WEIGHT_SHARE = 0.5;
+/** The magnitude alignment suggested: each smaller gradient is lifted halfway to the largest norm. */
+const SUGGESTED_TAU = 0.5;
+
+/** Strategies that act on conflicting directions (project them, or seek a common descent direction). */
+const HANDLES_CONFLICTS = new Set([
+  "gradcraft",
+  "pcgrad",
+  "pcgrad-plus",
+  "gradvac",
+  "cagrad",
+  "mgda",
+  "upgrad",
+  "nash-mtl",
+  "aligned-mtl",
+  "imtl-g",
+]);
+/** Strategies that even out the tasks' gradient magnitudes (GradCraft and PCGrad+ unless τ = 0). */
+const HANDLES_MAGNITUDES = new Set([
+  "gradcraft",
+  "pcgrad-plus",
+  "imtl-g",
+  "aligned-mtl",
+  "nash-mtl",
+  "db-mtl",
+  "gradnorm",
+]);
 
 export interface PairConflict {
   a: string;
@@ -24,27 +54,44 @@ export interface PairConflict {
 }
 
 export interface Insights {
-  /** Matrices (steps) the conflict shares come from. */
+  /** Matrices (steps with a cosine matrix) the conflict shares come from. */
   steps: number;
+  /** Steps those matrices span (more than `steps` when a slow reader was sent only some of them). */
+  span: number;
+  /** Matrices still needed before the figures are read (0: enough). */
+  needed: number;
   /** Every pair, most conflicting first. */
   pairs: PairConflict[];
   /** Mean gradient norm per task over the window; largest over smallest (null: too little data). */
   norms: { largest: string; smallest: string; ratio: number; mean: Record<string, number> } | null;
   /** Tasks with a small share of the update's weight and a flat validation AUC. */
   starving: { task: string; weightShare: number; aucChange: number }[];
-  /** The switch the figures point to (null: none, or it is running already). */
+  /** The switch the figures point to. */
   suggestion: { name: string; params: Record<string, unknown>; reason: string } | null;
+  /** Why nothing is suggested (null when something is). */
+  noSuggestion: string | null;
 }
 
 type InsightRun = Pick<RunModel, "tasks" | "step" | "series" | "evals" | "strategy" | "strategies"> & {
-  recentCosines(): { step: number; cosines: number[] }[];
+  recentCosines(): HeatmapState[];
 };
 
-export function runInsights(run: InsightRun, window = INSIGHT_WINDOW): Insights {
+/** Where the figures stop: the panel passes its redraw's cut, so they agree with the heatmap drawn. */
+export interface InsightCut {
+  readonly step: number;
+  readonly cosines: readonly HeatmapState[];
+}
+
+export function runInsights(
+  run: InsightRun,
+  cut: InsightCut = { step: run.step, cosines: run.recentCosines() },
+  window = INSIGHT_WINDOW,
+): Insights {
   const k = run.tasks.length;
-  const matrices = run
-    .recentCosines()
-    .filter((m) => m.cosines.length === k * k && m.step > run.step - window);
+  const from = cut.step - window;
+  const matrices = cut.cosines.filter(
+    (m) => m.cosines.length === k * k && m.step > from && m.step <= cut.step,
+  );
   const pairs: PairConflict[] = [];
   for (let i = 0; i < k; i++)
     for (let j = i + 1; j < k; j++) {
@@ -61,7 +108,7 @@ export function runInsights(run: InsightRun, window = INSIGHT_WINDOW): Insights 
     let sum = 0;
     let n = 0;
     run.series.get(name)?.forEach((x, _t, y) => {
-      if (x > run.step - window) {
+      if (x > from && x <= cut.step) {
         sum += y;
         n++;
       }
@@ -78,61 +125,98 @@ export function runInsights(run: InsightRun, window = INSIGHT_WINDOW): Insights 
     norms = { largest, smallest, ratio: mean[largest] / mean[smallest], mean };
   }
 
-  const weights = run.tasks.map((t) => Math.max(0, meanOver(seriesName.weight(t))));
-  const total = weights.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-  const validation = run.evals.filter((e) => e.split === "validation").slice(-3);
-  const starving: Insights["starving"] = [];
-  if (total > 0 && validation.length >= 2)
-    run.tasks.forEach((task, t) => {
-      const share = weights[t] / total;
-      const first = validation[0].metrics.auc?.[t];
-      const last = validation[validation.length - 1].metrics.auc?.[t];
-      if (first === undefined || last === undefined || !Number.isFinite(first) || !Number.isFinite(last))
-        return;
-      if (share < 0.5 / k && Math.abs(last - first) < FLAT_AUC)
-        starving.push({ task, weightShare: share, aucChange: last - first });
-    });
-
-  return {
-    steps: matrices.length,
+  const steps = matrices.length;
+  const insights: Insights = {
+    steps,
+    span: steps ? cut.step - matrices[0].step + 1 : 0,
+    needed: Math.max(0, MIN_STEPS - steps),
     pairs,
     norms,
-    starving,
-    suggestion: suggest(run, matrices.length, pairs, norms, starving),
+    starving: starvingTasks(run, cut.step, meanOver),
+    suggestion: null,
+    noSuggestion: null,
   };
+  const advice = suggest(run, insights);
+  if ("reason" in advice) insights.suggestion = advice;
+  else insights.noSuggestion = advice.none;
+  return insights;
 }
 
-function suggest(
+function starvingTasks(
   run: InsightRun,
-  steps: number,
-  pairs: PairConflict[],
-  norms: Insights["norms"],
-  starving: Insights["starving"],
-): Insights["suggestion"] {
+  step: number,
+  meanOver: (name: string) => number,
+): Insights["starving"] {
+  const k = run.tasks.length;
+  const weights = run.tasks.map((t) => Math.max(0, meanOver(seriesName.weight(t))));
+  const total = weights.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const validation = run.evals.filter((e) => e.split === "validation" && e.step <= step).slice(-3);
+  const starving: Insights["starving"] = [];
+  if (total <= 0 || validation.length < 2) return starving;
+  run.tasks.forEach((task, t) => {
+    const share = weights[t] / total;
+    const first = validation[0].metrics.auc?.[t];
+    const last = validation[validation.length - 1].metrics.auc?.[t];
+    if (first === undefined || last === undefined || !Number.isFinite(first) || !Number.isFinite(last))
+      return;
+    if (share < SMALL_WEIGHT_SHARE / k && Math.abs(last - first) < FLAT_AUC)
+      starving.push({ task, weightShare: share, aucChange: last - first });
+  });
+  return starving;
+}
+
+/** A norm ratio as the text says it: whole above 10, one decimal below. */
+export function ratioText(ratio: number): string {
+  return String(ratio >= 10 ? Math.round(ratio) : Math.round(ratio * 10) / 10);
+}
+
+type Advice = NonNullable<Insights["suggestion"]> | { none: string };
+
+function suggest(run: InsightRun, insights: Insights): Advice {
+  const { steps, span, pairs, norms, starving } = insights;
+  if (insights.needed > 0) return { none: `needs ${insights.needed} more steps with gradients` };
   const top = pairs[0];
-  if (!top || top.share < FREQUENT_CONFLICT || steps === 0) return null;
-  const pct = Math.round(top.share * 100);
-  const conflict = `${top.a} and ${top.b} conflict in ${pct} % of the last ${steps} steps`;
+  const pct = (share: number) => `${Math.round(share * 100)} %`;
+  if (!top || top.share < FREQUENT_CONFLICT)
+    return {
+      none: top
+        ? `no pair conflicts in ${pct(FREQUENT_CONFLICT)} of the steps (most: ${top.a} and ${top.b}, ${pct(top.share)})`
+        : "one task: nothing can conflict",
+    };
+  const current = run.strategy;
+  if (current?.name === "single") return { none: "single trains one task on purpose" };
+  const seen = span > steps ? `${steps} steps seen over the last ${span}` : `the last ${steps} steps`;
+  const conflict = `${top.a} and ${top.b} conflict in ${pct(top.share)} of ${seen}`;
   const starvingText = starving.length
-    ? `; ${starving.map((s) => s.task).join(" and ")} get${starving.length === 1 ? "s" : ""} ${Math.round(
-        (starving.reduce((a, s) => a + s.weightShare, 0) / starving.length) * 100,
-      )} % of the update and ${starving.length === 1 ? "its" : "their"} validation AUC is flat`
+    ? `; ${starving.map((s) => s.task).join(" and ")} get${starving.length === 1 ? "s" : ""} ${pct(
+        starving.reduce((a, s) => a + s.weightShare, 0) / starving.length,
+      )} of the update and ${starving.length === 1 ? "its" : "their"} validation AUC is flat`
     : "";
-  const current = run.strategy?.name;
-  const defaults = (name: string) => ({ ...(run.strategies.find((s) => s.name === name)?.defaults ?? {}) });
+  const offered = (name: string) => run.strategies.find((s) => s.name === name);
+  const tau = current?.params.tau;
+  const evensMagnitudes =
+    current !== null && HANDLES_MAGNITUDES.has(current.name) && !(typeof tau === "number" && tau === 0);
+  const handlesConflicts = current !== null && HANDLES_CONFLICTS.has(current.name);
+
   if (norms && norms.ratio >= UNEQUAL_NORMS) {
-    if (current === "gradcraft") return null;
-    const ratio = norms.ratio >= 10 ? Math.round(norms.ratio) : Math.round(norms.ratio * 10) / 10;
+    if (evensMagnitudes && handlesConflicts)
+      return { none: `${current.name} already evens out the magnitudes and handles the conflicts` };
+    const choice = offered("gradcraft");
+    if (!choice) return { none: "this trainer offers no GradCraft" };
+    // τ = 0 is GradCraft without its magnitude step: keep the other parameters, raise τ.
+    const base = current?.name === "gradcraft" ? current.params : (choice.defaults ?? {});
     return {
       name: "gradcraft",
-      params: { ...defaults("gradcraft"), tau: 0.5 },
-      reason: `${conflict}, and the gradient norms are ${ratio}× apart (${norms.smallest} smallest, ${norms.largest} largest)${starvingText}: GradCraft with τ = 0.5 aligns the magnitudes, then projects the conflicts away.`,
+      params: { ...base, tau: SUGGESTED_TAU },
+      reason: `${conflict}, and ${norms.smallest}'s gradient norm is ${ratioText(norms.ratio)}× below ${norms.largest}'s${starvingText}: GradCraft with τ = ${SUGGESTED_TAU} lifts the smaller gradients halfway to the largest, then projects the conflicts away.`,
     };
   }
-  if (current === "pcgrad" || current === "gradcraft") return null;
+  if (handlesConflicts) return { none: `${current.name} already handles the conflicts` };
+  const choice = offered("pcgrad");
+  if (!choice) return { none: "this trainer offers no PCGrad" };
   return {
     name: "pcgrad",
-    params: defaults("pcgrad"),
+    params: { ...(choice.defaults ?? {}) },
     reason: `${conflict}, with gradient norms of a similar size${starvingText}: PCGrad projects each gradient off the ones it conflicts with.`,
   };
 }
