@@ -15,7 +15,9 @@ export type ControlKey =
   | "checkpoint"
   | "evaluate"
   | "set-strategy"
-  | "set-hyperparameters";
+  | "set-hyperparameters"
+  /** The insights card's suggested switch: a set-strategy of its own, so each button shows its own answer. */
+  | "apply-suggestion";
 
 export interface PendingCommand {
   control: ControlKey;
@@ -62,6 +64,7 @@ const DONE_TEXT: Record<ControlKey, string> = {
   evaluate: "evaluation started",
   "set-strategy": "switched",
   "set-hyperparameters": "applied",
+  "apply-suggestion": "switched",
 };
 
 export class Commands {

@@ -16,6 +16,7 @@ const LABELS: Record<ControlKey, [idle: string, busy: string]> = {
   evaluate: ["Evaluate", "Evaluating…"],
   "set-strategy": ["Switch", "Switching…"],
   "set-hyperparameters": ["Apply", "Applying…"],
+  "apply-suggestion": ["Apply suggestion", "Switching…"],
 };
 
 /** How long a button that asks for a second press stays armed. */

@@ -13,6 +13,7 @@ import { ConfigDiffCard } from "./cards/configDiffCard";
 import { ControlsCard } from "./cards/controlsCard";
 import { EvalTableCard, gaucNoteText } from "./cards/evalTableCard";
 import { CompareHeatmapCard, HeatmapCard } from "./cards/heatmapCard";
+import { InsightsCard } from "./cards/insightsCard";
 import { ReportCard } from "./cards/reportCard";
 import { perTask, type SeriesRef, single, TimeCard } from "./cards/timeCard";
 import { select } from "./dom";
@@ -67,16 +68,22 @@ export function dashboardCards(context: CardContext, report?: ReportData): Layou
     time("step-time", "Step time (ms)", single(seriesName.stepTime, "step time")),
     time("steps-per-second", "Steps per second", single(seriesName.stepsPerSecond, "steps/s")),
   ];
-  return { grid, side: compare || report ? [] : [new ControlsCard(context, false)] };
+  // The insights under the switch form: in view while the charts scroll, Apply beside Switch.
+  return {
+    grid,
+    side: compare || report ? [] : [new ControlsCard(context, false), new InsightsCard(context)],
+  };
 }
 
 export function conflictsCards(context: CardContext): Layout {
+  const single = context.runs().length <= 1;
   return {
     grid: [
       new HeatmapCard(context, true),
+      ...(single ? [new InsightsCard(context)] : []),
       new BarsCard(context, "norm-bars", "Gradient norm", seriesName.norm),
       new BarsCard(context, "weight-bars", "Weight in the update", seriesName.weight),
-      ...(context.runs().length > 1 ? [] : [new ControlsCard(context, true)]),
+      ...(single ? [new ControlsCard(context, true)] : []),
     ],
     side: [],
   };

@@ -284,7 +284,7 @@ describe("dashboard webview in Chromium", () => {
       const cards: string[] = await page.evaluate(() =>
         (window as unknown as PanelWindow).__gradcraft.cards(),
       );
-      assert.deepEqual(cards, ["heatmap", "norm-bars", "weight-bars", "controls"]);
+      assert.deepEqual(cards, ["heatmap", "insights", "norm-bars", "weight-bars", "controls"]);
       const conflict = await heatmapPixel(page, 0, 1);
       const aligned = await heatmapPixel(page, 0, 2);
       assert.ok(conflict.r > conflict.b + 60, `${theme}: cos -0.9 is red ${JSON.stringify(conflict)}`);
