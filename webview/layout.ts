@@ -76,14 +76,14 @@ export function dashboardCards(context: CardContext, report?: ReportData): Layou
 }
 
 export function conflictsCards(context: CardContext): Layout {
-  const single = context.runs().length <= 1;
+  const oneRun = context.runs().length <= 1;
   return {
     grid: [
       new HeatmapCard(context, true),
-      ...(single ? [new InsightsCard(context)] : []),
+      ...(oneRun ? [new InsightsCard(context)] : []),
       new BarsCard(context, "norm-bars", "Gradient norm", seriesName.norm),
       new BarsCard(context, "weight-bars", "Weight in the update", seriesName.weight),
-      ...(single ? [new ControlsCard(context, true)] : []),
+      ...(oneRun ? [new ControlsCard(context, true)] : []),
     ],
     side: [],
   };

@@ -15,10 +15,10 @@ export const MIN_STEPS = 50;
 export const FREQUENT_CONFLICT = 0.3;
 /** Norms this many times apart are unequal enough for magnitude alignment to matter. */
 export const UNEQUAL_NORMS = 3;
-/** A validation AUC that moved less than this over the last three evaluations is flat. */
+/** A validation AUC that moved less than this over the window is flat. */
 export const FLAT_AUC = 0.002;
-/** A task whose share of the update is under this fraction of an equal share (1/K) is starved of it. */
-export const SMALL_WEIGHT_SHARE = 0.5;
+/** A task whose part of the update is under this fraction of an equal part (1/K) is starved of it. */
+export const SMALL_UPDATE_SHARE = 0.5;
 /** The magnitude alignment suggested: each smaller gradient is lifted halfway to the largest norm. */
 const SUGGESTED_TAU = 0.5;
 
@@ -64,8 +64,11 @@ export interface Insights {
   pairs: PairConflict[];
   /** Mean gradient norm per task over the window; largest over smallest (null: too little data). */
   norms: { largest: string; smallest: string; ratio: number; mean: Record<string, number> } | null;
-  /** Tasks with a small share of the update's weight and a flat validation AUC. */
-  starving: { task: string; weightShare: number; aucChange: number }[];
+  /**
+   * Tasks with a small part of the update (α_t‖g_t‖ over Σ, window means) and a validation AUC
+   * that moved less than FLAT_AUC since the evaluation `aucSince`.
+   */
+  starving: { task: string; updateShare: number; aucChange: number; aucSince: number }[];
   /** The switch the figures point to. */
   suggestion: { name: string; params: Record<string, unknown>; reason: string } | null;
   /** Why nothing is suggested (null when something is). */
@@ -132,7 +135,7 @@ export function runInsights(
     needed: Math.max(0, MIN_STEPS - steps),
     pairs,
     norms,
-    starving: starvingTasks(run, cut.step, meanOver),
+    starving: starvingTasks(run, cut, window, meanOver),
     suggestion: null,
     noSuggestion: null,
   };
@@ -144,23 +147,32 @@ export function runInsights(
 
 function starvingTasks(
   run: InsightRun,
-  step: number,
+  cut: InsightCut,
+  window: number,
   meanOver: (name: string) => number,
 ): Insights["starving"] {
   const k = run.tasks.length;
-  const weights = run.tasks.map((t) => Math.max(0, meanOver(seriesName.weight(t))));
-  const total = weights.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-  const validation = run.evals.filter((e) => e.split === "validation" && e.step <= step).slice(-3);
+  // A task's part of the update Σ α_t g_t is α_t‖g_t‖: a fair weight on a tiny gradient is still
+  // a small part, and some strategies give a tiny gradient a large α (the weight alone misleads).
+  const parts = run.tasks.map(
+    (t) => Math.max(0, meanOver(seriesName.weight(t))) * meanOver(seriesName.norm(t)),
+  );
+  const total = parts.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  // The AUC's change over the window: from the last evaluation at or before its start (else the
+  // first) to the latest at the cut.
+  const validation = run.evals.filter((e) => e.split === "validation" && e.step <= cut.step);
+  const before = validation.filter((e) => e.step <= cut.step - window);
+  const first = before.at(-1) ?? validation[0];
+  const last = validation.at(-1);
   const starving: Insights["starving"] = [];
-  if (total <= 0 || validation.length < 2) return starving;
+  if (total <= 0 || !first || !last || first === last) return starving;
   run.tasks.forEach((task, t) => {
-    const share = weights[t] / total;
-    const first = validation[0].metrics.auc?.[t];
-    const last = validation[validation.length - 1].metrics.auc?.[t];
-    if (first === undefined || last === undefined || !Number.isFinite(first) || !Number.isFinite(last))
-      return;
-    if (share < SMALL_WEIGHT_SHARE / k && Math.abs(last - first) < FLAT_AUC)
-      starving.push({ task, weightShare: share, aucChange: last - first });
+    const share = parts[t] / total;
+    const from = first.metrics.auc?.[t];
+    const to = last.metrics.auc?.[t];
+    if (from === undefined || to === undefined || !Number.isFinite(from) || !Number.isFinite(to)) return;
+    if (share < SMALL_UPDATE_SHARE / k && Math.abs(to - from) < FLAT_AUC)
+      starving.push({ task, updateShare: share, aucChange: to - from, aucSince: first.step });
   });
   return starving;
 }
@@ -189,7 +201,7 @@ function suggest(run: InsightRun, insights: Insights): Advice {
   const conflict = `${top.a} and ${top.b} conflict in ${pct(top.share)} of ${seen}`;
   const starvingText = starving.length
     ? `; ${starving.map((s) => s.task).join(" and ")} get${starving.length === 1 ? "s" : ""} ${pct(
-        starving.reduce((a, s) => a + s.weightShare, 0) / starving.length,
+        starving.reduce((a, s) => a + s.updateShare, 0) / starving.length,
       )} of the update and ${starving.length === 1 ? "its" : "their"} validation AUC is flat`
     : "";
   const offered = (name: string) => run.strategies.find((s) => s.name === name);

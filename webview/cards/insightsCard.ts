@@ -109,10 +109,11 @@ function normsText({ norms }: Insights): string {
 }
 
 function starvingText({ starving }: Insights): string {
-  if (starving.length === 0) return "Starving: none (no task with a small weight and a flat validation AUC).";
+  if (starving.length === 0)
+    return "Starving: none (no task with a small part of the update and a flat validation AUC).";
   const each = starving.map(
     (s) =>
-      `${s.task} (${percent(s.weightShare)} of the update, validation AUC ${s.aucChange >= 0 ? "+" : ""}${formatNumber(s.aucChange)})`,
+      `${s.task} (${percent(s.updateShare)} of the update, validation AUC ${s.aucChange >= 0 ? "+" : ""}${formatNumber(s.aucChange)} since step ${s.aucSince})`,
   );
   return `Starving: ${each.join(", ")}.`;
 }

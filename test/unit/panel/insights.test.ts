@@ -220,35 +220,49 @@ describe("the Conflicts view's insights", () => {
     assert.match(insights.suggestion?.reason ?? "", /in 100 % of 100 steps seen over the last 199/);
   });
 
-  it("a task with a small share of the update and a flat validation AUC starves; the others do not", () => {
-    const run = new RunModel("s", "s");
-    run.tasks = ["click", "like", "follow"];
-    for (let step = 1; step <= 300; step++)
-      ["click", "like", "follow"].forEach((task, t) => {
-        run.seriesFor(`weight/${task}`).append(step, step, t === 2 ? 0.02 : 1);
-        run.seriesFor(`norm/${task}`).append(step, step, 1);
-      });
-    run.step = 300;
-    for (const [step, auc] of [
-      [100, [0.6, 0.6, 0.55]],
-      [200, [0.62, 0.63, 0.5505]],
-      [300, [0.64, 0.65, 0.551]],
-    ] as const)
-      run.evals.push({
-        step,
-        time: step,
-        split: "validation",
-        metrics: { auc: [...auc], gauc: [], logloss: [] },
-      });
-    const { starving } = runInsights(run);
+  it("a task with a small part of the update (weight × norm) and a flat validation AUC starves; the others do not", () => {
+    /** Three tasks at constant weights and norms for 300 steps, validated at 100, 200 and 300. */
+    const run = (weights: number[], norms: number[], followAuc: number[]) => {
+      const model = new RunModel("s", "s");
+      model.tasks = ["click", "like", "follow"];
+      for (let step = 1; step <= 300; step++)
+        model.tasks.forEach((task, t) => {
+          model.seriesFor(`weight/${task}`).append(step, step, weights[t]);
+          model.seriesFor(`norm/${task}`).append(step, step, norms[t]);
+        });
+      model.step = 300;
+      for (const [n, step] of [100, 200, 300].entries())
+        model.evals.push({
+          step,
+          time: step,
+          split: "validation",
+          metrics: { auc: [0.6 + 0.02 * n, 0.6 + 0.03 * n, followAuc[n]], gauc: [], logloss: [] },
+        });
+      return model;
+    };
+    const flat = [0.55, 0.5505, 0.551];
+    // A small weight on a gradient like the others'.
+    let starving = runInsights(run([1, 1, 0.02], [1, 1, 1], flat)).starving;
     assert.deepEqual(
       starving.map((s) => s.task),
       ["follow"],
     );
-    assert.ok(Math.abs(starving[0].weightShare - 0.02 / 2.02) < 1e-12);
+    assert.ok(Math.abs(starving[0].updateShare - 0.02 / 2.02) < 1e-12);
+    // From the evaluation at the window's start (step 100, the cut 300 less 200) to the latest.
+    assert.equal(starving[0].aucSince, 100);
     assert.ok(Math.abs(starving[0].aucChange - 0.001) < 1e-12);
-    // The same task with a rising AUC is not starving: it learns from what it gets.
-    run.evals[2].metrics.auc[2] = 0.56;
-    assert.deepEqual(runInsights(run).starving, []);
+    // An equal weight on a gradient 50× smaller, or a large weight on one 1000× smaller: still a
+    // small part of the update.
+    starving = runInsights(run([1, 1, 1], [1, 1, 0.02], flat)).starving;
+    assert.deepEqual(
+      starving.map((s) => s.task),
+      ["follow"],
+    );
+    starving = runInsights(run([1, 1, 10], [1, 1, 0.001], flat)).starving;
+    assert.ok(Math.abs(starving[0].updateShare - 0.01 / 2.01) < 1e-12);
+    // The same task with a rising AUC is not starving: it learns from what it gets; nor is a task
+    // with a fair part of the update.
+    assert.deepEqual(runInsights(run([1, 1, 0.02], [1, 1, 1], [0.55, 0.555, 0.56])).starving, []);
+    assert.deepEqual(runInsights(run([1, 1, 1], [1, 1, 1], flat)).starving, []);
   });
 });
