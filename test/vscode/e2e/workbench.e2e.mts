@@ -1,13 +1,15 @@
 // End to end, as a user in the browser: the workbench with the sample workspace, F1 → Start
 // Training, the conflicts view and the dashboard filling with live charts, a strategy switch from
-// the panel, a learning-rate change saved in the config editor, and Stop. Run by
-// test/vscode/run.mjs against a code-server it started (GRADCRAFT_E2E_* variables); a screenshot
-// of each state goes to test-artifacts/vscode/.
+// the panel, the insights (checked against the event log) and their suggested switch, a
+// learning-rate change saved in the config editor, and Stop. Run by test/vscode/run.mjs against
+// a code-server it started (GRADCRAFT_E2E_* variables); a screenshot of each state goes to
+// test-artifacts/vscode/.
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
+import { FREQUENT_CONFLICT, UNEQUAL_NORMS } from "../../../src/panel/insights";
 import { EventLogTail } from "../eventLogTail";
 import { launchBrowser, processesWithEnv, waitFor, workbenchUrl } from "../harness.mjs";
 import { canvasInk, chainedSteps, chartsDrawn, requiredEnv, Workbench } from "./workbench.mjs";
@@ -66,6 +68,44 @@ async function markers(frame: Frame, card = "loss"): Promise<string[]> {
     const labels = hooks?.markerCount(id);
     return Array.isArray(labels) ? labels : [];
   }, card);
+}
+
+/** The insights card's lines as the panel shows them now (one read: the card may redraw between two). */
+interface InsightLines {
+  window: string;
+  pairs: string;
+  norms: string;
+  suggestion: string;
+  applyHidden: boolean;
+}
+async function insightLines(frame: Frame): Promise<InsightLines> {
+  // No named function inside: the page has no __name helper for tsx to wrap it in.
+  return frame.evaluate(() => {
+    const lines: Record<string, string> = {};
+    for (const name of ["window", "pairs", "norms", "suggestion"])
+      lines[name] = (document.querySelector(`[data-insight="${name}"]`)?.textContent ?? "").trim();
+    const apply = document.querySelector<HTMLButtonElement>('button[data-control="apply-suggestion"]');
+    return { ...lines, applyHidden: !apply || apply.hidden } as InsightLines;
+  });
+}
+
+type LoggedStep = { type: "step"; step: number; cosines: number[]; norms: number[] };
+
+/** From the run's own log: over steps from..to, a pair's conflict share and each task's mean norm. */
+function logFigures(messages: { type: string; [key: string]: unknown }[], from: number, to: number) {
+  const tasks = (messages.find((m) => m.type === "hello")?.tasks ?? []) as string[];
+  const steps = messages.filter(
+    (m): m is LoggedStep & { [key: string]: unknown } =>
+      m.type === "step" && (m.step as number) >= from && (m.step as number) <= to,
+  );
+  const k = tasks.length;
+  const share = (a: string, b: string) => {
+    const at = tasks.indexOf(a) * k + tasks.indexOf(b);
+    // Six decimals, as the run model keeps cosines (src/panel/runModel.ts).
+    return steps.filter((s) => Math.round(s.cosines[at] * 1e6) / 1e6 < 0).length / steps.length;
+  };
+  const means = tasks.map((_, t) => steps.reduce((sum, s) => sum + s.norms[t], 0) / steps.length);
+  return { tasks, steps: steps.length, share, means };
 }
 
 const step = chainedSteps();
@@ -202,6 +242,111 @@ describe("GradCraft Studio in the browser", { concurrency: false }, () => {
     switchedTo = next;
     await bench.screenshot("e2e-05-strategy-switched");
   });
+
+  step(
+    "the insights name the run's conflicts as its event log has them, and Apply suggestion switches the run",
+    async () => {
+      conflicts = await bench.webview("conflicts");
+      await conflicts.locator('[data-card="insights"]').scrollIntoViewIfNeeded();
+      const runDir = newestRunDir();
+      assert.ok(runDir, "no run folder in the workspace");
+      const log = new EventLogTail(join(runDir, "events.ndjson"));
+      // A full window, every step of it seen (no coalescing): the card's figures are the log's.
+      // The view draws the switch above at its next redraw: until then its card may still speak
+      // of the strategy before it.
+      const shown = await waitFor(
+        `the insights to read a full window of the run, drawn since the switch to ${switchedTo}`,
+        async () => {
+          const lines = await insightLines(conflicts);
+          const running = /^No switch suggested: (\S+) already/.exec(lines.suggestion)?.[1];
+          const current = running === undefined || running === switchedTo;
+          return /^Over the last \d+ steps \(\d+–\d+\)\.$/.test(lines.window) && current ? lines : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await bench.screenshot("e2e-05b-insights");
+      const [, count, from, to] = /^Over the last (\d+) steps \((\d+)–(\d+)\)\.$/.exec(shown.window) ?? [];
+      const figures = logFigures(log.read(), Number(from), Number(to));
+      assert.equal(figures.steps, Number(count), `steps ${from}–${to} in the log`);
+      const listed = [...shown.pairs.matchAll(/(\S+) ↔ (\S+) (\d+) %/g)];
+      assert.ok(listed.length > 0, `the run's tasks conflict: ${shown.pairs}`);
+      for (const [, a, b, percent] of listed)
+        assert.equal(Number(percent), Math.round(figures.share(a, b) * 100), `${a} ↔ ${b}: ${shown.pairs}`);
+      // Past maxPointsPerSeries steps the panel's norm means are over its kept minima and maxima
+      // (docs/dashboard.md, Insights): close to the log's, not equal.
+      const norms = /^Gradient norms ([\d.]+)× apart: (\S+) largest \(.+\), (\S+) smallest \(.+\)\.$/.exec(
+        shown.norms,
+      );
+      assert.ok(norms, shown.norms);
+      const mean = (task: string) => figures.means[figures.tasks.indexOf(task)];
+      const logRatio = Math.max(...figures.means) / Math.min(...figures.means);
+      assert.ok(
+        mean(norms[2]) >= 0.9 * Math.max(...figures.means),
+        `${norms[2]} is (nearly) the largest: ${figures.means}`,
+      );
+      assert.ok(
+        mean(norms[3]) <= 1.1 * Math.min(...figures.means),
+        `${norms[3]} is (nearly) the smallest: ${figures.means}`,
+      );
+      assert.ok(
+        Math.abs(Number(norms[1]) / logRatio - 1) < 0.15,
+        `ratio ${norms[1]} vs the log's ${logRatio}`,
+      );
+      // What the figures call for under PCGrad, switched to above (docs/dashboard.md, Insights).
+      const [, topA, topB] = listed[0];
+      const frequent = figures.share(topA, topB) >= FREQUENT_CONFLICT;
+      if (!shown.suggestion.startsWith("Suggested: gradcraft")) {
+        const why = shown.suggestion;
+        if (!frequent) assert.match(why, /^No switch suggested: no pair conflicts in 30 % of the steps/);
+        else if (switchedTo === "pcgrad") {
+          assert.equal(why, "No switch suggested: pcgrad already handles the conflicts.");
+          assert.ok(logRatio < UNEQUAL_NORMS / 0.85, `norms ${logRatio}× apart call for GradCraft: ${why}`);
+        } else assert.match(why, /^No switch suggested: /);
+        console.log(`# no GradCraft suggestion on this run (${why}): Apply suggestion not clicked`);
+        return;
+      }
+      assert.ok(frequent && logRatio >= 0.85 * UNEQUAL_NORMS, `${shown.suggestion} (log ratio ${logRatio})`);
+      assert.ok(
+        shown.suggestion.includes(
+          `${topA} and ${topB} conflict in ${listed[0][3]} % of the last ${count} steps`,
+        ),
+        shown.suggestion,
+      );
+      assert.equal(shown.applyHidden, false);
+      log.readNew();
+      await conflicts.locator('button[data-control="apply-suggestion"]').click();
+      const outcome = await waitFor(
+        "the trainer to record the suggested switch (events.ndjson)",
+        () =>
+          log
+            .readNew()
+            .find(
+              (m) =>
+                (m.type === "strategy-changed" && m.name === "gradcraft" && m.reason === "command") ||
+                (m.type === "ack" && m.command === "set-strategy" && m.ok === false),
+            ),
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      assert.equal(outcome.type, "strategy-changed", `the trainer refused it: ${JSON.stringify(outcome)}`);
+      assert.equal((outcome.params as { tau?: number }).tau, 0.5);
+      switchedTo = "gradcraft";
+      await waitFor(
+        "the suggestion's switch to be acknowledged in the Conflicts view",
+        async () =>
+          /^switched at step \d+$/.test(
+            (await conflicts.locator('[data-status="apply-suggestion"]').textContent()) ?? "",
+          ),
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      await waitFor(
+        "a marker for the suggested switch on the dashboard",
+        async () => (await markers(dashboard)).some((m) => m.includes("gradcraft")),
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      await conflicts.locator('[data-card="insights"]').scrollIntoViewIfNeeded();
+      await bench.screenshot("e2e-05c-insights-applied");
+    },
+  );
 
   step("a learning rate edited and saved in the config editor is applied to the run", async () => {
     const text = readFileSync(join(workspace, CONFIG), "utf8");
