@@ -5,14 +5,13 @@
 // it started (GRADCRAFT_E2E_* variables); screenshots e2e-report-saved.png and
 // e2e-report-opened.png in test-artifacts/vscode/.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
 import { launchBrowser, waitFor, workbenchUrl } from "../harness.mjs";
+import { trainTinyRuns } from "./tinyRuns.mjs";
 import { chainedSteps, chartsDrawn, requiredEnv, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
@@ -26,34 +25,9 @@ const runsFolder = join(workspace, ".gradcraft", "runs");
 
 /** One finished run of the workspace's tiny config (20 steps, evaluated every 10), its folder. */
 function trainFinishedRun(): string {
-  const scratch = mkdtempSync(join(tmpdir(), "gradcraft-e2e-report-"));
-  const base = JSON.parse(readFileSync(join(workspace, "tiny.gradcraft.json"), "utf8"));
-  const before = new Set(readdirSync(runsFolder));
-  try {
-    const file = join(scratch, "reported.gradcraft.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...base,
-        name: "reported",
-        training: { ...base.training, maxSteps: 20, evalEvery: 10 },
-        strategy: { name: "pcgrad", params: {} },
-      }),
-    );
-    const cli = join(extensionPath ?? root, "dist", "cli.js");
-    // The environment carries GRADCRAFT_HARNESS_ID: the harness ends it whatever happens here.
-    const result = spawnSync(process.execPath, [cli, "train", file, "--out", runsFolder], {
-      cwd: workspace,
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    assert.equal(result.status, 0, `gradcraft train: ${result.stderr}`);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-  const added = readdirSync(runsFolder).filter((n) => !before.has(n));
-  assert.equal(added.length, 1, `one new run folder: ${added.join(", ")}`);
-  return join(runsFolder, added[0]);
+  const cli = join(extensionPath ?? root, "dist", "cli.js");
+  const run = { name: "reported", strategy: { name: "pcgrad", params: {} }, maxSteps: 20, evalEvery: 10 };
+  return join(runsFolder, trainTinyRuns(workspace, cli, [run])[0]);
 }
 
 const reports = () => readdirSync(workspace).filter((n) => n.endsWith("-report.html"));

@@ -4,14 +4,13 @@
 // test/vscode/run.mjs against a code-server it started (GRADCRAFT_E2E_* variables); screenshots
 // e2e-runs-table*.png and e2e-hyperparameter-view.png in test-artifacts/vscode/.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe } from "node:test";
 import type { Frame } from "playwright-core";
 import { runShortId } from "../../../src/protocol/runIdentity";
 import { launchBrowser, waitFor, workbenchUrl } from "../harness.mjs";
+import { trainTinyRuns } from "./tinyRuns.mjs";
 import { canvasInk, chainedSteps, requiredEnv, Workbench } from "./workbench.mjs";
 
 const port = Number(requiredEnv("GRADCRAFT_E2E_PORT"));
@@ -24,43 +23,25 @@ const root = join(import.meta.dirname, "..", "..", "..");
 const runsFolder = join(workspace, ".gradcraft", "runs");
 const TASKS = 6; // the synthetic data's tasks
 
-/** Finished runs of the workspace's tiny config, 10 steps each, in the workspace's runs folder. */
+/** Finished runs of the workspace's tiny config, 10 steps each: three methods and a Single run per task. */
 function trainFinishedRuns(): string[] {
-  const scratch = mkdtempSync(join(tmpdir(), "gradcraft-e2e-runs-"));
-  const base = JSON.parse(readFileSync(join(workspace, "tiny.gradcraft.json"), "utf8"));
   const strategies: { name: string; params: Record<string, number> }[] = [
     { name: "gradcraft", params: { tau: 0.5 } },
     { name: "pcgrad", params: {} },
     { name: "ew", params: {} },
     ...Array.from({ length: TASKS }, (_, task) => ({ name: "single", params: { task } })),
   ];
-  const before = new Set(readdirSync(runsFolder, { withFileTypes: true }).map((e) => e.name));
-  try {
-    for (const [i, strategy] of strategies.entries()) {
-      const file = join(scratch, `r${i}.gradcraft.json`);
-      const name = strategy.name === "single" ? `single-${strategy.params.task}` : strategy.name;
-      writeFileSync(
-        file,
-        JSON.stringify({
-          ...base,
-          name,
-          training: { ...base.training, maxSteps: 10, evalEvery: 5 },
-          strategy,
-        }),
-      );
-      const cli = join(extensionPath ?? root, "dist", "cli.js");
-      // The environment carries GRADCRAFT_HARNESS_ID: the harness ends it whatever happens here.
-      const result = spawnSync(process.execPath, [cli, "train", file, "--out", runsFolder], {
-        cwd: workspace,
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      assert.equal(result.status, 0, `gradcraft train ${name}: ${result.stderr}`);
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-  return readdirSync(runsFolder).filter((n) => !before.has(n));
+  const cli = join(extensionPath ?? root, "dist", "cli.js");
+  return trainTinyRuns(
+    workspace,
+    cli,
+    strategies.map((strategy) => ({
+      name: strategy.name === "single" ? `single-${strategy.params.task}` : strategy.name,
+      strategy,
+      maxSteps: 10,
+      evalEvery: 5,
+    })),
+  );
 }
 
 /** The run names in the table, top to bottom, and a column's cells. */
