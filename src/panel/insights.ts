@@ -15,6 +15,11 @@ export const MIN_STEPS = 50;
 export const FREQUENT_CONFLICT = 0.3;
 /** Norms this many times apart are unequal enough for magnitude alignment to matter. */
 export const UNEQUAL_NORMS = 3;
+/**
+ * A mean norm under this share of the largest has vanished: the task no longer moves the shared
+ * weights, and a ratio against it (millions) says nothing about balance. Named apart, left out.
+ */
+export const VANISHED_NORM = 1e-6;
 /** A validation AUC that moved less than this over the window is flat. */
 export const FLAT_AUC = 0.002;
 /** A task whose part of the update is under this fraction of an equal part (1/K) is starved of it. */
@@ -62,8 +67,17 @@ export interface Insights {
   needed: number;
   /** Every pair, most conflicting first. */
   pairs: PairConflict[];
-  /** Mean gradient norm per task over the window; largest over smallest (null: too little data). */
-  norms: { largest: string; smallest: string; ratio: number; mean: Record<string, number> } | null;
+  /**
+   * Mean gradient norm per task over the window; largest over smallest among the tasks whose
+   * gradient has not vanished (null: too little data); `vanished`: the others.
+   */
+  norms: {
+    largest: string;
+    smallest: string;
+    ratio: number;
+    mean: Record<string, number>;
+    vanished: string[];
+  } | null;
   /**
    * Tasks with a small part of the update (α_t‖g_t‖ over Σ, window means) and a validation AUC
    * that moved less than FLAT_AUC since the evaluation `aucSince`.
@@ -120,12 +134,15 @@ export function runInsights(
   };
   const mean: Record<string, number> = {};
   for (const task of run.tasks) mean[task] = meanOver(seriesName.norm(task));
-  const known = run.tasks.filter((t) => Number.isFinite(mean[t]) && mean[t] > 0);
+  const known = run.tasks.filter((t) => Number.isFinite(mean[t]));
+  const top = Math.max(0, ...known.map((t) => mean[t]));
+  const vanished = known.filter((t) => mean[t] <= top * VANISHED_NORM);
+  const alive = known.filter((t) => mean[t] > top * VANISHED_NORM);
   let norms: Insights["norms"] = null;
-  if (known.length >= 2) {
-    const largest = known.reduce((a, b) => (mean[b] > mean[a] ? b : a));
-    const smallest = known.reduce((a, b) => (mean[b] < mean[a] ? b : a));
-    norms = { largest, smallest, ratio: mean[largest] / mean[smallest], mean };
+  if (alive.length >= 2) {
+    const largest = alive.reduce((a, b) => (mean[b] > mean[a] ? b : a));
+    const smallest = alive.reduce((a, b) => (mean[b] < mean[a] ? b : a));
+    norms = { largest, smallest, ratio: mean[largest] / mean[smallest], mean, vanished };
   }
 
   const steps = matrices.length;

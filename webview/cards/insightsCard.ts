@@ -105,7 +105,10 @@ function pairsText({ pairs, steps }: Insights): string {
 
 function normsText({ norms }: Insights): string {
   if (!norms) return "Gradient norms: not enough data.";
-  return `Gradient norms ${ratioText(norms.ratio)}× apart: ${norms.largest} largest (${formatNumber(norms.mean[norms.largest])}), ${norms.smallest} smallest (${formatNumber(norms.mean[norms.smallest])}).`;
+  const gone = norms.vanished.length
+    ? ` Vanished (under a millionth of the largest, left out): ${norms.vanished.map((t) => `${t} (${formatNumber(norms.mean[t])})`).join(", ")}.`
+    : "";
+  return `Gradient norms ${ratioText(norms.ratio)}× apart: ${norms.largest} largest (${formatNumber(norms.mean[norms.largest])}), ${norms.smallest} smallest (${formatNumber(norms.mean[norms.smallest])}).${gone}`;
 }
 
 function starvingText({ starving }: Insights): string {

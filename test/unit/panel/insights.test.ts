@@ -116,6 +116,22 @@ describe("the Conflicts view's insights", () => {
     assert.match(again.noSuggestion ?? "", new RegExp(`^${first.name} already`));
   });
 
+  it("a vanished gradient is named apart and left out of the ratio, which compares the tasks that still move the weights", () => {
+    const run = steadyRun({ steps: 120, norms: [4, 2e-7, 1], strategy: { name: "ew", params: {} } });
+    const { norms, suggestion } = runInsights(run);
+    assert.deepEqual(norms?.vanished, ["like"]);
+    assert.equal(norms?.largest, "click");
+    assert.equal(norms?.smallest, "follow");
+    assert.equal(norms?.ratio, 4);
+    assert.match(suggestion?.reason ?? "", /follow's gradient norm is 4× below click's/);
+    // A millionth and more is not vanished: it is the smallest, and the ratio says how far.
+    const small = runInsights(
+      steadyRun({ steps: 120, norms: [4, 8e-6, 1], strategy: { name: "ew", params: {} } }),
+    );
+    assert.deepEqual(small.norms?.vanished, []);
+    assert.equal(small.norms?.smallest, "like");
+  });
+
   it("unequal norms: GradCraft with τ = 0.5 for a strategy that does not even them out, with the ratio named", () => {
     for (const name of ["ew", "pcgrad", "cagrad", "uw"]) {
       const run = steadyRun({ steps: 120, norms: UNEQUAL, strategy: { name, params: {} } });
