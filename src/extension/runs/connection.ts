@@ -127,8 +127,13 @@ export class SpawnedConnection implements RunConnection {
       await Promise.race([this.link.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
       return how;
     });
-    // stopProcess sends at once unless the trainer has exited already.
-    return { ack: ack ?? Promise.reject(new Error("the trainer has already exited")), ended };
+    // stopProcess sends at once unless the trainer has exited already. Then there is no answer,
+    // and a caller that awaits only `ended` must not leave an unhandled rejection behind.
+    if (!ack) {
+      ack = Promise.reject(new Error("the trainer has already exited"));
+      ack.catch(() => undefined);
+    }
+    return { ack, ended };
   }
 
   close(timeouts: StopTimeouts): Promise<StopOutcome> {

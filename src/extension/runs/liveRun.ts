@@ -169,7 +169,6 @@ export class LiveRun {
     return this.connection.send(command, timeoutMs);
   }
 
-  /** Spawned runs stop (graceful, then forced); attached runs are detached, never stopped. */
   /**
    * Stop as the dashboard's button asks it of a run this window started: the stop command (`ack`
    * is its answer), then SIGTERM and SIGKILL if the trainer does not end (stopProcess.ts).
@@ -182,12 +181,9 @@ export class LiveRun {
     return this.connection.stop(timeouts);
   }
 
+  /** Spawned runs stop (graceful, then forced); attached runs are detached, never stopped. */
   async close(timeouts: StopTimeouts): Promise<StopOutcome | "detached"> {
-    if (this.isLive && this.kind === "spawned") {
-      this.stopRequested = true;
-      this.setState("stopping");
-    }
-    const outcome = await this.connection.close(timeouts);
+    const outcome = await (this.beginStop(timeouts)?.ended ?? this.connection.close(timeouts));
     if (outcome === "detached" && this.isLive) this.setState("detached");
     return outcome;
   }
