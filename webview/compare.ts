@@ -4,8 +4,9 @@
  * colours and dash pattern, used by its lines, its legend sample and its strategy-switch markers).
  * No DOM here, so the rules are unit-tested in Node (test/unit/panel/compareEval.test.ts).
  */
+
+import { averageCosines } from "../src/panel/cosineRing";
 import { formatValue } from "../src/panel/format";
-import { averageCosines } from "../src/panel/runModel";
 import {
   type BestValue,
   EVAL_METRICS,

@@ -10,6 +10,7 @@
  */
 
 import type { EvalMessage, StepMessage, TrainerMessage } from "../protocol/messages";
+import { averageCosines, CosineRing } from "./cosineRing";
 import { csvRow } from "./csv";
 import { describeParamsChange, describeStrategy, formatValue } from "./format";
 import { DownsampledSeries, type SeriesSnapshot } from "./series";
@@ -48,9 +49,8 @@ export class RunModel {
   readonly series = new Map<string, DownsampledSeries>();
   markers: Marker[] = [];
   heatmap: HeatmapState | null = null;
-  /** Ring of the latest cosine matrices (oldest first once unrolled by `recentCosines()`). */
-  private ring: HeatmapState[] = [];
-  private ringStart = 0;
+  /** The latest cosine matrices (`recentCosines()`). */
+  private readonly cosineRing: CosineRing;
   evals: EvalEntry[] = [];
   best: Record<string, BestValue> = {};
   latestEval: Record<string, number> = {};
@@ -69,6 +69,7 @@ export class RunModel {
     this.runId = runId;
     this.label = label;
     this.settings = { ...DEFAULT_PANEL_SETTINGS, ...settings };
+    this.cosineRing = new CosineRing(this.settings.heatmapWindowMax);
   }
 
   /** Series by name, created on first use. */
@@ -286,9 +287,8 @@ export class RunModel {
     for (const [name, series] of this.series) this.series.set(name, series.truncated(step));
     this.markers = this.markers.filter((m) => m.step <= step);
     this.evals = this.evals.filter((e) => e.step <= step);
-    this.ring = this.recentCosines().filter((c) => c.step <= step);
-    this.ringStart = 0;
-    this.heatmap = this.ring.at(-1) ?? null;
+    this.cosineRing.reset(this.recentCosines().filter((c) => c.step <= step));
+    this.heatmap = this.recentCosines().at(-1) ?? null;
     this.best = {};
     this.latestEval = {};
     for (const [name, series] of this.series) {
@@ -315,17 +315,12 @@ export class RunModel {
   private pushCosines(entry: HeatmapState): void {
     this.cosinesAdded++;
     this.heatmap = entry;
-    const cap = this.settings.heatmapWindowMax;
-    if (this.ring.length < cap) this.ring.push(entry);
-    else {
-      this.ring[this.ringStart] = entry;
-      this.ringStart = (this.ringStart + 1) % cap;
-    }
+    this.cosineRing.push(entry);
   }
 
   /** The kept cosine matrices, oldest first. */
   recentCosines(): HeatmapState[] {
-    return [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+    return this.cosineRing.list();
   }
 
   /** Mean of the last `window` cosine matrices (or of all kept ones when fewer). */
@@ -377,9 +372,7 @@ export class RunModel {
     if (next.maxPoints !== this.settings.maxPoints) {
       for (const [name, series] of this.series) this.series.set(name, series.resized(next.maxPoints));
     }
-    const kept = this.recentCosines().slice(-next.heatmapWindowMax);
-    this.ring = kept;
-    this.ringStart = 0;
+    this.cosineRing.reset(this.recentCosines(), next.heatmapWindowMax);
     this.settings = next;
   }
 
@@ -439,7 +432,7 @@ export class RunModel {
       model.series.set(name, DownsampledSeries.fromJSON(s));
     model.markers = [...snapshot.markers];
     model.heatmap = snapshot.heatmap;
-    model.ring = snapshot.recentCosines.slice(-model.settings.heatmapWindowMax);
+    model.cosineRing.reset(snapshot.recentCosines);
     model.evals = [...snapshot.evals];
     model.best = { ...snapshot.best };
     model.latestEval = { ...snapshot.latestEval };
@@ -485,19 +478,4 @@ export class RunModel {
     }
     return rows;
   }
-}
-
-/** Mean of the last `window` cosine matrices of a list (oldest first), dated by the last one's step. */
-export function averageCosines(matrices: readonly HeatmapState[], window: number): HeatmapState | null {
-  if (matrices.length === 0) return null;
-  const used = matrices.slice(-Math.max(1, Math.floor(window)));
-  const size = used[used.length - 1].cosines.length;
-  const sum = new Array<number>(size).fill(0);
-  let n = 0;
-  for (const m of used) {
-    if (m.cosines.length !== size) continue;
-    for (let i = 0; i < size; i++) sum[i] += m.cosines[i];
-    n++;
-  }
-  return { step: used[used.length - 1].step, cosines: sum.map((s) => s / n) };
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { averageCosines } from "../../../src/panel/cosineRing";
 import { PatchCursor } from "../../../src/panel/patch";
-import { averageCosines, RunModel } from "../../../src/panel/runModel";
+import { RunModel } from "../../../src/panel/runModel";
 import { DownsampledSeries } from "../../../src/panel/series";
 import { seriesName } from "../../../src/panel/snapshot";
 import { fakeRun, mulberry32 } from "../../webview/fakeRun";
